@@ -1,0 +1,255 @@
+//! Dispatch: turns a parsed command line into work and an exit status.
+//!
+//! Each command builds an [`Invocation`] (environment, files, chain, cache, locks, clock),
+//! runs, and returns an exit status. Errors are printed once, here, as `error:` /
+//! `caused by:` / `hint:` on stderr.
+
+use crate::cache::{self, Cache};
+use crate::cli::{Cli, Command, LoginArgs};
+use crate::clock::{Clock, SystemClock, format_expiration};
+use crate::config::{self, AwsFiles, Base, Chain};
+use crate::env::{self, Environment};
+use crate::error::{Error, Result};
+use crate::lock::Locks;
+use crate::log::{self, Level};
+use crate::net::Net;
+use crate::source::{self, Context, LoginPolicy, sso};
+use crate::ui::{self, Sink};
+use crate::{output, store};
+use chrono::{DateTime, Utc};
+use clap::Parser;
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// How long `awscred login` may take when no terminal is attached (Claude Code kills
+/// `awsAuthRefresh` after 3 minutes).
+pub const LOGIN_TIMEOUT_UNATTENDED: Duration = Duration::from_secs(170);
+/// How long a sign-in may take with a terminal attached (the device code's usual lifetime).
+pub const LOGIN_TIMEOUT_ATTENDED: Duration = Duration::from_secs(600);
+/// How long a non-interactive command waits for a peer's sign-in.
+pub const PEER_WAIT: Duration = Duration::from_secs(120);
+
+/// Runs awscred with these arguments and returns the exit status.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let env = Environment::from_process();
+    let level = if cli.verbose {
+        Level::Debug
+    } else {
+        env.get(env::AWSCRED_LOG).and_then(Level::parse).unwrap_or(Level::Warn)
+    };
+    log::set_level(level);
+    match dispatch(cli, env) {
+        Ok(code) => code,
+        Err(e) => {
+            Sink::Stderr.line(e.report().trim_end());
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
+    let profile = config::resolve::profile_name(cli.profile.as_deref(), &env);
+    match cli.command {
+        Command::Export => print_credentials(&env, &profile, output::export_json),
+        Command::Process => print_credentials(&env, &profile, output::process_json),
+        Command::Login(args) => login(&env, &profile, &args),
+        Command::Logout => logout(&env, &profile),
+        Command::Status => status(&env, &profile),
+    }
+}
+
+/// What one command works with.
+struct Invocation {
+    env: Environment,
+    files: AwsFiles,
+    chain: Chain,
+    cache: Cache,
+    locks: Locks,
+    net: Net,
+    clock: SystemClock,
+    started: DateTime<Utc>,
+}
+
+impl Invocation {
+    fn new(env: &Environment, profile: &str) -> Result<Self> {
+        let clock = SystemClock;
+        let started = clock.now();
+        let files = AwsFiles::load(env)?;
+        let chain = config::resolve::resolve(&files, profile, env)?;
+        let store = store::open(chain.settings.store, env)?;
+        Ok(Self {
+            env: env.clone(),
+            files,
+            cache: Cache::new(store),
+            locks: Locks::new(env.cache_dir().join("locks")),
+            net: Net::new(env.clone()),
+            clock,
+            started,
+            chain,
+        })
+    }
+
+    fn context(&self, login: LoginPolicy) -> Context<'_> {
+        Context {
+            env: &self.env,
+            clock: &self.clock,
+            cache: &self.cache,
+            locks: &self.locks,
+            net: &self.net,
+            login,
+            started: self.started,
+            profile: &self.chain.profile,
+        }
+    }
+}
+
+fn print_credentials(
+    env: &Environment,
+    profile: &str,
+    format: fn(&crate::credentials::Credentials) -> Result<String>,
+) -> Result<ExitCode> {
+    let inv = Invocation::new(env, profile)?;
+    // A person at a terminal can do a device sign-in; under Claude Code or an SDK nobody
+    // sees the prompt, so only silent refreshes happen there.
+    let attended = ui::stderr_is_terminal();
+    let ctx = inv.context(LoginPolicy {
+        allowed: attended,
+        sink: Sink::Stderr,
+        timeout: if attended { LOGIN_TIMEOUT_ATTENDED } else { PEER_WAIT },
+        force: false,
+    });
+    let creds = source::credentials(&ctx, &inv.chain)?;
+    let text = format(&creds.credentials)?;
+    ui::data(&text).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn login(env: &Environment, profile: &str, args: &LoginArgs) -> Result<ExitCode> {
+    let inv = Invocation::new(env, profile)?;
+    let timeout = args.timeout.map(Duration::from_secs).unwrap_or(if ui::stdout_is_terminal() {
+        LOGIN_TIMEOUT_ATTENDED
+    } else {
+        LOGIN_TIMEOUT_UNATTENDED
+    });
+    let ctx = inv.context(LoginPolicy {
+        allowed: true,
+        sink: Sink::Stdout,
+        timeout,
+        force: args.force,
+    });
+    if let Some(session) = inv.chain.sso_session() {
+        let before = sso::cached_token(&ctx, session)?;
+        let token = sso::token(&ctx, session)?;
+        let reused = before.is_some_and(|b| b.access_token == token.access_token);
+        if reused {
+            Sink::Stdout.line(&format!(
+                "Already signed in to IAM Identity Center ({}) until {}.",
+                session.display_name(),
+                format_expiration(token.expires_at)
+            ));
+        }
+    }
+    let creds = source::credentials(&ctx, &inv.chain)?;
+    let until = creds
+        .credentials
+        .expiration
+        .map(|e| format!("valid until {}", format_expiration(e)))
+        .unwrap_or_else(|| "long-term keys".to_string());
+    Sink::Stdout.line(&format!("Credentials for profile {profile} are ready ({until})."));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn logout(env: &Environment, profile: &str) -> Result<ExitCode> {
+    let inv = Invocation::new(env, profile)?;
+    let ctx = inv.context(LoginPolicy {
+        allowed: false,
+        sink: Sink::Stderr,
+        timeout: PEER_WAIT,
+        force: false,
+    });
+    let mut removed = 0;
+    inv.cache.delete(&cache::keys::credentials(&inv.chain.cache_id()))?;
+    if let Some(session) = inv.chain.sso_session() {
+        let had_token = sso::logout(&ctx, session)?;
+        // Every profile signed in through this session loses its cached credentials too.
+        let names: Vec<String> = inv
+            .files
+            .config
+            .names(config::parse::SectionKind::Profile)
+            .map(str::to_string)
+            .collect();
+        for name in names {
+            if let Ok(other) = config::resolve::resolve(&inv.files, &name, env)
+                && other.sso_session() == Some(session)
+            {
+                inv.cache.delete(&cache::keys::credentials(&other.cache_id()))?;
+                removed += 1;
+            }
+        }
+        Sink::Stderr.line(&if had_token {
+            format!("Signed out of IAM Identity Center ({}).", session.display_name())
+        } else {
+            format!("Not signed in to IAM Identity Center ({}).", session.display_name())
+        });
+    }
+    log::debug(&format!("deleted cached credentials of {removed} profiles"));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(env: &Environment, profile: &str) -> Result<ExitCode> {
+    let inv = Invocation::new(env, profile)?;
+    let now = inv.clock.now();
+    let out = Sink::Stdout;
+    out.line(&format!("profile:      {profile}"));
+    out.line(&format!("source:       {}", inv.chain.describe()));
+    out.line(&format!("store:        {}", inv.cache.store().location()));
+    if let Base::Sso(role) = &inv.chain.base {
+        let key = sso::token_key(&role.session);
+        let line = match inv.cache.get::<sso::SsoToken>(&key)? {
+            Some(t) if t.expires_at > now => format!(
+                "signed in until {} ({}){}",
+                format_expiration(t.expires_at),
+                left(t.expires_at, now),
+                if t.refresh_token.is_some() { ", refreshable" } else { "" }
+            ),
+            Some(t) if t.refresh_token.is_some() => "token expired, refreshable".to_string(),
+            Some(_) => "token expired".to_string(),
+            None => "not signed in".to_string(),
+        };
+        out.line(&format!("sign-in:      {line}"));
+    }
+    let key = cache::keys::credentials(&inv.chain.cache_id());
+    let creds = match inv.cache.get::<crate::credentials::CachedCredentials>(&key)? {
+        Some(c) => match c.credentials.expiration {
+            Some(e) if e > now => format!(
+                "{} until {} ({})",
+                c.credentials.access_key_id,
+                format_expiration(e),
+                left(e, now)
+            ),
+            Some(_) => "expired".to_string(),
+            None => "long-term".to_string(),
+        },
+        None => "none cached".to_string(),
+    };
+    out.line(&format!("credentials:  {creds}"));
+    let lock = match inv.locks.is_held(&key)? {
+        Some(holder) => format!("held by {holder}"),
+        None => "free".to_string(),
+    };
+    out.line(&format!("lock:         {lock}"));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn left(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let m = cache::remaining(t, now).as_secs() / 60;
+    if m >= 120 { format!("{} h left", m / 60) } else { format!("{m} min left") }
+}

@@ -1,0 +1,202 @@
+//! Typed, versioned entries on top of a [`Store`], and the freshness rules.
+//!
+//! Every entry is JSON in an envelope `{"v":1,"key":…,"data":…}`. An entry that does not
+//! decode (corrupt, another version, a different key behind a hash) is a miss: the caller
+//! fetches anew and overwrites it, never crashes on it.
+
+use crate::error::Result;
+use crate::store::Store;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The envelope version this build writes and reads.
+pub const VERSION: u32 = 1;
+/// Tokens are refreshed this long before they expire.
+pub const TOKEN_REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
+/// Client registrations are renewed this long before their secret expires.
+pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Claude Code treats credentials with this much left or less as having no expiry and keeps
+/// them for an hour; awscred hands out nothing that close to expiry when it can do better.
+pub const MIN_USEFUL: Duration = Duration::from_secs(6 * 60 + 30);
+
+/// Cache keys, one constructor per kind of entry.
+pub mod keys {
+    /// Final credentials of a chain.
+    pub fn credentials(chain_id: &str) -> String {
+        format!("awscred:credentials:{chain_id}")
+    }
+    /// An IAM Identity Center token.
+    pub fn sso_token(session_name: Option<&str>, start_url: &str) -> String {
+        format!("awscred:sso-token:{}|{start_url}", session_name.unwrap_or(""))
+    }
+    /// An IAM Identity Center OIDC client registration.
+    pub fn sso_client(region: &str, flow: &str, scopes: &[String], start_url: &str) -> String {
+        format!("awscred:sso-client:{region}|{flow}|{}|{start_url}", scopes.join(","))
+    }
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a, T> {
+    v: u32,
+    key: &'a str,
+    data: &'a T,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn<T> {
+    v: u32,
+    key: String,
+    data: T,
+}
+
+/// Typed access to a store.
+pub struct Cache {
+    store: Box<dyn Store>,
+}
+
+impl Cache {
+    /// Wraps a store.
+    pub fn new(store: Box<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Reads an entry; anything that does not decode is a miss.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let Some(bytes) = self.store.get(key)? else {
+            return Ok(None);
+        };
+        Ok(decode(key, &bytes))
+    }
+
+    /// Writes an entry.
+    pub fn put<T: Serialize>(&self, key: &str, data: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(&EnvelopeOut { v: VERSION, key, data })
+            .map_err(|e| crate::error::Error::unexpected("cannot encode a cache entry").caused_by(&e))?;
+        self.store.set(key, &bytes)
+    }
+
+    /// Deletes an entry.
+    pub fn delete(&self, key: &str) -> Result<()> {
+        self.store.delete(key)
+    }
+}
+
+/// Decodes an envelope; `None` for anything unexpected.
+pub fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Option<T> {
+    match serde_json::from_slice::<EnvelopeIn<T>>(bytes) {
+        Ok(env) if env.v == VERSION && env.key == key => Some(env.data),
+        Ok(_) => {
+            crate::log::debug("cache entry of another version or key; treating it as a miss");
+            None
+        }
+        Err(e) => {
+            crate::log::debug(&format!("unreadable cache entry ({e}); treating it as a miss"));
+            None
+        }
+    }
+}
+
+/// Time left until `expires`, or zero.
+pub fn remaining(expires: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    (expires - now).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Whether something expiring at `expires` is still worth handing out with `window` to spare.
+pub fn fresh(expires: Option<DateTime<Utc>>, now: DateTime<Utc>, window: Duration) -> bool {
+    match expires {
+        None => true,
+        Some(e) => remaining(e, now) > window,
+    }
+}
+
+/// The rule after waiting on a lock: fresh by the window, or refreshed by another process
+/// since `since` and still useful.
+pub fn fresh_or_just_refreshed(
+    expires: Option<DateTime<Utc>>,
+    obtained: DateTime<Utc>,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    window: Duration,
+    useful: Duration,
+) -> bool {
+    fresh(expires, now, window) || (obtained >= since && fresh(expires, now, useful))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{Clock, FixedClock};
+    use crate::store::memory::MemoryStore;
+    use chrono::TimeZone;
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct E {
+        a: u32,
+    }
+
+    #[test]
+    fn round_trip_and_misses() {
+        let mem = MemoryStore::new();
+        let c = Cache::new(Box::new(mem));
+        assert_eq!(c.get::<E>("k").unwrap(), None);
+        c.put("k", &E { a: 1 }).unwrap();
+        assert_eq!(c.get::<E>("k").unwrap(), Some(E { a: 1 }));
+        c.delete("k").unwrap();
+        assert_eq!(c.get::<E>("k").unwrap(), None);
+    }
+
+    #[test]
+    fn corrupt_wrong_version_and_wrong_key_are_misses() {
+        assert_eq!(decode::<E>("k", b"{not json"), None);
+        assert_eq!(decode::<E>("k", br#"{"v":2,"key":"k","data":{"a":1}}"#), None);
+        assert_eq!(decode::<E>("k", br#"{"v":1,"key":"other","data":{"a":1}}"#), None);
+        assert_eq!(decode::<E>("k", br#"{"v":1,"key":"k","data":{"b":1}}"#), None);
+        assert_eq!(decode::<E>("k", br#"{"v":1,"key":"k","data":{"a":1}}"#), Some(E { a: 1 }));
+    }
+
+    #[test]
+    fn freshness_follows_the_clock() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0).unwrap();
+        let clock = FixedClock::new(t0);
+        let exp = Some(t0 + chrono::Duration::minutes(20));
+        let window = Duration::from_secs(15 * 60);
+        assert!(fresh(exp, clock.now(), window));
+        clock.advance(chrono::Duration::minutes(5));
+        assert!(!fresh(exp, clock.now(), window), "exactly 15 minutes left is not enough");
+        assert!(fresh(None, clock.now(), window));
+        // Refreshed by a peer after we started waiting, with 10 minutes left: accept.
+        assert!(fresh_or_just_refreshed(
+            Some(clock.now() + chrono::Duration::minutes(10)),
+            clock.now(),
+            t0,
+            clock.now(),
+            window,
+            MIN_USEFUL
+        ));
+        // Old entry with 10 minutes left: refresh.
+        assert!(!fresh_or_just_refreshed(
+            Some(clock.now() + chrono::Duration::minutes(10)),
+            t0 - chrono::Duration::minutes(1),
+            t0,
+            clock.now(),
+            window,
+            MIN_USEFUL
+        ));
+        // Refreshed by a peer but only 6 minutes left: not useful to Claude Code.
+        assert!(!fresh_or_just_refreshed(
+            Some(clock.now() + chrono::Duration::minutes(6)),
+            clock.now(),
+            t0,
+            clock.now(),
+            window,
+            MIN_USEFUL
+        ));
+    }
+}

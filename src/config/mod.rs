@@ -1,0 +1,78 @@
+//! Configuration: the standard AWS files, read in two stages.
+//!
+//! [`parse`] turns text into sections (literal), [`resolve`] turns a profile name into a
+//! [`Chain`]: the base source and the role steps on top of it, as plain data. Executing a
+//! chain is [`crate::source`]'s job; nothing here touches the network or the store.
+
+pub mod parse;
+pub mod resolve;
+
+pub use resolve::{Base, Chain, LoginFlow, RoleStep, Settings, SsoRole, SsoSession, StaticKeys, StoreChoice};
+
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use parse::{FileKind, Sections};
+use std::path::PathBuf;
+
+/// The AWS config and credentials files, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct AwsFiles {
+    /// Sections from both files (credentials-file profiles merged into profiles).
+    pub config: Sections,
+    /// Sections of the credentials file alone (where static keys belong).
+    pub credentials: Sections,
+    /// The config file's path (for messages).
+    pub config_path: PathBuf,
+    /// The credentials file's path (for messages).
+    pub credentials_path: PathBuf,
+}
+
+impl AwsFiles {
+    /// Reads both files; a missing file is empty, an unreadable one is an error naming it.
+    pub fn load(env: &Environment) -> Result<Self> {
+        let config_path = env.config_file();
+        let credentials_path = env.credentials_file();
+        let mut files = Self {
+            config_path: config_path.clone(),
+            credentials_path: credentials_path.clone(),
+            ..Self::default()
+        };
+        if let Some(text) = read_optional(&config_path)? {
+            files.config.merge_text(&text, &config_path, FileKind::Config)?;
+        }
+        if let Some(text) = read_optional(&credentials_path)? {
+            files
+                .credentials
+                .merge_text(&text, &credentials_path, FileKind::Credentials)?;
+        }
+        Ok(files)
+    }
+
+    /// Parses texts directly; for tests.
+    pub fn from_texts(config: &str, credentials: &str) -> Result<Self> {
+        let mut files = Self {
+            config_path: PathBuf::from("~/.aws/config"),
+            credentials_path: PathBuf::from("~/.aws/credentials"),
+            ..Self::default()
+        };
+        files
+            .config
+            .merge_text(config, &files.config_path.clone(), FileKind::Config)?;
+        files.credentials.merge_text(
+            credentials,
+            &files.credentials_path.clone(),
+            FileKind::Credentials,
+        )?;
+        Ok(files)
+    }
+}
+
+fn read_optional(path: &std::path::Path) -> Result<Option<String>> {
+    match fs_err::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::user(format!("cannot read {}", path.display()))
+            .caused_by(&e)
+            .with_hint(format!("check the permissions of {}", path.display()))),
+    }
+}

@@ -1,0 +1,261 @@
+//! The literal stage: AWS shared config and credentials files as sections of keys.
+//!
+//! No meaning is given to any key here; [`super::resolve`] does that. Each value remembers
+//! the file and line it came from so errors can point at it. The grammar follows botocore's:
+//! `[profile NAME]`, `[default]`, `[sso-session NAME]`, `[services NAME]` in the config file,
+//! `[NAME]` in the credentials file, `#`/`;` comment lines, indented lines continuing the
+//! previous value (sub-properties), the last value winning for a repeated key.
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Which of the two AWS files a text came from; they name sections differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `~/.aws/config`: `[profile NAME]`, `[sso-session NAME]`.
+    Config,
+    /// `~/.aws/credentials`: `[NAME]`.
+    Credentials,
+}
+
+/// What a section describes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SectionKind {
+    /// A profile.
+    Profile,
+    /// An IAM Identity Center session shared by profiles.
+    SsoSession,
+    /// Endpoint settings per service.
+    Services,
+}
+
+/// Where a value was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file.
+    pub file: PathBuf,
+    /// The 1-based line.
+    pub line: usize,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// One value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    /// The value, trimmed.
+    pub text: String,
+    /// Its location.
+    pub at: Location,
+}
+
+/// The keys of one section (keys lower-cased, as botocore matches them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Section {
+    /// Key → value.
+    pub keys: BTreeMap<String, Value>,
+    /// Where the section header is (the first, if it is repeated).
+    pub at: Option<Location>,
+}
+
+impl Section {
+    /// A value, if set and not blank.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.keys.get(key).filter(|v| !v.text.is_empty())
+    }
+}
+
+/// Parsed files: sections by kind and name.
+#[derive(Debug, Clone, Default)]
+pub struct Sections {
+    /// (kind, name) → keys.
+    pub map: BTreeMap<(SectionKind, String), Section>,
+}
+
+impl Sections {
+    /// A section.
+    pub fn get(&self, kind: SectionKind, name: &str) -> Option<&Section> {
+        self.map.get(&(kind, name.to_string()))
+    }
+
+    /// Names of every section of a kind.
+    pub fn names(&self, kind: SectionKind) -> impl Iterator<Item = &str> {
+        self.map
+            .keys()
+            .filter(move |(k, _)| *k == kind)
+            .map(|(_, n)| n.as_str())
+    }
+
+    /// Parses one file's text and merges it in; later values win.
+    pub fn merge_text(&mut self, text: &str, file: &Path, kind: FileKind) -> Result<()> {
+        let mut current: Option<(SectionKind, String)> = None;
+        let mut last_key: Option<String> = None;
+        for (idx, raw) in text.lines().enumerate() {
+            let line_no = idx + 1;
+            let at = Location {
+                file: file.to_path_buf(),
+                line: line_no,
+            };
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            let indented = raw.starts_with([' ', '\t']);
+            if indented && !trimmed.starts_with('[') {
+                // Continuation or sub-property of the previous key.
+                if let (Some(sec), Some(key)) = (&current, &last_key)
+                    && let Some(section) = self.map.get_mut(sec)
+                    && let Some(v) = section.keys.get_mut(key)
+                {
+                    v.text.push('\n');
+                    v.text.push_str(trimmed);
+                    continue;
+                }
+                if current.is_none() {
+                    continue;
+                }
+            }
+            if let Some(rest) = trimmed.strip_prefix('[') {
+                let Some(end) = rest.find(']') else {
+                    return Err(Error::user(format!(
+                        "{at}: section header `{trimmed}` has no closing `]`"
+                    ))
+                    .with_hint(format!("fix line {line_no} of {}", file.display())));
+                };
+                let after = rest[end + 1..].trim();
+                if !after.is_empty() && !after.starts_with('#') && !after.starts_with(';') {
+                    return Err(Error::user(format!(
+                        "{at}: unexpected text `{after}` after section header"
+                    ))
+                    .with_hint(format!("fix line {line_no} of {}", file.display())));
+                }
+                current = section_name(rest[..end].trim(), kind);
+                last_key = None;
+                if let Some(sec) = &current {
+                    let entry = self.map.entry(sec.clone()).or_default();
+                    if entry.at.is_none() {
+                        entry.at = Some(at);
+                    }
+                }
+                continue;
+            }
+            let Some((key, value)) = trimmed.split_once('=') else {
+                return Err(Error::user(format!(
+                    "{at}: expected `key = value` or a `[section]`, found `{}`",
+                    first_word(trimmed)
+                ))
+                .with_hint(format!("fix line {line_no} of {}", file.display())));
+            };
+            let key = key.trim().to_ascii_lowercase();
+            let Some(sec) = &current else {
+                // Keys before any section are ignored, as botocore does.
+                continue;
+            };
+            let section = self.map.entry(sec.clone()).or_default();
+            section.keys.insert(
+                key.clone(),
+                Value {
+                    text: value.trim().to_string(),
+                    at,
+                },
+            );
+            last_key = Some(key);
+        }
+        Ok(())
+    }
+}
+
+/// Shows the shape of a bad line without echoing what could be a secret.
+fn first_word(line: &str) -> String {
+    let w: String = line.chars().take_while(|c| !c.is_whitespace()).take(24).collect();
+    if w.len() < line.len() { format!("{w}…") } else { w }
+}
+
+fn section_name(header: &str, kind: FileKind) -> Option<(SectionKind, String)> {
+    let words: Vec<&str> = header.split_whitespace().collect();
+    match (kind, words.as_slice()) {
+        (FileKind::Credentials, _) if !header.is_empty() => {
+            Some((SectionKind::Profile, header.to_string()))
+        }
+        (FileKind::Config, ["default"]) => Some((SectionKind::Profile, "default".into())),
+        (FileKind::Config, ["profile", name]) => Some((SectionKind::Profile, (*name).into())),
+        (FileKind::Config, ["sso-session", name]) => {
+            Some((SectionKind::SsoSession, (*name).into()))
+        }
+        (FileKind::Config, ["services", name]) => Some((SectionKind::Services, (*name).into())),
+        // botocore also reads `[name]` without the `profile` prefix.
+        (FileKind::Config, [name]) => Some((SectionKind::Profile, (*name).into())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str, kind: FileKind) -> Result<Sections> {
+        let mut s = Sections::default();
+        s.merge_text(text, Path::new("/cfg"), kind)?;
+        Ok(s)
+    }
+
+    #[test]
+    fn profiles_sessions_comments_and_case() {
+        let s = parse(
+            "# top\n[default]\nregion = us-east-1\n\n[profile dev] # comment\nSSO_Session = corp\n; c\n[sso-session corp]\nsso_start_url = https://x.awsapps.com/start\n",
+            FileKind::Config,
+        )
+        .unwrap();
+        let dev = s.get(SectionKind::Profile, "dev").unwrap();
+        assert_eq!(dev.get("sso_session").unwrap().text, "corp");
+        assert_eq!(dev.get("sso_session").unwrap().at.line, 6);
+        assert_eq!(
+            s.get(SectionKind::SsoSession, "corp").unwrap().get("sso_start_url").unwrap().text,
+            "https://x.awsapps.com/start"
+        );
+        assert!(s.get(SectionKind::Profile, "default").is_some());
+    }
+
+    #[test]
+    fn sub_properties_attach_to_their_key() {
+        let s = parse("[profile a]\ns3 =\n  max_concurrent_requests = 20\nregion = eu-west-1\n", FileKind::Config).unwrap();
+        let a = s.get(SectionKind::Profile, "a").unwrap();
+        assert_eq!(a.keys["s3"].text, "\nmax_concurrent_requests = 20");
+        assert_eq!(a.get("region").unwrap().text, "eu-west-1");
+    }
+
+    #[test]
+    fn credentials_file_sections_are_bare_names() {
+        let s = parse("[profile x]\naws_access_key_id = A\n", FileKind::Credentials).unwrap();
+        assert!(s.get(SectionKind::Profile, "profile x").is_some());
+    }
+
+    #[test]
+    fn later_values_win_and_sections_merge() {
+        let s = parse("[profile a]\nregion = a\n[profile a]\nregion = b\nx = 1\n", FileKind::Config).unwrap();
+        let a = s.get(SectionKind::Profile, "a").unwrap();
+        assert_eq!(a.get("region").unwrap().text, "b");
+        assert_eq!(a.at.as_ref().unwrap().line, 1);
+    }
+
+    #[test]
+    fn bad_lines_name_file_and_line_without_echoing_values() {
+        let e = parse("[profile a]\naws_secret_access_key wJalrXUtnFEMI/K7MDENG\n", FileKind::Config)
+            .unwrap_err();
+        assert!(e.message().contains("/cfg:2"), "{}", e.message());
+        assert!(!e.report().contains("K7MDENG"), "{}", e.report());
+        let e = parse("[profile a\n", FileKind::Config).unwrap_err();
+        assert!(e.message().contains("/cfg:1"));
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let s = parse("[profile a]\nregion =\n", FileKind::Config).unwrap();
+        assert!(s.get(SectionKind::Profile, "a").unwrap().get("region").is_none());
+    }
+}

@@ -1,0 +1,779 @@
+//! The resolve stage: a profile name becomes a [`Chain`] of plain data.
+//!
+//! The precedence follows botocore so a profile means the same to awscred as to the AWS CLI:
+//! `role_arn` (with `source_profile`, `credential_source` or `web_identity_token_file`) first,
+//! then `web_identity_token_file`, then IAM Identity Center (`sso_session` or the legacy
+//! `sso_start_url` keys), then static keys. Keys prefixed `awscred_` carry what AWS config
+//! cannot say; botocore ignores them.
+
+use super::AwsFiles;
+use super::parse::{Section, SectionKind, Value};
+use crate::env::{self, Environment};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use std::time::Duration;
+
+/// Default scope of IAM Identity Center registrations.
+pub const DEFAULT_SSO_SCOPE: &str = "sso:account:access";
+/// Role credentials are reused while more than this remains.
+pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Everything needed to produce credentials for one profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// The profile asked for.
+    pub profile: String,
+    /// Where the first credentials come from.
+    pub base: Base,
+    /// Roles assumed in order on top of the base.
+    pub roles: Vec<RoleStep>,
+    /// Per-profile behaviour (store, login flow, refresh window).
+    pub settings: Settings,
+}
+
+/// The first link of a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// IAM Identity Center: a token for a session, then a role in an account.
+    Sso(SsoRole),
+    /// Long-term keys from the credentials or config file.
+    StaticKeys(StaticKeys),
+}
+
+/// An IAM Identity Center session: what a sign-in is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoSession {
+    /// The `[sso-session NAME]`, or `None` for a legacy profile.
+    pub name: Option<String>,
+    /// The AWS access portal URL.
+    pub start_url: String,
+    /// The region of IAM Identity Center.
+    pub region: String,
+    /// Registration scopes.
+    pub scopes: Vec<String>,
+}
+
+impl SsoSession {
+    /// What the session is called in messages.
+    pub fn display_name(&self) -> String {
+        match &self.name {
+            Some(n) => format!("sso-session {n}"),
+            None => self.start_url.clone(),
+        }
+    }
+}
+
+/// A role reached through IAM Identity Center.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoRole {
+    /// The session that signs in.
+    pub session: SsoSession,
+    /// The account.
+    pub account_id: String,
+    /// The permission set's role name.
+    pub role_name: String,
+}
+
+/// Long-term access keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticKeys {
+    /// The profile that holds them.
+    pub profile: String,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: Secret<String>,
+    /// Session token, if these are temporary.
+    pub session_token: Option<Secret<String>>,
+}
+
+/// One `AssumeRole` step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleStep {
+    /// The profile that names the role.
+    pub profile: String,
+    /// The role.
+    pub role_arn: String,
+    /// `external_id`.
+    pub external_id: Option<String>,
+    /// `role_session_name`.
+    pub session_name: Option<String>,
+    /// `duration_seconds`.
+    pub duration_seconds: Option<i32>,
+    /// `mfa_serial`.
+    pub mfa_serial: Option<String>,
+}
+
+/// Where secrets are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// The first store that works on this machine.
+    Auto,
+    /// Linux Secret Service.
+    SecretService,
+    /// macOS Keychain.
+    Keychain,
+    /// Windows Credential Manager.
+    WinCred,
+    /// Linux kernel key retention service.
+    Keyutils,
+    /// Files under the cache directory.
+    File,
+}
+
+impl StoreChoice {
+    /// Every accepted spelling, for messages.
+    pub const NAMES: &'static str = "auto, secret-service, keychain, wincred, keyutils, file";
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Self::Auto,
+            "secret-service" | "secretservice" | "secret_service" => Self::SecretService,
+            "keychain" => Self::Keychain,
+            "wincred" | "windows" => Self::WinCred,
+            "keyutils" => Self::Keyutils,
+            "file" => Self::File,
+            _ => return None,
+        })
+    }
+
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::SecretService => "secret-service",
+            Self::Keychain => "keychain",
+            Self::WinCred => "wincred",
+            Self::Keyutils => "keyutils",
+            Self::File => "file",
+        }
+    }
+}
+
+/// How a sign-in is done when one is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFlow {
+    /// Pick by environment.
+    Auto,
+    /// The device authorization flow.
+    Device,
+    /// The browser authorization-code flow.
+    Browser,
+}
+
+/// Per-profile behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Store choice (`AWSCRED_CACHE` beats `awscred_cache`).
+    pub store: StoreChoice,
+    /// Login flow (`awscred_login`).
+    pub login: LoginFlow,
+    /// Reuse credentials while more than this remains (`awscred_refresh_window`).
+    pub refresh_window: Duration,
+    /// Region for STS (`AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`).
+    pub region: Option<String>,
+}
+
+impl Chain {
+    /// A stable identity for the credentials this chain produces (the cache key).
+    pub fn cache_id(&self) -> String {
+        let mut id = match &self.base {
+            Base::Sso(r) => format!(
+                "sso|{}|{}|{}|{}",
+                r.session.start_url, r.session.region, r.account_id, r.role_name
+            ),
+            Base::StaticKeys(k) => format!("static|{}", k.access_key_id),
+        };
+        for r in &self.roles {
+            id.push_str(&format!(
+                ">role|{}|{}|{}|{}|{}",
+                r.role_arn,
+                r.external_id.as_deref().unwrap_or(""),
+                r.session_name.as_deref().unwrap_or(""),
+                r.duration_seconds.unwrap_or(0),
+                r.mfa_serial.as_deref().unwrap_or("")
+            ));
+        }
+        id
+    }
+
+    /// The IAM Identity Center session at the base, if any.
+    pub fn sso_session(&self) -> Option<&SsoSession> {
+        match &self.base {
+            Base::Sso(r) => Some(&r.session),
+            Base::StaticKeys(_) => None,
+        }
+    }
+
+    /// One line describing the chain, for `status`.
+    pub fn describe(&self) -> String {
+        let mut s = match &self.base {
+            Base::Sso(r) => format!(
+                "IAM Identity Center {} → account {} role {}",
+                r.session.display_name(),
+                r.account_id,
+                r.role_name
+            ),
+            Base::StaticKeys(k) => format!("static keys of profile {}", k.profile),
+        };
+        for r in &self.roles {
+            s.push_str(&format!(" → assume {}", r.role_arn));
+        }
+        s
+    }
+}
+
+/// Picks the profile: `--profile`, then `AWS_PROFILE`, then `default`.
+pub fn profile_name(explicit: Option<&str>, env: &Environment) -> String {
+    explicit
+        .map(str::to_string)
+        .or_else(|| env.get(env::AWS_PROFILE).map(str::to_string))
+        .unwrap_or_else(|| "default".to_string())
+}
+
+/// Resolves a profile into a chain.
+pub fn resolve(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Chain> {
+    let mut visited: Vec<String> = Vec::new();
+    let mut roles = Vec::new();
+    let base = walk(files, profile, &mut visited, &mut roles)?;
+    roles.reverse();
+    let settings = settings(files, profile, env)?;
+    Ok(Chain {
+        profile: profile.to_string(),
+        base,
+        roles,
+        settings,
+    })
+}
+
+/// A profile's keys: config-file keys, with credentials-file keys on top.
+struct ProfileView<'a> {
+    name: &'a str,
+    config: Option<&'a Section>,
+    credentials: Option<&'a Section>,
+}
+
+impl<'a> ProfileView<'a> {
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.credentials
+            .and_then(|s| s.get(key))
+            .or_else(|| self.config.and_then(|s| s.get(key)))
+    }
+
+    fn text(&self, key: &str) -> Option<&'a str> {
+        self.get(key).map(|v| v.text.as_str())
+    }
+
+    fn exists(&self) -> bool {
+        self.config.is_some() || self.credentials.is_some()
+    }
+}
+
+fn view<'a>(files: &'a AwsFiles, name: &'a str) -> ProfileView<'a> {
+    ProfileView {
+        name,
+        config: files.config.get(SectionKind::Profile, name),
+        credentials: files.credentials.get(SectionKind::Profile, name),
+    }
+}
+
+fn not_found(files: &AwsFiles, name: &str) -> Error {
+    let mut known: Vec<&str> = files
+        .config
+        .names(SectionKind::Profile)
+        .chain(files.credentials.names(SectionKind::Profile))
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    let list = if known.is_empty() {
+        "no profiles are defined".to_string()
+    } else {
+        format!("known profiles: {}", known.join(", "))
+    };
+    Error::user(format!(
+        "profile `{name}` not found in {} or {}",
+        files.config_path.display(),
+        files.credentials_path.display()
+    ))
+    .caused_by_text(list)
+    .with_hint(format!(
+        "add a [profile {name}] section to {} or pass --profile with one of the known profiles",
+        files.config_path.display()
+    ))
+}
+
+fn walk(
+    files: &AwsFiles,
+    name: &str,
+    visited: &mut Vec<String>,
+    roles: &mut Vec<RoleStep>,
+) -> Result<Base> {
+    if let Some(pos) = visited.iter().position(|v| v == name) {
+        let mut cycle: Vec<&str> = visited[pos..].iter().map(String::as_str).collect();
+        cycle.push(name);
+        return Err(Error::user(format!(
+            "profile `{}` has a source_profile cycle: {}",
+            visited[0],
+            cycle.join(" → ")
+        ))
+        .with_hint(format!(
+            "change source_profile in {} so the chain ends at a profile with credentials",
+            files.config_path.display()
+        )));
+    }
+    visited.push(name.to_string());
+    let p = view(files, name);
+    if !p.exists() {
+        return Err(not_found(files, name));
+    }
+
+    if let Some(role_arn) = p.text("role_arn") {
+        let step = role_step(&p, role_arn)?;
+        let source = p.text("source_profile");
+        if let Some(cs) = p.get("credential_source") {
+            return Err(unsupported(
+                files,
+                name,
+                &format!("credential_source = {}", cs.text),
+                cs,
+            ));
+        }
+        if let Some(v) = p.get("web_identity_token_file") {
+            return Err(unsupported(files, name, "web_identity_token_file", v));
+        }
+        let Some(source) = source else {
+            return Err(Error::user(format!(
+                "profile `{name}` sets role_arn but neither source_profile nor credential_source"
+            ))
+            .with_hint(format!(
+                "add source_profile = <profile with credentials> to [profile {name}] in {}",
+                files.config_path.display()
+            )));
+        };
+        roles.push(step);
+        if source == name {
+            // A profile that is its own source uses its own static keys as the base.
+            return static_keys(files, &p)?.ok_or_else(|| {
+                Error::user(format!(
+                    "profile `{name}` is its own source_profile but has no aws_access_key_id"
+                ))
+                .with_hint(format!(
+                    "add aws_access_key_id and aws_secret_access_key for [{name}] to {}",
+                    files.credentials_path.display()
+                ))
+            });
+        }
+        if !view(files, source).exists() {
+            return Err(not_found(files, source).context(format!(
+                "profile `{name}` names source_profile `{source}`, which does not exist"
+            )));
+        }
+        return walk(files, source, visited, roles);
+    }
+
+    if let Some(v) = p.get("web_identity_token_file") {
+        return Err(unsupported(files, name, "web_identity_token_file without role_arn", v));
+    }
+
+    if p.get("sso_session").is_some() || p.get("sso_start_url").is_some() {
+        return sso(files, &p).map(Base::Sso);
+    }
+
+    if let Some(keys) = static_keys(files, &p)? {
+        return Ok(keys);
+    }
+
+    if let Some(v) = p.get("credential_process") {
+        let mut e = Error::user(format!(
+            "profile `{name}` only has credential_process, which awscred does not run"
+        ));
+        if v.text.contains("awscred") {
+            e = e.caused_by_text(format!(
+                "{}: its credential_process runs awscred itself, which would call itself forever",
+                v.at
+            ));
+        }
+        return Err(e.with_hint(format!(
+            "point --profile at the profile with sso_session or role_arn settings, not at `{name}`"
+        )));
+    }
+
+    Err(Error::user(format!(
+        "profile `{name}` has no credential settings (sso_session, sso_start_url, role_arn or aws_access_key_id)"
+    ))
+    .with_hint(format!(
+        "add sso_session, sso_account_id and sso_role_name to [profile {name}] in {}",
+        files.config_path.display()
+    )))
+}
+
+fn unsupported(files: &AwsFiles, name: &str, what: &str, v: &Value) -> Error {
+    Error::user(format!(
+        "profile `{name}` uses {what}, which this version of awscred cannot run yet"
+    ))
+    .caused_by_text(format!("set at {}", v.at))
+    .with_hint(format!(
+        "use an IAM Identity Center or static-key profile in {} for now",
+        files.config_path.display()
+    ))
+}
+
+fn role_step(p: &ProfileView<'_>, role_arn: &str) -> Result<RoleStep> {
+    let duration_seconds = match p.get("duration_seconds") {
+        None => None,
+        Some(v) => Some(v.text.parse::<i32>().ok().filter(|d| (900..=43200).contains(d)).ok_or_else(|| {
+            Error::user(format!(
+                "{}: duration_seconds of profile `{}` must be a whole number of seconds from 900 to 43200",
+                v.at, p.name
+            ))
+            .with_hint("set duration_seconds = 3600")
+        })?),
+    };
+    Ok(RoleStep {
+        profile: p.name.to_string(),
+        role_arn: role_arn.to_string(),
+        external_id: p.text("external_id").map(str::to_string),
+        session_name: p.text("role_session_name").map(str::to_string),
+        duration_seconds,
+        mfa_serial: p.text("mfa_serial").map(str::to_string),
+    })
+}
+
+fn static_keys(files: &AwsFiles, p: &ProfileView<'_>) -> Result<Option<Base>> {
+    let Some(akid) = p.get("aws_access_key_id") else {
+        return Ok(None);
+    };
+    let Some(secret) = p.text("aws_secret_access_key") else {
+        return Err(Error::user(format!(
+            "profile `{}` has aws_access_key_id ({}) but no aws_secret_access_key",
+            p.name, akid.at
+        ))
+        .with_hint(format!(
+            "add aws_secret_access_key to [{}] in {}",
+            p.name,
+            files.credentials_path.display()
+        )));
+    };
+    Ok(Some(Base::StaticKeys(StaticKeys {
+        profile: p.name.to_string(),
+        access_key_id: akid.text.clone(),
+        secret_access_key: Secret::new(secret.to_string()),
+        session_token: p.text("aws_session_token").map(|t| Secret::new(t.to_string())),
+    })))
+}
+
+fn required<'a>(files: &AwsFiles, p: &ProfileView<'a>, key: &str, example: &str) -> Result<&'a str> {
+    p.text(key).ok_or_else(|| {
+        Error::user(format!("profile `{}` is missing {key}", p.name)).with_hint(format!(
+            "add `{key} = {example}` to [profile {}] in {}",
+            p.name,
+            files.config_path.display()
+        ))
+    })
+}
+
+fn sso(files: &AwsFiles, p: &ProfileView<'_>) -> Result<SsoRole> {
+    let session = if let Some(sv) = p.get("sso_session") {
+        let sname = sv.text.as_str();
+        let Some(section) = files.config.get(SectionKind::SsoSession, sname) else {
+            return Err(Error::user(format!(
+                "profile `{}` names sso_session `{sname}` ({}), but there is no [sso-session {sname}] section",
+                p.name, sv.at
+            ))
+            .with_hint(format!(
+                "add [sso-session {sname}] with sso_start_url and sso_region to {}",
+                files.config_path.display()
+            )));
+        };
+        let get = |key: &str, example: &str| -> Result<String> {
+            section.get(key).map(|v| v.text.clone()).ok_or_else(|| {
+                Error::user(format!("[sso-session {sname}] is missing {key}")).with_hint(format!(
+                    "add `{key} = {example}` to [sso-session {sname}] in {}",
+                    files.config_path.display()
+                ))
+            })
+        };
+        let start_url = get("sso_start_url", "https://my-org.awsapps.com/start")?;
+        let region = get("sso_region", "us-east-1")?;
+        for (key, value) in [("sso_start_url", &start_url), ("sso_region", &region)] {
+            if let Some(v) = p.get(key)
+                && &v.text != value
+            {
+                return Err(Error::user(format!(
+                    "profile `{}` sets {key} = {} ({}), which differs from [sso-session {sname}]'s {value}",
+                    p.name, v.text, v.at
+                ))
+                .with_hint(format!("remove {key} from [profile {}]", p.name)));
+            }
+        }
+        let scopes = section
+            .get("sso_registration_scopes")
+            .map(|v| {
+                v.text
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| vec![DEFAULT_SSO_SCOPE.to_string()]);
+        SsoSession {
+            name: Some(sname.to_string()),
+            start_url,
+            region,
+            scopes,
+        }
+    } else {
+        SsoSession {
+            name: None,
+            start_url: required(files, p, "sso_start_url", "https://my-org.awsapps.com/start")?
+                .to_string(),
+            region: required(files, p, "sso_region", "us-east-1")?.to_string(),
+            scopes: vec![DEFAULT_SSO_SCOPE.to_string()],
+        }
+    };
+    Ok(SsoRole {
+        session,
+        account_id: required(files, p, "sso_account_id", "123456789012")?.to_string(),
+        role_name: required(files, p, "sso_role_name", "BedrockUser")?.to_string(),
+    })
+}
+
+fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settings> {
+    let p = view(files, profile);
+    let store = match env.get(env::AWSCRED_CACHE) {
+        Some(s) => StoreChoice::parse(s).ok_or_else(|| {
+            Error::user(format!("{} = `{s}` is not a store awscred knows", env::AWSCRED_CACHE))
+                .with_hint(format!("set {} to one of: {}", env::AWSCRED_CACHE, StoreChoice::NAMES))
+        })?,
+        None => match p.get("awscred_cache") {
+            Some(v) => StoreChoice::parse(&v.text).ok_or_else(|| {
+                Error::user(format!(
+                    "{}: awscred_cache = `{}` is not a store awscred knows",
+                    v.at, v.text
+                ))
+                .with_hint(format!("set awscred_cache to one of: {}", StoreChoice::NAMES))
+            })?,
+            None => StoreChoice::Auto,
+        },
+    };
+    let login = match p.get("awscred_login") {
+        None => LoginFlow::Auto,
+        Some(v) => match v.text.to_ascii_lowercase().as_str() {
+            "auto" => LoginFlow::Auto,
+            "device" | "device-code" => LoginFlow::Device,
+            "browser" | "pkce" => LoginFlow::Browser,
+            _ => {
+                return Err(Error::user(format!(
+                    "{}: awscred_login = `{}` is not a sign-in flow",
+                    v.at, v.text
+                ))
+                .with_hint("set awscred_login to auto, device or browser"));
+            }
+        },
+    };
+    let refresh_window = match p.get("awscred_refresh_window") {
+        None => DEFAULT_REFRESH_WINDOW,
+        Some(v) => parse_duration(&v.text).ok_or_else(|| {
+            Error::user(format!(
+                "{}: awscred_refresh_window = `{}` is not a duration",
+                v.at, v.text
+            ))
+            .with_hint("write it as seconds or with a unit, e.g. 900, 15m or 1h")
+        })?,
+    };
+    let region = env
+        .get(env::AWS_REGION)
+        .or_else(|| env.get(env::AWS_DEFAULT_REGION))
+        .or_else(|| p.text("region"))
+        .map(str::to_string);
+    Ok(Settings {
+        store,
+        login,
+        refresh_window,
+        region,
+    })
+}
+
+/// Parses `900`, `900s`, `15m`, `1h`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last()? {
+        (i, 's') => (&s[..i], 1),
+        (i, 'm') => (&s[..i], 60),
+        (i, 'h') => (&s[..i], 3600),
+        _ => (s, 1),
+    };
+    num.trim().parse::<u64>().ok().map(|n| Duration::from_secs(n * mult))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = "\
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access, extra:scope
+
+[profile bedrock]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = BedrockUser
+region = us-west-2
+awscred_cache = file
+
+[profile legacy]
+sso_start_url = https://old.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 444455556666
+sso_role_name = Admin
+
+[profile admin]
+role_arn = arn:aws:iam::111122223333:role/Admin
+source_profile = bedrock
+external_id = ext-1
+duration_seconds = 1800
+
+[profile deep]
+role_arn = arn:aws:iam::111122223333:role/Deep
+source_profile = admin
+
+[profile a]
+role_arn = arn:aws:iam::1:role/A
+source_profile = b
+[profile b]
+role_arn = arn:aws:iam::1:role/B
+source_profile = a
+
+[profile selfref]
+role_arn = arn:aws:iam::1:role/S
+source_profile = selfref
+
+[profile broken]
+sso_session = nope
+sso_account_id = 1
+sso_role_name = r
+";
+    const CREDS: &str = "[selfref]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = sekrit\n[keys]\naws_access_key_id = AKIAKEYS\naws_secret_access_key = s2\n";
+
+    fn files() -> AwsFiles {
+        AwsFiles::from_texts(CONFIG, CREDS).unwrap()
+    }
+
+    fn env() -> Environment {
+        Environment::from_pairs([])
+    }
+
+    #[test]
+    fn sso_session_profile_resolves() {
+        let c = resolve(&files(), "bedrock", &env()).unwrap();
+        let Base::Sso(r) = &c.base else { panic!("{c:?}") };
+        assert_eq!(r.session.name.as_deref(), Some("corp"));
+        assert_eq!(r.session.region, "eu-west-1");
+        assert_eq!(r.session.scopes, ["sso:account:access", "extra:scope"]);
+        assert_eq!(r.account_id, "111122223333");
+        assert_eq!(c.settings.store, StoreChoice::File);
+        assert_eq!(c.settings.region.as_deref(), Some("us-west-2"));
+        assert!(c.roles.is_empty());
+    }
+
+    #[test]
+    fn legacy_profile_gets_default_scope() {
+        let c = resolve(&files(), "legacy", &env()).unwrap();
+        let s = c.sso_session().unwrap();
+        assert_eq!(s.name, None);
+        assert_eq!(s.scopes, [DEFAULT_SSO_SCOPE]);
+    }
+
+    #[test]
+    fn role_chains_resolve_base_first() {
+        let c = resolve(&files(), "deep", &env()).unwrap();
+        assert!(matches!(c.base, Base::Sso(_)));
+        let arns: Vec<&str> = c.roles.iter().map(|r| r.role_arn.as_str()).collect();
+        assert_eq!(arns, ["arn:aws:iam::111122223333:role/Admin", "arn:aws:iam::111122223333:role/Deep"]);
+        assert_eq!(c.roles[0].external_id.as_deref(), Some("ext-1"));
+        assert_eq!(c.roles[0].duration_seconds, Some(1800));
+    }
+
+    #[test]
+    fn cycles_are_named() {
+        let e = resolve(&files(), "a", &env()).unwrap_err();
+        assert!(e.message().contains("a → b → a"), "{}", e.message());
+    }
+
+    #[test]
+    fn self_source_uses_own_keys() {
+        let c = resolve(&files(), "selfref", &env()).unwrap();
+        let Base::StaticKeys(k) = &c.base else { panic!() };
+        assert_eq!(k.access_key_id, "AKIAEXAMPLE");
+        assert_eq!(c.roles.len(), 1);
+        assert!(!format!("{c:?}").contains("sekrit"));
+    }
+
+    #[test]
+    fn static_keys_from_credentials_file() {
+        let c = resolve(&files(), "keys", &env()).unwrap();
+        assert!(matches!(c.base, Base::StaticKeys(_)));
+    }
+
+    #[test]
+    fn missing_session_section_names_profile_and_section() {
+        let e = resolve(&files(), "broken", &env()).unwrap_err();
+        assert!(e.message().contains("profile `broken`"));
+        assert!(e.message().contains("[sso-session nope]"));
+        assert!(e.hint().unwrap().contains("[sso-session nope]"));
+    }
+
+    #[test]
+    fn unknown_profile_lists_known_ones() {
+        let e = resolve(&files(), "nosuch", &env()).unwrap_err();
+        assert!(e.report().contains("known profiles: a, admin, b"), "{}", e.report());
+        assert_eq!(e.exit_code(), 1);
+    }
+
+    #[test]
+    fn missing_keys_are_named() {
+        let f = AwsFiles::from_texts("[profile p]\nsso_start_url = https://x\nsso_region = us-east-1\nsso_account_id = 1\n", "").unwrap();
+        let e = resolve(&f, "p", &env()).unwrap_err();
+        assert_eq!(e.message(), "profile `p` is missing sso_role_name");
+    }
+
+    #[test]
+    fn env_beats_profile_for_store_and_region() {
+        let e = Environment::from_pairs([("AWSCRED_CACHE", "keyutils"), ("AWS_REGION", "ap-south-1")]);
+        let c = resolve(&files(), "bedrock", &e).unwrap();
+        assert_eq!(c.settings.store, StoreChoice::Keyutils);
+        assert_eq!(c.settings.region.as_deref(), Some("ap-south-1"));
+        let bad = Environment::from_pairs([("AWSCRED_CACHE", "floppy")]);
+        assert!(resolve(&files(), "bedrock", &bad).unwrap_err().hint().unwrap().contains("secret-service"));
+    }
+
+    #[test]
+    fn credential_process_pointing_at_awscred_is_refused() {
+        let f = AwsFiles::from_texts("[profile p]\ncredential_process = awscred process --profile p\n", "").unwrap();
+        let e = resolve(&f, "p", &env()).unwrap_err();
+        assert!(e.report().contains("runs awscred itself"), "{}", e.report());
+    }
+
+    #[test]
+    fn cache_ids_differ_per_role_and_account() {
+        let f = files();
+        let a = resolve(&f, "bedrock", &env()).unwrap().cache_id();
+        let b = resolve(&f, "admin", &env()).unwrap().cache_id();
+        let l = resolve(&f, "legacy", &env()).unwrap().cache_id();
+        assert_ne!(a, b);
+        assert_ne!(a, l);
+        assert!(b.starts_with(&a));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("900"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("x"), None);
+    }
+}

@@ -1,0 +1,22 @@
+//! awscred: short-lived AWS credentials for Claude Code on Bedrock, the AWS CLI and every
+//! AWS SDK, signed in by awscred itself and kept in the operating system's keyring.
+//!
+//! See ARCHITECTURE.md for how a request flows from the command line to the printed JSON.
+
+pub mod app;
+pub mod cache;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod credentials;
+pub mod env;
+pub mod error;
+pub mod lock;
+pub mod log;
+pub mod login;
+pub mod net;
+pub mod output;
+pub mod secret;
+pub mod source;
+pub mod store;
+pub mod ui;

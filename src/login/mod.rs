@@ -1,0 +1,3 @@
+//! Interactive sign-in flows. Each returns a token for the cache; none reads stdin.
+
+pub mod device;
