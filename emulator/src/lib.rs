@@ -1,1 +1,709 @@
+//! A local AWS emulator for awscred's tests and demo.
+//!
+//! It speaks the real wire protocols on 127.0.0.1: IAM Identity Center OIDC (restJson:
+//! RegisterClient, StartDeviceAuthorization, CreateToken), the IAM Identity Center portal
+//! (GetRoleCredentials, Logout) and STS (query protocol with XML answers: GetCallerIdentity,
+//! AssumeRole), verifying every STS request's SigV4 signature against credentials it issued.
+//! Tests drive it in-process through [`Emulator`] or over HTTP under `/_emulator/`:
+//! request counters, device-code approval, lifetimes, revocation and fault injection.
 
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+mod sigv4;
+
+/// Lifetimes and behaviour; every field can be changed while running.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Access token lifetime (seconds).
+    pub token_ttl: i64,
+    /// Role credential lifetime (seconds) from GetRoleCredentials and AssumeRole.
+    pub credentials_ttl: i64,
+    /// Client secret lifetime (seconds).
+    pub client_ttl: i64,
+    /// Device code lifetime (seconds).
+    pub device_ttl: i64,
+    /// Polling interval the device flow is told to use (seconds).
+    pub interval: i64,
+    /// Approve device codes by themselves after this many CreateToken polls.
+    pub auto_approve_after: Option<u32>,
+    /// Whether CreateToken returns refresh tokens.
+    pub refresh_tokens: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            token_ttl: 8 * 3600,
+            credentials_ttl: 3600,
+            client_ttl: 90 * 24 * 3600,
+            device_ttl: 600,
+            interval: 1,
+            auto_approve_after: None,
+            refresh_tokens: true,
+        }
+    }
+}
+
+/// An injected failure for the next `count` calls of an operation.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub struct Fault {
+    /// Operation name (`GetRoleCredentials`, `CreateToken`, …).
+    pub operation: String,
+    /// HTTP status to answer with (0 = answer normally after the delay).
+    #[serde(default)]
+    pub status: u16,
+    /// Error code (`ThrottlingException`, `ExpiredToken`, …).
+    #[serde(default)]
+    pub code: String,
+    /// A raw body to send instead (for malformed answers).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Delay before answering (milliseconds).
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// How many calls it applies to.
+    pub count: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Client {
+    secret: String,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+struct Device {
+    client_id: String,
+    user_code: String,
+    expires_at: DateTime<Utc>,
+    approved: bool,
+    denied: bool,
+    polls: u32,
+    used: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    client_id: String,
+    expires_at: DateTime<Utc>,
+    revoked: bool,
+}
+
+/// Credentials the emulator issued, and whom they belong to.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// Secret key.
+    pub secret: String,
+    /// Session token.
+    pub token: String,
+    /// Expiry.
+    pub expires_at: DateTime<Utc>,
+    /// Account.
+    pub account: String,
+    /// ARN of the assumed role session.
+    pub arn: String,
+}
+
+/// Everything the emulator knows.
+#[derive(Debug, Default)]
+pub struct EmulatorState {
+    settings: Settings,
+    counters: BTreeMap<String, u64>,
+    clients: HashMap<String, Client>,
+    devices: HashMap<String, Device>,
+    tokens: HashMap<String, Token>,
+    refresh: HashMap<String, String>,
+    issued: HashMap<String, Issued>,
+    faults: Vec<Fault>,
+    seq: u64,
+}
+
+impl EmulatorState {
+    fn next(&mut self, prefix: &str, len: usize) -> String {
+        self.seq += 1;
+        let mut s = format!("{prefix}{:06}", self.seq);
+        while s.len() < len {
+            s.push(char::from(b'A' + rand::random_range(0..26u8)));
+        }
+        s
+    }
+
+    fn count(&mut self, op: &str) {
+        *self.counters.entry(op.to_string()).or_default() += 1;
+    }
+
+    fn take_fault(&mut self, op: &str) -> Option<Fault> {
+        let i = self.faults.iter().position(|f| f.operation == op && f.count > 0)?;
+        self.faults[i].count -= 1;
+        let f = self.faults[i].clone();
+        if self.faults[i].count == 0 {
+            self.faults.remove(i);
+        }
+        Some(f)
+    }
+
+    fn issue(&mut self, account: &str, arn: &str) -> (String, Issued) {
+        let akid = self.next("ASIAEMU", 20);
+        let issued = Issued {
+            secret: self.next("emu-secret-", 40),
+            token: self.next("emu-session-", 60),
+            expires_at: Utc::now() + chrono::Duration::seconds(self.settings.credentials_ttl),
+            account: account.to_string(),
+            arn: arn.to_string(),
+        };
+        self.issued.insert(akid.clone(), issued.clone());
+        (akid, issued)
+    }
+}
+
+type Shared = Arc<Mutex<EmulatorState>>;
+
+fn lock(s: &Shared) -> MutexGuard<'_, EmulatorState> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running emulator.
+pub struct Emulator {
+    url: String,
+    state: Shared,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl Emulator {
+    /// Starts on 127.0.0.1 with a free port.
+    pub fn start(settings: Settings) -> std::io::Result<Self> {
+        Self::start_on(settings, 0)
+    }
+
+    /// Starts on 127.0.0.1:`port`.
+    pub fn start_on(settings: Settings, port: u16) -> std::io::Result<Self> {
+        let state: Shared = Arc::new(Mutex::new(EmulatorState {
+            settings,
+            ..Default::default()
+        }));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let st = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("emulator".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("emulator runtime");
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                    axum::serve(listener, router(st)).await.expect("serve");
+                });
+            })?;
+        Ok(Self {
+            url: format!("http://{addr}"),
+            state,
+            _thread: thread,
+        })
+    }
+
+    /// Base URL, for every `AWS_ENDPOINT_URL_*`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Requests per operation so far.
+    pub fn counters(&self) -> BTreeMap<String, u64> {
+        lock(&self.state).counters.clone()
+    }
+
+    /// Requests of one operation so far.
+    pub fn count(&self, op: &str) -> u64 {
+        lock(&self.state).counters.get(op).copied().unwrap_or(0)
+    }
+
+    /// Forgets the counters.
+    pub fn reset_counters(&self) {
+        lock(&self.state).counters.clear();
+    }
+
+    /// Changes the settings.
+    pub fn update(&self, f: impl FnOnce(&mut Settings)) {
+        f(&mut lock(&self.state).settings)
+    }
+
+    /// Approves every pending device code; returns how many.
+    pub fn approve_all(&self) -> usize {
+        let mut s = lock(&self.state);
+        let mut n = 0;
+        for d in s.devices.values_mut() {
+            if !d.approved && !d.denied {
+                d.approved = true;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Denies every pending device code.
+    pub fn deny_all(&self) {
+        for d in lock(&self.state).devices.values_mut() {
+            d.denied = true;
+        }
+    }
+
+    /// Revokes every access token (as an administrator's sign-out would).
+    pub fn revoke_all_tokens(&self) {
+        for t in lock(&self.state).tokens.values_mut() {
+            t.revoked = true;
+        }
+    }
+
+    /// Injects a fault.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.state).faults.push(fault);
+    }
+
+    /// Every secret value it issued (secret keys, session tokens, access and refresh
+    /// tokens, client secrets), for leak checks.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let s = lock(&self.state);
+        let mut v: Vec<String> = s.issued.values().flat_map(|i| [i.secret.clone(), i.token.clone()]).collect();
+        v.extend(s.tokens.keys().cloned());
+        v.extend(s.refresh.keys().cloned());
+        v.extend(s.clients.values().map(|c| c.secret.clone()));
+        v.extend(s.devices.keys().cloned());
+        v
+    }
+
+    /// Who owns an access key id it issued.
+    pub fn issued(&self, akid: &str) -> Option<Issued> {
+        lock(&self.state).issued.get(akid).cloned()
+    }
+}
+
+fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/client/register", post(register_client))
+        .route("/device_authorization", post(start_device_authorization))
+        .route("/token", post(create_token))
+        .route("/federation/credentials", get(get_role_credentials))
+        .route("/logout", post(logout))
+        .route("/", post(sts))
+        .route("/device", get(device_page))
+        .route("/_emulator/counters", get(admin_counters))
+        .route("/_emulator/approve", post(admin_approve))
+        .route("/_emulator/settings", post(admin_settings))
+        .route("/_emulator/fault", post(admin_fault))
+        .with_state(state)
+}
+
+// ---------- wire helpers ----------
+
+fn json_error(status: u16, code: &str, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let oauth = match code {
+        "AuthorizationPendingException" => "authorization_pending",
+        "SlowDownException" => "slow_down",
+        "ExpiredTokenException" => "expired_token",
+        "AccessDeniedException" => "access_denied",
+        "InvalidGrantException" => "invalid_grant",
+        "InvalidClientException" => "invalid_client",
+        _ => code,
+    };
+    (
+        status,
+        [("x-amzn-errortype", code), ("content-type", "application/json")],
+        json!({"error": oauth, "error_description": message, "message": message}).to_string(),
+    )
+        .into_response()
+}
+
+fn xml_error(status: u16, code: &str, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        [("content-type", "text/xml")],
+        format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>emu</RequestId></ErrorResponse>",
+            xml_escape(message)
+        ),
+    )
+        .into_response()
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Counts the call and applies an injected fault, if any.
+async fn enter(state: &Shared, op: &str, xml: bool) -> Option<Response> {
+    let fault = {
+        let mut s = lock(state);
+        s.count(op);
+        s.take_fault(op)
+    }?;
+    if fault.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+    }
+    if let Some(body) = fault.body {
+        let status = StatusCode::from_u16(if fault.status == 0 { 200 } else { fault.status }).unwrap_or(StatusCode::OK);
+        return Some((status, [("content-type", if xml { "text/xml" } else { "application/json" })], body).into_response());
+    }
+    if fault.status == 0 {
+        return None;
+    }
+    let code = if fault.code.is_empty() { "InternalFailure" } else { &fault.code };
+    Some(if xml {
+        xml_error(fault.status, code, "injected fault")
+    } else {
+        json_error(fault.status, code, "injected fault")
+    })
+}
+
+fn body_json(body: &Bytes) -> Value {
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+fn field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+// ---------- SSO-OIDC ----------
+
+async fn register_client(State(state): State<Shared>, body: Bytes) -> Response {
+    if let Some(r) = enter(&state, "RegisterClient", false).await {
+        return r;
+    }
+    let v = body_json(&body);
+    if field(&v, "clientName").is_none() || field(&v, "clientType") != Some("public") {
+        return json_error(400, "InvalidRequestException", "clientName and clientType=public are required");
+    }
+    let mut s = lock(&state);
+    let id = s.next("emu-client-", 24);
+    let secret = s.next("emu-client-secret-", 48);
+    let expires_at = Utc::now() + chrono::Duration::seconds(s.settings.client_ttl);
+    s.clients.insert(id.clone(), Client { secret: secret.clone(), expires_at });
+    axum::Json(json!({
+        "clientId": id,
+        "clientSecret": secret,
+        "clientIdIssuedAt": Utc::now().timestamp(),
+        "clientSecretExpiresAt": expires_at.timestamp(),
+    }))
+    .into_response()
+}
+
+fn check_client(s: &EmulatorState, v: &Value) -> Result<String, Response> {
+    let id = field(v, "clientId").unwrap_or_default();
+    match s.clients.get(id) {
+        Some(c) if Some(c.secret.as_str()) == field(v, "clientSecret") && c.expires_at > Utc::now() => Ok(id.to_string()),
+        _ => Err(json_error(400, "InvalidClientException", "unknown client or wrong secret")),
+    }
+}
+
+async fn start_device_authorization(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(r) = enter(&state, "StartDeviceAuthorization", false).await {
+        return r;
+    }
+    let v = body_json(&body);
+    let mut s = lock(&state);
+    let client_id = match check_client(&s, &v) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    if field(&v, "startUrl").is_none() {
+        return json_error(400, "InvalidRequestException", "startUrl is required");
+    }
+    let device_code = s.next("emu-device-", 40);
+    let user_code = format!("{:04}-{:04}", rand::random_range(0..10000), s.seq % 10000);
+    let ttl = s.settings.device_ttl;
+    s.devices.insert(
+        device_code.clone(),
+        Device {
+            client_id,
+            user_code: user_code.clone(),
+            expires_at: Utc::now() + chrono::Duration::seconds(ttl),
+            approved: false,
+            denied: false,
+            polls: 0,
+            used: false,
+        },
+    );
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    axum::Json(json!({
+        "deviceCode": device_code,
+        "userCode": user_code,
+        "verificationUri": format!("http://{host}/device"),
+        "verificationUriComplete": format!("http://{host}/device?user_code={user_code}"),
+        "expiresIn": ttl,
+        "interval": s.settings.interval,
+    }))
+    .into_response()
+}
+
+fn grant_token(s: &mut EmulatorState, client_id: &str) -> Value {
+    let access = s.next("emu-access-", 48);
+    let ttl = s.settings.token_ttl;
+    s.tokens.insert(
+        access.clone(),
+        Token {
+            client_id: client_id.to_string(),
+            expires_at: Utc::now() + chrono::Duration::seconds(ttl),
+            revoked: false,
+        },
+    );
+    let mut out = json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": ttl});
+    if s.settings.refresh_tokens {
+        let refresh = s.next("emu-refresh-", 48);
+        s.refresh.insert(refresh.clone(), client_id.to_string());
+        out["refreshToken"] = json!(refresh);
+    }
+    out
+}
+
+async fn create_token(State(state): State<Shared>, body: Bytes) -> Response {
+    if let Some(r) = enter(&state, "CreateToken", false).await {
+        return r;
+    }
+    let v = body_json(&body);
+    let mut s = lock(&state);
+    let client_id = match check_client(&s, &v) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match field(&v, "grantType") {
+        Some("urn:ietf:params:oauth:grant-type:device_code") => {
+            s.count("CreateToken:device_code");
+            let code = field(&v, "deviceCode").unwrap_or_default().to_string();
+            let auto = s.settings.auto_approve_after;
+            let Some(d) = s.devices.get_mut(&code) else {
+                return json_error(400, "InvalidGrantException", "unknown device code");
+            };
+            if d.client_id != client_id || d.used {
+                return json_error(400, "InvalidGrantException", "device code not valid for this client");
+            }
+            if d.expires_at <= Utc::now() {
+                return json_error(400, "ExpiredTokenException", "device code expired");
+            }
+            if d.denied {
+                return json_error(400, "AccessDeniedException", "the user denied the request");
+            }
+            d.polls += 1;
+            if auto.is_some_and(|n| d.polls > n) {
+                d.approved = true;
+            }
+            if !d.approved {
+                return json_error(400, "AuthorizationPendingException", "pending");
+            }
+            d.used = true;
+            let out = grant_token(&mut s, &client_id);
+            axum::Json(out).into_response()
+        }
+        Some("refresh_token") => {
+            s.count("CreateToken:refresh_token");
+            let rt = field(&v, "refreshToken").unwrap_or_default().to_string();
+            match s.refresh.get(&rt) {
+                Some(owner) if *owner == client_id => {}
+                _ => return json_error(400, "InvalidGrantException", "unknown refresh token"),
+            }
+            let mut out = grant_token(&mut s, &client_id);
+            // Like IAM Identity Center, keep the refresh token usable and omit a new one.
+            if let Some(new) = out.as_object_mut().and_then(|o| o.remove("refreshToken"))
+                && let Some(n) = new.as_str()
+            {
+                s.refresh.remove(n);
+            }
+            axum::Json(out).into_response()
+        }
+        other => json_error(400, "UnsupportedGrantTypeException", &format!("grant {other:?} not supported")),
+    }
+}
+
+#[derive(Deserialize)]
+struct UserCode {
+    user_code: Option<String>,
+}
+
+async fn device_page(Query(q): Query<UserCode>) -> Response {
+    (StatusCode::OK, format!("device approval page for {}", q.user_code.unwrap_or_default())).into_response()
+}
+
+// ---------- SSO portal ----------
+
+fn bearer(s: &EmulatorState, headers: &HeaderMap) -> Result<String, Response> {
+    let t = headers
+        .get("x-amz-sso_bearer_token")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    match s.tokens.get(t) {
+        Some(tok) if !tok.revoked && tok.expires_at > Utc::now() && s.clients.contains_key(&tok.client_id) => Ok(t.to_string()),
+        _ => Err(json_error(401, "UnauthorizedException", "Session token not found or invalid")),
+    }
+}
+
+#[derive(Deserialize)]
+struct RoleQuery {
+    role_name: String,
+    account_id: String,
+}
+
+async fn get_role_credentials(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = enter(&state, "GetRoleCredentials", false).await {
+        return r;
+    }
+    let mut s = lock(&state);
+    if let Err(r) = bearer(&s, &headers) {
+        return r;
+    }
+    let (Some(role_name), Some(account_id)) = (q.get("role_name"), q.get("account_id")) else {
+        return json_error(400, "InvalidRequestException", "role_name and account_id are required");
+    };
+    let q = RoleQuery { role_name: role_name.clone(), account_id: account_id.clone() };
+    if q.account_id.len() != 12 || !q.account_id.chars().all(|c| c.is_ascii_digit()) {
+        return json_error(403, "ForbiddenException", "No access");
+    }
+    let arn = format!("arn:aws:sts::{}:assumed-role/{}/awscred", q.account_id, q.role_name);
+    let (akid, issued) = s.issue(&q.account_id, &arn);
+    axum::Json(json!({"roleCredentials": {
+        "accessKeyId": akid,
+        "secretAccessKey": issued.secret,
+        "sessionToken": issued.token,
+        "expiration": issued.expires_at.timestamp_millis(),
+    }}))
+    .into_response()
+}
+
+async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(r) = enter(&state, "Logout", false).await {
+        return r;
+    }
+    let mut s = lock(&state);
+    let t = match bearer(&s, &headers) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    if let Some(tok) = s.tokens.get_mut(&t) {
+        tok.revoked = true;
+    }
+    StatusCode::OK.into_response()
+}
+
+// ---------- STS ----------
+
+async fn sts(State(state): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let action = form.get("Action").cloned().unwrap_or_default();
+    if let Some(r) = enter(&state, &action, true).await {
+        return r;
+    }
+    let caller = {
+        let s = lock(&state);
+        match sigv4::verify(&s.issued, method.as_str(), &uri, &headers, &body, "sts") {
+            Ok(akid) => s.issued.get(&akid).cloned().map(|i| (akid, i)),
+            Err((code, msg)) => return xml_error(403, code, &msg),
+        }
+    };
+    let Some((akid, who)) = caller else {
+        return xml_error(403, "InvalidClientTokenId", "unknown access key");
+    };
+    let ns = "https://sts.amazonaws.com/doc/2011-06-15/";
+    match action.as_str() {
+        "GetCallerIdentity" => (
+            [("content-type", "text/xml")],
+            format!(
+                "<GetCallerIdentityResponse xmlns=\"{ns}\"><GetCallerIdentityResult><Arn>{}</Arn><UserId>{akid}</UserId><Account>{}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>emu</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+                xml_escape(&who.arn),
+                who.account
+            ),
+        )
+            .into_response(),
+        "AssumeRole" => {
+            let role_arn = form.get("RoleArn").cloned().unwrap_or_default();
+            let session = form.get("RoleSessionName").cloned().unwrap_or_default();
+            let parts: Vec<&str> = role_arn.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || !parts[5].starts_with("role/") || session.is_empty() {
+                return xml_error(400, "ValidationError", "RoleArn and RoleSessionName are required");
+            }
+            let account = parts[4].to_string();
+            let role = parts[5].trim_start_matches("role/");
+            let arn = format!("arn:aws:sts::{account}:assumed-role/{role}/{session}");
+            let mut s = lock(&state);
+            if let Some(d) = form.get("DurationSeconds").and_then(|d| d.parse::<i64>().ok()) {
+                let keep = s.settings.credentials_ttl;
+                s.settings.credentials_ttl = d;
+                let r = s.issue(&account, &arn);
+                s.settings.credentials_ttl = keep;
+                return assume_role_xml(ns, &r.0, &r.1);
+            }
+            let (akid, issued) = s.issue(&account, &arn);
+            assume_role_xml(ns, &akid, &issued)
+        }
+        other => xml_error(400, "InvalidAction", &format!("action {other} is not supported")),
+    }
+}
+
+fn assume_role_xml(ns: &str, akid: &str, i: &Issued) -> Response {
+    (
+        [("content-type", "text/xml")],
+        format!(
+            "<AssumeRoleResponse xmlns=\"{ns}\"><AssumeRoleResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials><AssumedRoleUser><Arn>{}</Arn><AssumedRoleId>AROAEMU:{akid}</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>emu</RequestId></ResponseMetadata></AssumeRoleResponse>",
+            i.secret,
+            i.token,
+            i.expires_at.format("%Y-%m-%dT%H:%M:%SZ"),
+            xml_escape(&i.arn)
+        ),
+    )
+        .into_response()
+}
+
+// ---------- admin ----------
+
+async fn admin_counters(State(state): State<Shared>) -> Response {
+    axum::Json(lock(&state).counters.clone()).into_response()
+}
+
+async fn admin_approve(State(state): State<Shared>, q: Query<UserCode>) -> Response {
+    let mut s = lock(&state);
+    let mut n = 0;
+    for d in s.devices.values_mut() {
+        if q.user_code.as_deref().is_none_or(|c| c == d.user_code) && !d.approved {
+            d.approved = true;
+            n += 1;
+        }
+    }
+    axum::Json(json!({"approved": n})).into_response()
+}
+
+async fn admin_settings(State(state): State<Shared>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Settings>(&body) {
+        Ok(new) => {
+            lock(&state).settings = new;
+            StatusCode::OK.into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
+
+async fn admin_fault(State(state): State<Shared>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Fault>(&body) {
+        Ok(f) => {
+            lock(&state).faults.push(f);
+            StatusCode::OK.into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    }
+}
