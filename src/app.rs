@@ -43,7 +43,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let level = if cli.verbose {
         Level::Debug
     } else {
-        env.get(env::AWSCRED_LOG).and_then(Level::parse).unwrap_or(Level::Warn)
+        env.get(env::AWSCRED_LOG)
+            .and_then(Level::parse)
+            .unwrap_or(Level::Warn)
     };
     log::set_level(level);
     match dispatch(cli, env) {
@@ -123,7 +125,11 @@ fn print_credentials(
     let ctx = inv.context(LoginPolicy {
         allowed: attended,
         sink: Sink::Stderr,
-        timeout: if attended { LOGIN_TIMEOUT_ATTENDED } else { PEER_WAIT },
+        timeout: if attended {
+            LOGIN_TIMEOUT_ATTENDED
+        } else {
+            PEER_WAIT
+        },
         force: false,
     });
     let creds = source::credentials(&ctx, &inv.chain)?;
@@ -134,11 +140,14 @@ fn print_credentials(
 
 fn login(env: &Environment, profile: &str, args: &LoginArgs) -> Result<ExitCode> {
     let inv = Invocation::new(env, profile)?;
-    let timeout = args.timeout.map(Duration::from_secs).unwrap_or(if ui::stdout_is_terminal() {
-        LOGIN_TIMEOUT_ATTENDED
-    } else {
-        LOGIN_TIMEOUT_UNATTENDED
-    });
+    let timeout = args
+        .timeout
+        .map(Duration::from_secs)
+        .unwrap_or(if ui::stdout_is_terminal() {
+            LOGIN_TIMEOUT_ATTENDED
+        } else {
+            LOGIN_TIMEOUT_UNATTENDED
+        });
     let ctx = inv.context(LoginPolicy {
         allowed: true,
         sink: Sink::Stdout,
@@ -163,7 +172,9 @@ fn login(env: &Environment, profile: &str, args: &LoginArgs) -> Result<ExitCode>
         .expiration
         .map(|e| format!("valid until {}", format_expiration(e)))
         .unwrap_or_else(|| "long-term keys".to_string());
-    Sink::Stdout.line(&format!("Credentials for profile {profile} are ready ({until})."));
+    Sink::Stdout.line(&format!(
+        "Credentials for profile {profile} are ready ({until})."
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -176,7 +187,8 @@ fn logout(env: &Environment, profile: &str) -> Result<ExitCode> {
         force: false,
     });
     let mut removed = 0;
-    inv.cache.delete(&cache::keys::credentials(&inv.chain.cache_id()))?;
+    inv.cache
+        .delete(&cache::keys::credentials(&inv.chain.cache_id()))?;
     if let Some(session) = inv.chain.sso_session() {
         let had_token = sso::logout(&ctx, session)?;
         // Every profile signed in through this session loses its cached credentials too.
@@ -190,14 +202,21 @@ fn logout(env: &Environment, profile: &str) -> Result<ExitCode> {
             if let Ok(other) = config::resolve::resolve(&inv.files, &name, env)
                 && other.sso_session() == Some(session)
             {
-                inv.cache.delete(&cache::keys::credentials(&other.cache_id()))?;
+                inv.cache
+                    .delete(&cache::keys::credentials(&other.cache_id()))?;
                 removed += 1;
             }
         }
         Sink::Stderr.line(&if had_token {
-            format!("Signed out of IAM Identity Center ({}).", session.display_name())
+            format!(
+                "Signed out of IAM Identity Center ({}).",
+                session.display_name()
+            )
         } else {
-            format!("Not signed in to IAM Identity Center ({}).", session.display_name())
+            format!(
+                "Not signed in to IAM Identity Center ({}).",
+                session.display_name()
+            )
         });
     }
     log::debug(&format!("deleted cached credentials of {removed} profiles"));
@@ -218,7 +237,11 @@ fn status(env: &Environment, profile: &str) -> Result<ExitCode> {
                 "signed in until {} ({}){}",
                 format_expiration(t.expires_at),
                 left(t.expires_at, now),
-                if t.refresh_token.is_some() { ", refreshable" } else { "" }
+                if t.refresh_token.is_some() {
+                    ", refreshable"
+                } else {
+                    ""
+                }
             ),
             Some(t) if t.refresh_token.is_some() => "token expired, refreshable".to_string(),
             Some(_) => "token expired".to_string(),
@@ -227,7 +250,10 @@ fn status(env: &Environment, profile: &str) -> Result<ExitCode> {
         out.line(&format!("sign-in:      {line}"));
     }
     let key = cache::keys::credentials(&inv.chain.cache_id());
-    let creds = match inv.cache.get::<crate::credentials::CachedCredentials>(&key)? {
+    let creds = match inv
+        .cache
+        .get::<crate::credentials::CachedCredentials>(&key)?
+    {
         Some(c) => match c.credentials.expiration {
             Some(e) if e > now => format!(
                 "{} until {} ({})",
@@ -251,5 +277,9 @@ fn status(env: &Environment, profile: &str) -> Result<ExitCode> {
 
 fn left(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let m = cache::remaining(t, now).as_secs() / 60;
-    if m >= 120 { format!("{} h left", m / 60) } else { format!("{m} min left") }
+    if m >= 120 {
+        format!("{} h left", m / 60)
+    } else {
+        format!("{m} min left")
+    }
 }

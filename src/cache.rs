@@ -29,11 +29,17 @@ pub mod keys {
     }
     /// An IAM Identity Center token.
     pub fn sso_token(session_name: Option<&str>, start_url: &str) -> String {
-        format!("awscred:sso-token:{}|{start_url}", session_name.unwrap_or(""))
+        format!(
+            "awscred:sso-token:{}|{start_url}",
+            session_name.unwrap_or("")
+        )
     }
     /// An IAM Identity Center OIDC client registration.
     pub fn sso_client(region: &str, flow: &str, scopes: &[String], start_url: &str) -> String {
-        format!("awscred:sso-client:{region}|{flow}|{}|{start_url}", scopes.join(","))
+        format!(
+            "awscred:sso-client:{region}|{flow}|{}|{start_url}",
+            scopes.join(",")
+        )
     }
 }
 
@@ -77,8 +83,14 @@ impl Cache {
 
     /// Writes an entry.
     pub fn put<T: Serialize>(&self, key: &str, data: &T) -> Result<()> {
-        let bytes = serde_json::to_vec(&EnvelopeOut { v: VERSION, key, data })
-            .map_err(|e| crate::error::Error::unexpected("cannot encode a cache entry").caused_by(&e))?;
+        let bytes = serde_json::to_vec(&EnvelopeOut {
+            v: VERSION,
+            key,
+            data,
+        })
+        .map_err(|e| {
+            crate::error::Error::unexpected("cannot encode a cache entry").caused_by(&e)
+        })?;
         self.store.set(key, &bytes)
     }
 
@@ -97,7 +109,9 @@ pub fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Option<T> {
             None
         }
         Err(e) => {
-            crate::log::debug(&format!("unreadable cache entry ({e}); treating it as a miss"));
+            crate::log::debug(&format!(
+                "unreadable cache entry ({e}); treating it as a miss"
+            ));
             None
         }
     }
@@ -155,10 +169,22 @@ mod tests {
     #[test]
     fn corrupt_wrong_version_and_wrong_key_are_misses() {
         assert_eq!(decode::<E>("k", b"{not json"), None);
-        assert_eq!(decode::<E>("k", br#"{"v":2,"key":"k","data":{"a":1}}"#), None);
-        assert_eq!(decode::<E>("k", br#"{"v":1,"key":"other","data":{"a":1}}"#), None);
-        assert_eq!(decode::<E>("k", br#"{"v":1,"key":"k","data":{"b":1}}"#), None);
-        assert_eq!(decode::<E>("k", br#"{"v":1,"key":"k","data":{"a":1}}"#), Some(E { a: 1 }));
+        assert_eq!(
+            decode::<E>("k", br#"{"v":2,"key":"k","data":{"a":1}}"#),
+            None
+        );
+        assert_eq!(
+            decode::<E>("k", br#"{"v":1,"key":"other","data":{"a":1}}"#),
+            None
+        );
+        assert_eq!(
+            decode::<E>("k", br#"{"v":1,"key":"k","data":{"b":1}}"#),
+            None
+        );
+        assert_eq!(
+            decode::<E>("k", br#"{"v":1,"key":"k","data":{"a":1}}"#),
+            Some(E { a: 1 })
+        );
     }
 
     #[test]
@@ -169,7 +195,10 @@ mod tests {
         let window = Duration::from_secs(15 * 60);
         assert!(fresh(exp, clock.now(), window));
         clock.advance(chrono::Duration::minutes(5));
-        assert!(!fresh(exp, clock.now(), window), "exactly 15 minutes left is not enough");
+        assert!(
+            !fresh(exp, clock.now(), window),
+            "exactly 15 minutes left is not enough"
+        );
         assert!(fresh(None, clock.now(), window));
         // Refreshed by a peer after we started waiting, with 10 minutes left: accept.
         assert!(fresh_or_just_refreshed(

@@ -92,11 +92,7 @@ impl Environment {
     fn aws_file(&self, var: &str, name: &str) -> PathBuf {
         match self.get(var) {
             Some(p) => self.expand_home(p),
-            None => self
-                .home()
-                .unwrap_or_default()
-                .join(".aws")
-                .join(name),
+            None => self.home().unwrap_or_default().join(".aws").join(name),
         }
     }
 
@@ -153,8 +149,14 @@ mod tests {
             ("AWS_ENDPOINT_URL", "http://a/"),
             ("AWS_ENDPOINT_URL_STS", "http://b"),
         ]);
-        assert_eq!(e.endpoint_url(AWS_ENDPOINT_URL_STS).as_deref(), Some("http://b"));
-        assert_eq!(e.endpoint_url(AWS_ENDPOINT_URL_SSO).as_deref(), Some("http://a"));
+        assert_eq!(
+            e.endpoint_url(AWS_ENDPOINT_URL_STS).as_deref(),
+            Some("http://b")
+        );
+        assert_eq!(
+            e.endpoint_url(AWS_ENDPOINT_URL_SSO).as_deref(),
+            Some("http://a")
+        );
     }
 
     #[cfg(unix)]

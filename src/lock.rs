@@ -41,7 +41,10 @@ impl Locks {
 
     /// The lock file for `key`.
     pub fn path_for(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{}.lock", hex(&Sha256::digest(key.as_bytes())[..16])))
+        self.dir.join(format!(
+            "{}.lock",
+            hex(&Sha256::digest(key.as_bytes())[..16])
+        ))
     }
 
     /// Whether another process holds the lock for `key` right now.
@@ -56,7 +59,9 @@ impl Locks {
                 Ok(None)
             }
             Err(TryLockError::WouldBlock) => Ok(Some(holder(&path))),
-            Err(TryLockError::Error(e)) => Err(Error::unexpected("cannot test a lock").caused_by(&e)),
+            Err(TryLockError::Error(e)) => {
+                Err(Error::unexpected("cannot test a lock").caused_by(&e))
+            }
         }
     }
 
@@ -73,7 +78,8 @@ impl Locks {
                 .truncate(false)
                 .open(&path)
                 .map_err(|e| {
-                    Error::unexpected(format!("cannot open the lock file {}", path.display())).caused_by(&e)
+                    Error::unexpected(format!("cannot open the lock file {}", path.display()))
+                        .caused_by(&e)
                 })
         };
         let mut file = open()?;
@@ -103,7 +109,9 @@ impl Locks {
                     pause = (pause * 2).min(Duration::from_millis(100));
                 }
                 Err(TryLockError::Error(e)) => {
-                    return Err(Error::unexpected(format!("cannot lock {}", path.display())).caused_by(&e));
+                    return Err(
+                        Error::unexpected(format!("cannot lock {}", path.display())).caused_by(&e)
+                    );
                 }
             }
         }
@@ -122,7 +130,11 @@ fn holder(path: &Path) -> String {
         let _ = f.read_to_string(&mut s);
     }
     let s = s.trim();
-    if s.is_empty() { "pid unknown".to_string() } else { s.chars().take(32).collect() }
+    if s.is_empty() {
+        "pid unknown".to_string()
+    } else {
+        s.chars().take(32).collect()
+    }
 }
 
 #[cfg(test)]
@@ -133,13 +145,22 @@ mod tests {
     fn second_acquire_waits_then_times_out_and_release_frees_it() {
         let d = tempfile::tempdir().unwrap();
         let locks = Locks::new(d.path().join("locks"));
-        let g = locks.acquire("k", Duration::from_secs(1), "testing").unwrap();
+        let g = locks
+            .acquire("k", Duration::from_secs(1), "testing")
+            .unwrap();
         assert!(locks.is_held("k").unwrap().unwrap().starts_with("pid "));
-        let e = locks.acquire("k", Duration::from_millis(50), "signing in").unwrap_err();
+        let e = locks
+            .acquire("k", Duration::from_millis(50), "signing in")
+            .unwrap_err();
         assert!(e.message().contains("signing in"), "{}", e.message());
         drop(g);
         assert_eq!(locks.is_held("k").unwrap(), None);
-        let _g = locks.acquire("k", Duration::from_millis(50), "testing").unwrap();
-        assert!(locks.acquire("other", Duration::ZERO, "x").is_ok(), "keys lock independently");
+        let _g = locks
+            .acquire("k", Duration::from_millis(50), "testing")
+            .unwrap();
+        assert!(
+            locks.acquire("other", Duration::ZERO, "x").is_ok(),
+            "keys lock independently"
+        );
     }
 }

@@ -57,11 +57,12 @@ impl Service {
 
     /// The URL requests go to, for messages.
     pub fn url(self, env: &Environment, region: &str) -> String {
-        env.endpoint_url(self.endpoint_var()).unwrap_or_else(|| match self {
-            Service::SsoOidc => format!("https://oidc.{region}.amazonaws.com"),
-            Service::Sso => format!("https://portal.sso.{region}.amazonaws.com"),
-            Service::Sts => format!("https://sts.{region}.amazonaws.com"),
-        })
+        env.endpoint_url(self.endpoint_var())
+            .unwrap_or_else(|| match self {
+                Service::SsoOidc => format!("https://oidc.{region}.amazonaws.com"),
+                Service::Sso => format!("https://portal.sso.{region}.amazonaws.com"),
+                Service::Sts => format!("https://sts.{region}.amazonaws.com"),
+            })
     }
 }
 
@@ -95,7 +96,9 @@ impl Net {
         self.http
             .get_or_init(|| {
                 aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::Ring,
+                    ))
                     .build_https()
             })
             .clone()
@@ -179,7 +182,11 @@ pub fn failure<E, R>(
     url: &str,
 ) -> Failure
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
@@ -194,14 +201,14 @@ where
             }
             Error::unexpected(format!("{operation} at {url} failed")).caused_by_text(text)
         }
-        SdkError::TimeoutError(_) => Error::unexpected(format!(
-            "{operation} at {url} timed out"
-        ))
-        .caused_by_text(DisplayErrorContext(&err).to_string())
-        .with_hint("check your network connection or proxy, then run the command again"),
-        SdkError::DispatchFailure(_) => Error::unexpected(format!("could not reach {url} for {operation}"))
+        SdkError::TimeoutError(_) => Error::unexpected(format!("{operation} at {url} timed out"))
             .caused_by_text(DisplayErrorContext(&err).to_string())
-            .with_hint("check your network connection, proxy and AWS_ENDPOINT_URL settings"),
+            .with_hint("check your network connection or proxy, then run the command again"),
+        SdkError::DispatchFailure(_) => {
+            Error::unexpected(format!("could not reach {url} for {operation}"))
+                .caused_by_text(DisplayErrorContext(&err).to_string())
+                .with_hint("check your network connection, proxy and AWS_ENDPOINT_URL settings")
+        }
         SdkError::ResponseError(_) => Error::unexpected(format!(
             "{operation} at {url} returned a response awscred cannot read"
         ))

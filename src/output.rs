@@ -59,7 +59,9 @@ pub fn export_json(c: &Credentials) -> Result<String> {
         )
         .with_hint("assume a role (role_arn with source_profile) in this profile, or use IAM Identity Center"));
     }
-    encode(&Export { credentials: sts(c) })
+    encode(&Export {
+        credentials: sts(c),
+    })
 }
 
 /// `{"Version":1,…}` for `credential_process`.
@@ -81,7 +83,11 @@ mod tests {
             access_key_id: "ASIAEXAMPLE".into(),
             secret_access_key: Secret::new("sec/ret+key".into()),
             session_token: Some(Secret::new("tok\"en".into())),
-            expiration: Some(chrono::Utc.with_ymd_and_hms(2026, 11, 24, 18, 4, 5).unwrap()),
+            expiration: Some(
+                chrono::Utc
+                    .with_ymd_and_hms(2026, 11, 24, 18, 4, 5)
+                    .unwrap(),
+            ),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Bad input gets exit 1, an error naming what is wrong, and a hint; never a panic, never
 //! anything on stdout.
 
+#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
+
 mod common;
 
 use awscred_emulator::Settings;
@@ -21,7 +23,10 @@ fn assert_user_error(o: &std::process::Output, needles: &[&str]) {
 #[test]
 fn unknown_profile() {
     let h = Harness::new("file", Settings::default());
-    assert_user_error(&h.run(&["export", "--profile", "nope"]), &["profile `nope` not found", "known profiles: admin, bedrock"]);
+    assert_user_error(
+        &h.run(&["export", "--profile", "nope"]),
+        &["profile `nope` not found", "known profiles: admin, bedrock"],
+    );
 }
 
 #[test]
@@ -29,21 +34,30 @@ fn malformed_config_names_file_and_line() {
     let h = Harness::new("file", Settings::default());
     h.write_config("[profile x]\nsso_start_url https://x\n");
     let path = h.config_path();
-    assert_user_error(&h.run(&["process", "--profile", "x"]), &[&format!("{}:2", path.display())]);
+    assert_user_error(
+        &h.run(&["process", "--profile", "x"]),
+        &[&format!("{}:2", path.display())],
+    );
 }
 
 #[test]
 fn missing_sso_key_names_profile_and_key() {
     let h = Harness::new("file", Settings::default());
     h.write_config("[sso-session s]\nsso_start_url = https://x\n[profile x]\nsso_session = s\nsso_account_id = 1\nsso_role_name = r\n");
-    assert_user_error(&h.run(&["export", "--profile", "x"]), &["[sso-session s] is missing sso_region"]);
+    assert_user_error(
+        &h.run(&["export", "--profile", "x"]),
+        &["[sso-session s] is missing sso_region"],
+    );
 }
 
 #[test]
 fn unknown_store() {
     let mut h = Harness::new("file", Settings::default());
     h.set_env("AWSCRED_CACHE", "floppy");
-    assert_user_error(&h.run(&["export", "--profile", "bedrock"]), &["AWSCRED_CACHE", "secret-service"]);
+    assert_user_error(
+        &h.run(&["export", "--profile", "bedrock"]),
+        &["AWSCRED_CACHE", "secret-service"],
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! IAM Identity Center end to end: the built binary against the emulator, on the file store
 //! and on the real Secret Service.
 
+#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
+
 mod common;
 
 use awscred_emulator::{Fault, Settings};
@@ -22,13 +24,23 @@ fn full_cycle(store: &'static str) {
     let o = h.run(&["export", "--profile", "bedrock"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
-    assert!(stderr(&o).contains("hint: run awscred login --profile bedrock"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: run awscred login --profile bedrock"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(h.emu.count("StartDeviceAuthorization"), 0);
 
     // Sign in: URL and code on stdout.
     let shown = h.login();
-    assert!(shown.contains(&format!("{}/device?user_code=", h.emu.url())), "{shown}");
-    assert!(shown.contains("Credentials for profile bedrock are ready"), "{shown}");
+    assert!(
+        shown.contains(&format!("{}/device?user_code=", h.emu.url())),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Credentials for profile bedrock are ready"),
+        "{shown}"
+    );
     assert_eq!(h.emu.count("RegisterClient"), 1);
     assert_eq!(h.emu.count("StartDeviceAuthorization"), 1);
     assert_eq!(h.emu.count("GetRoleCredentials"), 1);
@@ -40,7 +52,10 @@ fn full_cycle(store: &'static str) {
     assert_eq!(stderr(&o), "");
     let c = parse_export(&stdout(&o));
     assert_eq!(h.total_requests(), before, "a cache hit sends no request");
-    let issued = h.emu.issued(c["AccessKeyId"].as_str().unwrap()).expect("issued by the emulator");
+    let issued = h
+        .emu
+        .issued(c["AccessKeyId"].as_str().unwrap())
+        .expect("issued by the emulator");
     assert_eq!(issued.secret, c["SecretAccessKey"].as_str().unwrap());
     let again = h.run(&["export", "--profile", "bedrock"]);
     assert_eq!(stdout(&again), stdout(&o));
@@ -71,7 +86,16 @@ fn full_cycle(store: &'static str) {
     let verbose = h.run(&["export", "--profile", "bedrock", "--verbose"]);
     let status = h.run(&["status", "--profile", "bedrock"]);
     assert!(status.status.success());
-    assert!(stdout(&status).contains("signed in until"), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("signed in until"),
+        "{}",
+        stdout(&status)
+    );
+    assert!(
+        stdout(&status).contains(&format!("store:        {store}")),
+        "{}",
+        stdout(&status)
+    );
     let files: Vec<(std::path::PathBuf, String)> = h
         .all_files()
         .into_iter()
@@ -100,7 +124,11 @@ fn full_cycle(store: &'static str) {
     assert!(o.stdout.is_empty());
     assert!(stderr(&o).contains("hint: run awscred login --profile bedrock"));
     let status = h.run(&["status", "--profile", "bedrock"]);
-    assert!(stdout(&status).contains("not signed in"), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("not signed in"),
+        "{}",
+        stdout(&status)
+    );
 }
 
 #[test]
@@ -147,15 +175,29 @@ fn token_refresh_is_one_create_token_and_keeps_the_refresh_token() {
 
 #[test]
 fn revoked_token_without_terminal_asks_for_login() {
-    let h = Harness::new("file", Settings { credentials_ttl: 15 * 60 + 2, ..Settings::default() });
+    let h = Harness::new(
+        "file",
+        Settings {
+            credentials_ttl: 15 * 60 + 2,
+            ..Settings::default()
+        },
+    );
     h.login();
     h.emu.revoke_all_tokens();
     std::thread::sleep(Duration::from_secs(3));
     let o = h.run(&["export", "--profile", "bedrock"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
-    assert!(stderr(&o).contains("hint: run awscred login --profile bedrock"), "{}", stderr(&o));
-    assert_eq!(h.emu.count("StartDeviceAuthorization"), 1, "no new device code without a terminal");
+    assert!(
+        stderr(&o).contains("hint: run awscred login --profile bedrock"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        h.emu.count("StartDeviceAuthorization"),
+        1,
+        "no new device code without a terminal"
+    );
 }
 
 #[test]
@@ -172,7 +214,10 @@ fn login_is_a_no_op_when_signed_in() {
 fn device_flow_handles_pending_slow_down_and_expiry() {
     let h = Harness::new(
         "file",
-        Settings { auto_approve_after: Some(2), ..Settings::default() },
+        Settings {
+            auto_approve_after: Some(2),
+            ..Settings::default()
+        },
     );
     h.emu.inject(Fault {
         operation: "CreateToken".into(),
@@ -187,10 +232,20 @@ fn device_flow_handles_pending_slow_down_and_expiry() {
     // 1 slow-down + 2 pending + 1 success.
     assert_eq!(h.emu.count("CreateToken"), 4);
 
-    let h = Harness::new("file", Settings { device_ttl: 3, ..Settings::default() });
+    let h = Harness::new(
+        "file",
+        Settings {
+            device_ttl: 3,
+            ..Settings::default()
+        },
+    );
     let o = h.run(&["login", "--profile", "bedrock"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("expired before it was approved"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expired before it was approved"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stderr(&o).contains("hint: run awscred login --profile bedrock"));
 
     let h = Harness::new("file", Settings::default());
@@ -211,13 +266,25 @@ fn login_timeout_is_bounded_and_clear() {
     let h = Harness::new("file", Settings::default());
     let o = h.run(&["login", "--profile", "bedrock", "--timeout", "2"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not approved within 2 s"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not approved within 2 s"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn parallel_cold_exports_share_one_login() {
-    let h = Harness::new("file", Settings { auto_approve_after: Some(1), ..Settings::default() });
-    let kids: Vec<_> = (0..20).map(|_| h.spawn_attended(&["export", "--profile", "bedrock"])).collect();
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(1),
+            ..Settings::default()
+        },
+    );
+    let kids: Vec<_> = (0..20)
+        .map(|_| h.spawn_attended(&["export", "--profile", "bedrock"]))
+        .collect();
     let mut outs = Vec::new();
     for (child, _master) in kids {
         let o = child.wait_with_output().unwrap();
@@ -242,7 +309,11 @@ fn a_killed_lock_holder_is_recovered() {
         }
     }
     // The login holds the token lock while it polls; kill it without a chance to clean up.
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     child.wait().unwrap();
     h.emu.update(|s| s.auto_approve_after = Some(0));
     let o = h.run(&["login", "--profile", "bedrock"]);
@@ -255,7 +326,10 @@ fn a_killed_lock_holder_is_recovered() {
 fn corrupt_cache_entries_are_misses_and_get_rewritten() {
     let h = Harness::new("file", Settings::default());
     h.login();
-    for f in std::fs::read_dir(h.cache_dir().join("store")).unwrap().flatten() {
+    for f in std::fs::read_dir(h.cache_dir().join("store"))
+        .unwrap()
+        .flatten()
+    {
         std::fs::write(f.path(), b"{\"v\":1,\"key\":").unwrap();
     }
     // Every entry (registration, token, credentials) is unreadable: with a terminal this is
@@ -267,7 +341,11 @@ fn corrupt_cache_entries_are_misses_and_get_rewritten() {
     parse_export(&stdout(&o));
     assert_eq!(h.emu.count("RegisterClient"), 2);
     let o = h.run(&["export", "--profile", "bedrock"]);
-    assert!(o.status.success(), "rewritten entries read back: {}", stderr(&o));
+    assert!(
+        o.status.success(),
+        "rewritten entries read back: {}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@
 //! Tests drive it in-process through [`Emulator`] or over HTTP under `/_emulator/`:
 //! request counters, device-code approval, lifetimes, revocation and fault injection.
 
+#![allow(clippy::result_large_err)]
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -145,7 +147,10 @@ impl EmulatorState {
     }
 
     fn take_fault(&mut self, op: &str) -> Option<Fault> {
-        let i = self.faults.iter().position(|f| f.operation == op && f.count > 0)?;
+        let i = self
+            .faults
+            .iter()
+            .position(|f| f.operation == op && f.count > 0)?;
         self.faults[i].count -= 1;
         let f = self.faults[i].clone();
         if self.faults[i].count == 0 {
@@ -278,7 +283,11 @@ impl Emulator {
     /// tokens, client secrets), for leak checks.
     pub fn issued_secrets(&self) -> Vec<String> {
         let s = lock(&self.state);
-        let mut v: Vec<String> = s.issued.values().flat_map(|i| [i.secret.clone(), i.token.clone()]).collect();
+        let mut v: Vec<String> = s
+            .issued
+            .values()
+            .flat_map(|i| [i.secret.clone(), i.token.clone()])
+            .collect();
         v.extend(s.tokens.keys().cloned());
         v.extend(s.refresh.keys().cloned());
         v.extend(s.clients.values().map(|c| c.secret.clone()));
@@ -323,7 +332,10 @@ fn json_error(status: u16, code: &str, message: &str) -> Response {
     };
     (
         status,
-        [("x-amzn-errortype", code), ("content-type", "application/json")],
+        [
+            ("x-amzn-errortype", code),
+            ("content-type", "application/json"),
+        ],
         json!({"error": oauth, "error_description": message, "message": message}).to_string(),
     )
         .into_response()
@@ -343,7 +355,9 @@ fn xml_error(status: u16, code: &str, message: &str) -> Response {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Counts the call and applies an injected fault, if any.
@@ -357,13 +371,28 @@ async fn enter(state: &Shared, op: &str, xml: bool) -> Option<Response> {
         tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
     }
     if let Some(body) = fault.body {
-        let status = StatusCode::from_u16(if fault.status == 0 { 200 } else { fault.status }).unwrap_or(StatusCode::OK);
-        return Some((status, [("content-type", if xml { "text/xml" } else { "application/json" })], body).into_response());
+        let status = StatusCode::from_u16(if fault.status == 0 { 200 } else { fault.status })
+            .unwrap_or(StatusCode::OK);
+        return Some(
+            (
+                status,
+                [(
+                    "content-type",
+                    if xml { "text/xml" } else { "application/json" },
+                )],
+                body,
+            )
+                .into_response(),
+        );
     }
     if fault.status == 0 {
         return None;
     }
-    let code = if fault.code.is_empty() { "InternalFailure" } else { &fault.code };
+    let code = if fault.code.is_empty() {
+        "InternalFailure"
+    } else {
+        &fault.code
+    };
     Some(if xml {
         xml_error(fault.status, code, "injected fault")
     } else {
@@ -387,13 +416,23 @@ async fn register_client(State(state): State<Shared>, body: Bytes) -> Response {
     }
     let v = body_json(&body);
     if field(&v, "clientName").is_none() || field(&v, "clientType") != Some("public") {
-        return json_error(400, "InvalidRequestException", "clientName and clientType=public are required");
+        return json_error(
+            400,
+            "InvalidRequestException",
+            "clientName and clientType=public are required",
+        );
     }
     let mut s = lock(&state);
     let id = s.next("emu-client-", 24);
     let secret = s.next("emu-client-secret-", 48);
     let expires_at = Utc::now() + chrono::Duration::seconds(s.settings.client_ttl);
-    s.clients.insert(id.clone(), Client { secret: secret.clone(), expires_at });
+    s.clients.insert(
+        id.clone(),
+        Client {
+            secret: secret.clone(),
+            expires_at,
+        },
+    );
     axum::Json(json!({
         "clientId": id,
         "clientSecret": secret,
@@ -406,12 +445,24 @@ async fn register_client(State(state): State<Shared>, body: Bytes) -> Response {
 fn check_client(s: &EmulatorState, v: &Value) -> Result<String, Response> {
     let id = field(v, "clientId").unwrap_or_default();
     match s.clients.get(id) {
-        Some(c) if Some(c.secret.as_str()) == field(v, "clientSecret") && c.expires_at > Utc::now() => Ok(id.to_string()),
-        _ => Err(json_error(400, "InvalidClientException", "unknown client or wrong secret")),
+        Some(c)
+            if Some(c.secret.as_str()) == field(v, "clientSecret") && c.expires_at > Utc::now() =>
+        {
+            Ok(id.to_string())
+        }
+        _ => Err(json_error(
+            400,
+            "InvalidClientException",
+            "unknown client or wrong secret",
+        )),
     }
 }
 
-async fn start_device_authorization(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn start_device_authorization(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(r) = enter(&state, "StartDeviceAuthorization", false).await {
         return r;
     }
@@ -439,7 +490,10 @@ async fn start_device_authorization(State(state): State<Shared>, headers: Header
             used: false,
         },
     );
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
     axum::Json(json!({
         "deviceCode": device_code,
         "userCode": user_code,
@@ -490,7 +544,11 @@ async fn create_token(State(state): State<Shared>, body: Bytes) -> Response {
                 return json_error(400, "InvalidGrantException", "unknown device code");
             };
             if d.client_id != client_id || d.used {
-                return json_error(400, "InvalidGrantException", "device code not valid for this client");
+                return json_error(
+                    400,
+                    "InvalidGrantException",
+                    "device code not valid for this client",
+                );
             }
             if d.expires_at <= Utc::now() {
                 return json_error(400, "ExpiredTokenException", "device code expired");
@@ -525,7 +583,11 @@ async fn create_token(State(state): State<Shared>, body: Bytes) -> Response {
             }
             axum::Json(out).into_response()
         }
-        other => json_error(400, "UnsupportedGrantTypeException", &format!("grant {other:?} not supported")),
+        other => json_error(
+            400,
+            "UnsupportedGrantTypeException",
+            &format!("grant {other:?} not supported"),
+        ),
     }
 }
 
@@ -535,7 +597,14 @@ struct UserCode {
 }
 
 async fn device_page(Query(q): Query<UserCode>) -> Response {
-    (StatusCode::OK, format!("device approval page for {}", q.user_code.unwrap_or_default())).into_response()
+    (
+        StatusCode::OK,
+        format!(
+            "device approval page for {}",
+            q.user_code.unwrap_or_default()
+        ),
+    )
+        .into_response()
 }
 
 // ---------- SSO portal ----------
@@ -546,8 +615,18 @@ fn bearer(s: &EmulatorState, headers: &HeaderMap) -> Result<String, Response> {
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
     match s.tokens.get(t) {
-        Some(tok) if !tok.revoked && tok.expires_at > Utc::now() && s.clients.contains_key(&tok.client_id) => Ok(t.to_string()),
-        _ => Err(json_error(401, "UnauthorizedException", "Session token not found or invalid")),
+        Some(tok)
+            if !tok.revoked
+                && tok.expires_at > Utc::now()
+                && s.clients.contains_key(&tok.client_id) =>
+        {
+            Ok(t.to_string())
+        }
+        _ => Err(json_error(
+            401,
+            "UnauthorizedException",
+            "Session token not found or invalid",
+        )),
     }
 }
 
@@ -570,13 +649,23 @@ async fn get_role_credentials(
         return r;
     }
     let (Some(role_name), Some(account_id)) = (q.get("role_name"), q.get("account_id")) else {
-        return json_error(400, "InvalidRequestException", "role_name and account_id are required");
+        return json_error(
+            400,
+            "InvalidRequestException",
+            "role_name and account_id are required",
+        );
     };
-    let q = RoleQuery { role_name: role_name.clone(), account_id: account_id.clone() };
+    let q = RoleQuery {
+        role_name: role_name.clone(),
+        account_id: account_id.clone(),
+    };
     if q.account_id.len() != 12 || !q.account_id.chars().all(|c| c.is_ascii_digit()) {
         return json_error(403, "ForbiddenException", "No access");
     }
-    let arn = format!("arn:aws:sts::{}:assumed-role/{}/awscred", q.account_id, q.role_name);
+    let arn = format!(
+        "arn:aws:sts::{}:assumed-role/{}/awscred",
+        q.account_id, q.role_name
+    );
     let (akid, issued) = s.issue(&q.account_id, &arn);
     axum::Json(json!({"roleCredentials": {
         "accessKeyId": akid,
@@ -604,7 +693,13 @@ async fn logout(State(state): State<Shared>, headers: HeaderMap) -> Response {
 
 // ---------- STS ----------
 
-async fn sts(State(state): State<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn sts(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let action = form.get("Action").cloned().unwrap_or_default();
     if let Some(r) = enter(&state, &action, true).await {

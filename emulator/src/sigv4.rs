@@ -19,7 +19,10 @@ pub fn verify(
     body: &[u8],
     service: &str,
 ) -> Result<String, Failure> {
-    let auth = header(headers, "authorization").ok_or(("MissingAuthenticationToken", "request is not signed".to_string()))?;
+    let auth = header(headers, "authorization").ok_or((
+        "MissingAuthenticationToken",
+        "request is not signed".to_string(),
+    ))?;
     let rest = auth
         .strip_prefix("AWS4-HMAC-SHA256 ")
         .ok_or(("IncompleteSignature", "not AWS4-HMAC-SHA256".to_string()))?;
@@ -38,36 +41,63 @@ pub fn verify(
     }
     let scope: Vec<&str> = credential.split('/').collect();
     if scope.len() != 5 || scope[3] != service || scope[4] != "aws4_request" {
-        return Err(("IncompleteSignature", format!("bad credential scope {credential}")));
+        return Err((
+            "IncompleteSignature",
+            format!("bad credential scope {credential}"),
+        ));
     }
     let akid = scope[0];
     let region = scope[2];
-    let who = issued
-        .get(akid)
-        .ok_or(("InvalidClientTokenId", "The security token included in the request is invalid.".to_string()))?;
+    let who = issued.get(akid).ok_or((
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.".to_string(),
+    ))?;
     if who.expires_at <= Utc::now() {
-        return Err(("ExpiredToken", "The security token included in the request is expired".to_string()));
+        return Err((
+            "ExpiredToken",
+            "The security token included in the request is expired".to_string(),
+        ));
     }
     if header(headers, "x-amz-security-token") != Some(who.token.as_str()) {
-        return Err(("InvalidClientTokenId", "The security token included in the request is invalid.".to_string()));
+        return Err((
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.".to_string(),
+        ));
     }
-    let date = header(headers, "x-amz-date").ok_or(("IncompleteSignature", "no x-amz-date".to_string()))?;
+    let date = header(headers, "x-amz-date")
+        .ok_or(("IncompleteSignature", "no x-amz-date".to_string()))?;
     let time = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
         .map_err(|_| ("IncompleteSignature", "bad x-amz-date".to_string()))?
         .and_utc();
     let skew = (Utc::now() - time).num_seconds().abs();
     if skew > 15 * 60 {
-        return Err(("SignatureDoesNotMatch", "Signature expired: request time too skewed".to_string()));
+        return Err((
+            "SignatureDoesNotMatch",
+            "Signature expired: request time too skewed".to_string(),
+        ));
     }
     let names: Vec<&str> = signed_headers.split(';').collect();
     let mut pairs: Vec<(&str, &str)> = Vec::new();
     for name in &names {
-        let v = header(headers, name).ok_or(("SignatureDoesNotMatch", format!("signed header {name} missing")))?;
+        let v = header(headers, name).ok_or((
+            "SignatureDoesNotMatch",
+            format!("signed header {name} missing"),
+        ))?;
         pairs.push((name, v));
     }
     let host = header(headers, "host").unwrap_or("127.0.0.1");
-    let full = format!("http://{host}{}", uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
-    let identity = aws_credential_types::Credentials::new(akid, &who.secret, Some(who.token.clone()), None, "emulator").into();
+    let full = format!(
+        "http://{host}{}",
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let identity = aws_credential_types::Credentials::new(
+        akid,
+        &who.secret,
+        Some(who.token.clone()),
+        None,
+        "emulator",
+    )
+    .into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
@@ -81,7 +111,11 @@ pub fn verify(
         .map_err(|e| ("InternalFailure", e.to_string()))?;
     let out = sign(request, &params).map_err(|e| ("InternalFailure", e.to_string()))?;
     if out.signature() != signature {
-        return Err(("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.".to_string()));
+        return Err((
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided."
+                .to_string(),
+        ));
     }
     Ok(akid.to_string())
 }

@@ -7,7 +7,9 @@
 pub mod parse;
 pub mod resolve;
 
-pub use resolve::{Base, Chain, LoginFlow, RoleStep, Settings, SsoRole, SsoSession, StaticKeys, StoreChoice};
+pub use resolve::{
+    Base, Chain, LoginFlow, RoleStep, Settings, SsoRole, SsoSession, StaticKeys, StoreChoice,
+};
 
 use crate::env::Environment;
 use crate::error::{Error, Result};
@@ -38,7 +40,9 @@ impl AwsFiles {
             ..Self::default()
         };
         if let Some(text) = read_optional(&config_path)? {
-            files.config.merge_text(&text, &config_path, FileKind::Config)?;
+            files
+                .config
+                .merge_text(&text, &config_path, FileKind::Config)?;
         }
         if let Some(text) = read_optional(&credentials_path)? {
             files

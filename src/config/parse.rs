@@ -172,8 +172,16 @@ impl Sections {
 
 /// Shows the shape of a bad line without echoing what could be a secret.
 fn first_word(line: &str) -> String {
-    let w: String = line.chars().take_while(|c| !c.is_whitespace()).take(24).collect();
-    if w.len() < line.len() { format!("{w}…") } else { w }
+    let w: String = line
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .take(24)
+        .collect();
+    if w.len() < line.len() {
+        format!("{w}…")
+    } else {
+        w
+    }
 }
 
 fn section_name(header: &str, kind: FileKind) -> Option<(SectionKind, String)> {
@@ -215,7 +223,11 @@ mod tests {
         assert_eq!(dev.get("sso_session").unwrap().text, "corp");
         assert_eq!(dev.get("sso_session").unwrap().at.line, 6);
         assert_eq!(
-            s.get(SectionKind::SsoSession, "corp").unwrap().get("sso_start_url").unwrap().text,
+            s.get(SectionKind::SsoSession, "corp")
+                .unwrap()
+                .get("sso_start_url")
+                .unwrap()
+                .text,
             "https://x.awsapps.com/start"
         );
         assert!(s.get(SectionKind::Profile, "default").is_some());
@@ -223,7 +235,11 @@ mod tests {
 
     #[test]
     fn sub_properties_attach_to_their_key() {
-        let s = parse("[profile a]\ns3 =\n  max_concurrent_requests = 20\nregion = eu-west-1\n", FileKind::Config).unwrap();
+        let s = parse(
+            "[profile a]\ns3 =\n  max_concurrent_requests = 20\nregion = eu-west-1\n",
+            FileKind::Config,
+        )
+        .unwrap();
         let a = s.get(SectionKind::Profile, "a").unwrap();
         assert_eq!(a.keys["s3"].text, "\nmax_concurrent_requests = 20");
         assert_eq!(a.get("region").unwrap().text, "eu-west-1");
@@ -231,13 +247,21 @@ mod tests {
 
     #[test]
     fn credentials_file_sections_are_bare_names() {
-        let s = parse("[profile x]\naws_access_key_id = A\n", FileKind::Credentials).unwrap();
+        let s = parse(
+            "[profile x]\naws_access_key_id = A\n",
+            FileKind::Credentials,
+        )
+        .unwrap();
         assert!(s.get(SectionKind::Profile, "profile x").is_some());
     }
 
     #[test]
     fn later_values_win_and_sections_merge() {
-        let s = parse("[profile a]\nregion = a\n[profile a]\nregion = b\nx = 1\n", FileKind::Config).unwrap();
+        let s = parse(
+            "[profile a]\nregion = a\n[profile a]\nregion = b\nx = 1\n",
+            FileKind::Config,
+        )
+        .unwrap();
         let a = s.get(SectionKind::Profile, "a").unwrap();
         assert_eq!(a.get("region").unwrap().text, "b");
         assert_eq!(a.at.as_ref().unwrap().line, 1);
@@ -245,8 +269,11 @@ mod tests {
 
     #[test]
     fn bad_lines_name_file_and_line_without_echoing_values() {
-        let e = parse("[profile a]\naws_secret_access_key wJalrXUtnFEMI/K7MDENG\n", FileKind::Config)
-            .unwrap_err();
+        let e = parse(
+            "[profile a]\naws_secret_access_key wJalrXUtnFEMI/K7MDENG\n",
+            FileKind::Config,
+        )
+        .unwrap_err();
         assert!(e.message().contains("/cfg:2"), "{}", e.message());
         assert!(!e.report().contains("K7MDENG"), "{}", e.report());
         let e = parse("[profile a\n", FileKind::Config).unwrap_err();
@@ -256,6 +283,11 @@ mod tests {
     #[test]
     fn blank_values_count_as_unset() {
         let s = parse("[profile a]\nregion =\n", FileKind::Config).unwrap();
-        assert!(s.get(SectionKind::Profile, "a").unwrap().get("region").is_none());
+        assert!(
+            s.get(SectionKind::Profile, "a")
+                .unwrap()
+                .get("region")
+                .is_none()
+        );
     }
 }

@@ -373,7 +373,12 @@ fn walk(
     }
 
     if let Some(v) = p.get("web_identity_token_file") {
-        return Err(unsupported(files, name, "web_identity_token_file without role_arn", v));
+        return Err(unsupported(
+            files,
+            name,
+            "web_identity_token_file without role_arn",
+            v,
+        ));
     }
 
     if p.get("sso_session").is_some() || p.get("sso_start_url").is_some() {
@@ -459,11 +464,18 @@ fn static_keys(files: &AwsFiles, p: &ProfileView<'_>) -> Result<Option<Base>> {
         profile: p.name.to_string(),
         access_key_id: akid.text.clone(),
         secret_access_key: Secret::new(secret.to_string()),
-        session_token: p.text("aws_session_token").map(|t| Secret::new(t.to_string())),
+        session_token: p
+            .text("aws_session_token")
+            .map(|t| Secret::new(t.to_string())),
     })))
 }
 
-fn required<'a>(files: &AwsFiles, p: &ProfileView<'a>, key: &str, example: &str) -> Result<&'a str> {
+fn required<'a>(
+    files: &AwsFiles,
+    p: &ProfileView<'a>,
+    key: &str,
+    example: &str,
+) -> Result<&'a str> {
     p.text(key).ok_or_else(|| {
         Error::user(format!("profile `{}` is missing {key}", p.name)).with_hint(format!(
             "add `{key} = {example}` to [profile {}] in {}",
@@ -527,8 +539,13 @@ fn sso(files: &AwsFiles, p: &ProfileView<'_>) -> Result<SsoRole> {
     } else {
         SsoSession {
             name: None,
-            start_url: required(files, p, "sso_start_url", "https://my-org.awsapps.com/start")?
-                .to_string(),
+            start_url: required(
+                files,
+                p,
+                "sso_start_url",
+                "https://my-org.awsapps.com/start",
+            )?
+            .to_string(),
             region: required(files, p, "sso_region", "us-east-1")?.to_string(),
             scopes: vec![DEFAULT_SSO_SCOPE.to_string()],
         }
@@ -544,8 +561,15 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
     let p = view(files, profile);
     let store = match env.get(env::AWSCRED_CACHE) {
         Some(s) => StoreChoice::parse(s).ok_or_else(|| {
-            Error::user(format!("{} = `{s}` is not a store awscred knows", env::AWSCRED_CACHE))
-                .with_hint(format!("set {} to one of: {}", env::AWSCRED_CACHE, StoreChoice::NAMES))
+            Error::user(format!(
+                "{} = `{s}` is not a store awscred knows",
+                env::AWSCRED_CACHE
+            ))
+            .with_hint(format!(
+                "set {} to one of: {}",
+                env::AWSCRED_CACHE,
+                StoreChoice::NAMES
+            ))
         })?,
         None => match p.get("awscred_cache") {
             Some(v) => StoreChoice::parse(&v.text).ok_or_else(|| {
@@ -553,7 +577,10 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
                     "{}: awscred_cache = `{}` is not a store awscred knows",
                     v.at, v.text
                 ))
-                .with_hint(format!("set awscred_cache to one of: {}", StoreChoice::NAMES))
+                .with_hint(format!(
+                    "set awscred_cache to one of: {}",
+                    StoreChoice::NAMES
+                ))
             })?,
             None => StoreChoice::Auto,
         },
@@ -605,7 +632,10 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         (i, 'h') => (&s[..i], 3600),
         _ => (s, 1),
     };
-    num.trim().parse::<u64>().ok().map(|n| Duration::from_secs(n * mult))
+    num.trim()
+        .parse::<u64>()
+        .ok()
+        .map(|n| Duration::from_secs(n * mult))
 }
 
 #[cfg(test)]
@@ -670,7 +700,9 @@ sso_role_name = r
     #[test]
     fn sso_session_profile_resolves() {
         let c = resolve(&files(), "bedrock", &env()).unwrap();
-        let Base::Sso(r) = &c.base else { panic!("{c:?}") };
+        let Base::Sso(r) = &c.base else {
+            panic!("{c:?}")
+        };
         assert_eq!(r.session.name.as_deref(), Some("corp"));
         assert_eq!(r.session.region, "eu-west-1");
         assert_eq!(r.session.scopes, ["sso:account:access", "extra:scope"]);
@@ -693,7 +725,13 @@ sso_role_name = r
         let c = resolve(&files(), "deep", &env()).unwrap();
         assert!(matches!(c.base, Base::Sso(_)));
         let arns: Vec<&str> = c.roles.iter().map(|r| r.role_arn.as_str()).collect();
-        assert_eq!(arns, ["arn:aws:iam::111122223333:role/Admin", "arn:aws:iam::111122223333:role/Deep"]);
+        assert_eq!(
+            arns,
+            [
+                "arn:aws:iam::111122223333:role/Admin",
+                "arn:aws:iam::111122223333:role/Deep"
+            ]
+        );
         assert_eq!(c.roles[0].external_id.as_deref(), Some("ext-1"));
         assert_eq!(c.roles[0].duration_seconds, Some(1800));
     }
@@ -707,7 +745,9 @@ sso_role_name = r
     #[test]
     fn self_source_uses_own_keys() {
         let c = resolve(&files(), "selfref", &env()).unwrap();
-        let Base::StaticKeys(k) = &c.base else { panic!() };
+        let Base::StaticKeys(k) = &c.base else {
+            panic!()
+        };
         assert_eq!(k.access_key_id, "AKIAEXAMPLE");
         assert_eq!(c.roles.len(), 1);
         assert!(!format!("{c:?}").contains("sekrit"));
@@ -730,30 +770,49 @@ sso_role_name = r
     #[test]
     fn unknown_profile_lists_known_ones() {
         let e = resolve(&files(), "nosuch", &env()).unwrap_err();
-        assert!(e.report().contains("known profiles: a, admin, b"), "{}", e.report());
+        assert!(
+            e.report().contains("known profiles: a, admin, b"),
+            "{}",
+            e.report()
+        );
         assert_eq!(e.exit_code(), 1);
     }
 
     #[test]
     fn missing_keys_are_named() {
-        let f = AwsFiles::from_texts("[profile p]\nsso_start_url = https://x\nsso_region = us-east-1\nsso_account_id = 1\n", "").unwrap();
+        let f = AwsFiles::from_texts(
+            "[profile p]\nsso_start_url = https://x\nsso_region = us-east-1\nsso_account_id = 1\n",
+            "",
+        )
+        .unwrap();
         let e = resolve(&f, "p", &env()).unwrap_err();
         assert_eq!(e.message(), "profile `p` is missing sso_role_name");
     }
 
     #[test]
     fn env_beats_profile_for_store_and_region() {
-        let e = Environment::from_pairs([("AWSCRED_CACHE", "keyutils"), ("AWS_REGION", "ap-south-1")]);
+        let e =
+            Environment::from_pairs([("AWSCRED_CACHE", "keyutils"), ("AWS_REGION", "ap-south-1")]);
         let c = resolve(&files(), "bedrock", &e).unwrap();
         assert_eq!(c.settings.store, StoreChoice::Keyutils);
         assert_eq!(c.settings.region.as_deref(), Some("ap-south-1"));
         let bad = Environment::from_pairs([("AWSCRED_CACHE", "floppy")]);
-        assert!(resolve(&files(), "bedrock", &bad).unwrap_err().hint().unwrap().contains("secret-service"));
+        assert!(
+            resolve(&files(), "bedrock", &bad)
+                .unwrap_err()
+                .hint()
+                .unwrap()
+                .contains("secret-service")
+        );
     }
 
     #[test]
     fn credential_process_pointing_at_awscred_is_refused() {
-        let f = AwsFiles::from_texts("[profile p]\ncredential_process = awscred process --profile p\n", "").unwrap();
+        let f = AwsFiles::from_texts(
+            "[profile p]\ncredential_process = awscred process --profile p\n",
+            "",
+        )
+        .unwrap();
         let e = resolve(&f, "p", &env()).unwrap_err();
         assert!(e.report().contains("runs awscred itself"), "{}", e.report());
     }

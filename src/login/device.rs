@@ -46,7 +46,9 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
                 return Err(f.error);
             }
         };
-        let (Some(device_code), Some(user_code)) = (auth.device_code.clone(), auth.user_code.clone()) else {
+        let (Some(device_code), Some(user_code)) =
+            (auth.device_code.clone(), auth.user_code.clone())
+        else {
             return Err(Error::unexpected(format!(
                 "StartDeviceAuthorization at {url} returned no device or user code"
             )));
@@ -55,7 +57,11 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             .verification_uri_complete
             .clone()
             .or(auth.verification_uri.clone())
-            .ok_or_else(|| Error::unexpected(format!("StartDeviceAuthorization at {url} returned no verification URL")))?;
+            .ok_or_else(|| {
+                Error::unexpected(format!(
+                    "StartDeviceAuthorization at {url} returned no verification URL"
+                ))
+            })?;
         let lifetime = Duration::from_secs(u64::try_from(auth.expires_in).unwrap_or(0).max(1));
         let limit = lifetime.min(ctx.login.timeout);
         let sink = ctx.login.sink;
@@ -102,7 +108,10 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             match out {
                 Ok(out) => {
                     let t = sso::token_from(ctx, out, client_key, None, &url)?;
-                    sink.line(&format!("Signed in to IAM Identity Center ({}).", session.display_name()));
+                    sink.line(&format!(
+                        "Signed in to IAM Identity Center ({}).",
+                        session.display_name()
+                    ));
                     return Ok(t);
                 }
                 Err(e) => {
@@ -132,5 +141,9 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
 /// "2 min", "45 s".
 pub fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 120 { format!("{} min", s / 60) } else { format!("{s} s") }
+    if s >= 120 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
 }

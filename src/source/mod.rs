@@ -76,7 +76,9 @@ pub fn credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials
         crate::log::debug("credentials: cache hit");
         return Ok(hit);
     }
-    let _guard = ctx.locks.acquire(&key, ctx.lock_wait(), "refreshing these credentials")?;
+    let _guard = ctx
+        .locks
+        .acquire(&key, ctx.lock_wait(), "refreshing these credentials")?;
     if let Some(hit) = ctx.cache.get::<CachedCredentials>(&key)?
         && cache::fresh_or_just_refreshed(
             hit.credentials.expiration,
@@ -100,7 +102,10 @@ pub fn credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials
 /// Gets credentials from the sources, ignoring the final cache entry.
 fn fetch(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
     let (mut creds, mut account): (Credentials, Option<String>) = match &chain.base {
-        Base::Sso(role) => (sso::role_credentials(ctx, role)?, Some(role.account_id.clone())),
+        Base::Sso(role) => (
+            sso::role_credentials(ctx, role)?,
+            Some(role.account_id.clone()),
+        ),
         Base::StaticKeys(k) => (
             Credentials {
                 access_key_id: k.access_key_id.clone(),
@@ -130,4 +135,3 @@ impl Base {
         !matches!(self, Base::StaticKeys(_))
     }
 }
-

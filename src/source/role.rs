@@ -13,7 +13,10 @@ pub const DEFAULT_STS_REGION: &str = "us-east-1";
 
 /// The session name used when the profile sets none: `awscred-<user>`, cut to STS's rules.
 pub fn default_session_name(env: &crate::env::Environment) -> String {
-    let user = env.get("USER").or_else(|| env.get("USERNAME")).unwrap_or("user");
+    let user = env
+        .get("USER")
+        .or_else(|| env.get("USERNAME"))
+        .unwrap_or("user");
     let cleaned: String = user
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
@@ -37,7 +40,11 @@ pub fn assume(
         ))
         .with_hint("remove mfa_serial from the profile or use an IAM Identity Center profile"));
     }
-    let region = chain.settings.region.as_deref().unwrap_or(DEFAULT_STS_REGION);
+    let region = chain
+        .settings
+        .region
+        .as_deref()
+        .unwrap_or(DEFAULT_STS_REGION);
     let url = Service::Sts.url(ctx.env, region);
     let session_name = step
         .session_name
@@ -60,7 +67,10 @@ pub fn assume(
             let f = failure(e, "AssumeRole", &url);
             if f.code.as_deref() == Some("AccessDenied") {
                 f.error
-                    .context(format!("you may not assume {} (profile {})", step.role_arn, step.profile))
+                    .context(format!(
+                        "you may not assume {} (profile {})",
+                        step.role_arn, step.profile
+                    ))
                     .with_kind(Kind::User)
                     .with_hint("check role_arn, external_id and the role's trust policy")
             } else {
@@ -70,8 +80,9 @@ pub fn assume(
     let c = out
         .credentials
         .ok_or_else(|| Error::unexpected(format!("AssumeRole at {url} returned no credentials")))?;
-    let expiration = DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0)
-        .ok_or_else(|| Error::unexpected(format!("AssumeRole at {url} returned a bad expiration")))?;
+    let expiration = DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0).ok_or_else(|| {
+        Error::unexpected(format!("AssumeRole at {url} returned a bad expiration"))
+    })?;
     let account = step.role_arn.split(':').nth(4).map(str::to_string);
     Ok((
         Credentials {

@@ -108,9 +108,16 @@ fn get_role_credentials(
             }
             f
         })?;
-    let rc = out.role_credentials.ok_or_else(|| bad_shape(&url, "roleCredentials"))?;
-    let (Some(akid), Some(secret), Some(token)) = (rc.access_key_id, rc.secret_access_key, rc.session_token) else {
-        return Err(bad_shape(&url, "accessKeyId, secretAccessKey and sessionToken"));
+    let rc = out
+        .role_credentials
+        .ok_or_else(|| bad_shape(&url, "roleCredentials"))?;
+    let (Some(akid), Some(secret), Some(token)) =
+        (rc.access_key_id, rc.secret_access_key, rc.session_token)
+    else {
+        return Err(bad_shape(
+            &url,
+            "accessKeyId, secretAccessKey and sessionToken",
+        ));
     };
     // The portal gives expiration in epoch milliseconds.
     let expiration = DateTime::<Utc>::from_timestamp_millis(rc.expiration)
@@ -142,7 +149,7 @@ fn login_required(ctx: &Context<'_>, session: &SsoSession) -> Error {
 
 /// The cached token if it is fresh.
 pub fn cached_token(ctx: &Context<'_>, session: &SsoSession) -> Result<Option<SsoToken>> {
-    Ok(ctx.cache.get::<SsoToken>(&token_key(session))?)
+    ctx.cache.get::<SsoToken>(&token_key(session))
 }
 
 /// A valid access token for `session`: cached, refreshed, or from a new sign-in.
@@ -154,7 +161,9 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
     {
         return Ok(t);
     }
-    let _guard = ctx.locks.acquire(&key, ctx.lock_wait(), "signing in to IAM Identity Center")?;
+    let _guard = ctx
+        .locks
+        .acquire(&key, ctx.lock_wait(), "signing in to IAM Identity Center")?;
     let cached = ctx.cache.get::<SsoToken>(&key)?;
     if let Some(t) = &cached {
         let peer = t.obtained_at >= ctx.started;
@@ -185,7 +194,11 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             }
             Err(e) => {
                 // A network failure with a token still valid for a while: use it.
-                if cache::fresh(Some(old.expires_at), ctx.clock.now(), std::time::Duration::from_secs(60)) {
+                if cache::fresh(
+                    Some(old.expires_at),
+                    ctx.clock.now(),
+                    std::time::Duration::from_secs(60),
+                ) {
                     crate::log::warn(&format!("{e}; using the current token until it expires"));
                     return Ok(old.clone());
                 }
@@ -208,10 +221,18 @@ fn refresh(
     refresh_token: &Secret<String>,
 ) -> Result<SsoToken> {
     let Some(reg) = ctx.cache.get::<Registration>(&old.client_key)? else {
-        return Err(Error::login_required("the client registration behind the token is gone"));
+        return Err(Error::login_required(
+            "the client registration behind the token is gone",
+        ));
     };
-    if !cache::fresh(Some(reg.expires_at), ctx.clock.now(), std::time::Duration::ZERO) {
-        return Err(Error::login_required("the client registration behind the token expired"));
+    if !cache::fresh(
+        Some(reg.expires_at),
+        ctx.clock.now(),
+        std::time::Duration::ZERO,
+    ) {
+        return Err(Error::login_required(
+            "the client registration behind the token expired",
+        ));
     }
     let url = Service::SsoOidc.url(ctx.env, &session.region);
     crate::log::debug(&format!("CreateToken (refresh_token) at {url}"));
@@ -226,15 +247,26 @@ fn refresh(
             .send(),
     )?;
     match out {
-        Ok(out) => token_from(ctx, out, old.client_key.clone(), Some(refresh_token.clone()), &url),
+        Ok(out) => token_from(
+            ctx,
+            out,
+            old.client_key.clone(),
+            Some(refresh_token.clone()),
+            &url,
+        ),
         Err(e) => {
             let f = failure(e, "CreateToken (refresh)", &url);
             match f.code.as_deref() {
                 Some(
-                    "InvalidGrantException" | "ExpiredTokenException" | "InvalidClientException"
-                    | "UnauthorizedClientException" | "AccessDeniedException",
-                ) => Err(Error::login_required("IAM Identity Center refused the refresh token")
-                    .caused_by_text(f.error.to_string())),
+                    "InvalidGrantException"
+                    | "ExpiredTokenException"
+                    | "InvalidClientException"
+                    | "UnauthorizedClientException"
+                    | "AccessDeniedException",
+                ) => Err(
+                    Error::login_required("IAM Identity Center refused the refresh token")
+                        .caused_by_text(f.error.to_string()),
+                ),
                 _ => Err(f.error),
             }
         }
@@ -250,10 +282,9 @@ pub fn token_from(
     previous_refresh: Option<Secret<String>>,
     url: &str,
 ) -> Result<SsoToken> {
-    let access = out
-        .access_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::unexpected(format!("CreateToken at {url} returned no accessToken")))?;
+    let access = out.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        Error::unexpected(format!("CreateToken at {url} returned no accessToken"))
+    })?;
     if out.expires_in <= 0 {
         return Err(Error::unexpected(format!(
             "CreateToken at {url} returned a token that expires in {} seconds",
@@ -276,7 +307,11 @@ pub fn token_from(
 
 /// A client registration for `flow` ("device"), cached until 15 minutes before its secret
 /// expires.
-pub fn registration(ctx: &Context<'_>, session: &SsoSession, flow: &str) -> Result<(String, Registration)> {
+pub fn registration(
+    ctx: &Context<'_>,
+    session: &SsoSession,
+    flow: &str,
+) -> Result<(String, Registration)> {
     let key = cache::keys::sso_client(&session.region, flow, &session.scopes, &session.start_url);
     if let Some(r) = ctx.cache.get::<Registration>(&key)?
         && cache::fresh(Some(r.expires_at), ctx.clock.now(), REGISTRATION_WINDOW)
@@ -299,7 +334,9 @@ pub fn registration(ctx: &Context<'_>, session: &SsoSession, flow: &str) -> Resu
         .block_on(req.send())?
         .map_err(|e| failure(e, "RegisterClient", &url).error)?;
     let (Some(id), Some(secret)) = (out.client_id, out.client_secret) else {
-        return Err(Error::unexpected(format!("RegisterClient at {url} returned no client id or secret")));
+        return Err(Error::unexpected(format!(
+            "RegisterClient at {url} returned no client id or secret"
+        )));
     };
     let expires_at = DateTime::<Utc>::from_timestamp(out.client_secret_expires_at, 0)
         .filter(|t| *t > ctx.clock.now())
@@ -324,10 +361,17 @@ pub fn logout(ctx: &Context<'_>, session: &SsoSession) -> Result<bool> {
     let Some(t) = ctx.cache.get::<SsoToken>(&key)? else {
         return Ok(false);
     };
-    if cache::fresh(Some(t.expires_at), ctx.clock.now(), std::time::Duration::ZERO) {
+    if cache::fresh(
+        Some(t.expires_at),
+        ctx.clock.now(),
+        std::time::Duration::ZERO,
+    ) {
         let url = Service::Sso.url(ctx.env, &session.region);
         let client = ctx.net.sso(&session.region);
-        match ctx.net.block_on(client.logout().access_token(t.access_token.expose()).send())? {
+        match ctx
+            .net
+            .block_on(client.logout().access_token(t.access_token.expose()).send())?
+        {
             Ok(_) => crate::log::debug(&format!("Logout at {url} succeeded")),
             Err(e) => crate::log::warn(&format!(
                 "{}; the local token is deleted anyway",

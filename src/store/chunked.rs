@@ -36,7 +36,11 @@ impl<S: Store> ChunkedStore<S> {
 
 /// The key of chunk `i` of `key`.
 pub fn chunk_key(key: &str, i: usize) -> String {
-    if i == 0 { key.to_string() } else { format!("{key}#{i}") }
+    if i == 0 {
+        key.to_string()
+    } else {
+        format!("{key}#{i}")
+    }
 }
 
 /// A decoded chunk header.
@@ -61,10 +65,18 @@ pub fn decode_chunk(bytes: &[u8]) -> Option<(Header<'_>, &[u8])> {
     let digest = parts.next()?;
     let index: usize = parts.next()?.parse().ok()?;
     let count: usize = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || digest.len() != 16 || count == 0 || index >= count || count > 4096 {
+    if parts.next().is_some() || digest.len() != 16 || count == 0 || index >= count || count > 4096
+    {
         return None;
     }
-    Some((Header { digest, index, count }, &bytes[nl + 1..]))
+    Some((
+        Header {
+            digest,
+            index,
+            count,
+        },
+        &bytes[nl + 1..],
+    ))
 }
 
 fn digest_of(value: &[u8]) -> String {
@@ -118,7 +130,11 @@ impl<S: Store> Store for ChunkedStore<S> {
             .unwrap_or(1);
         let digest = digest_of(value);
         let room = self.limit - HEADER_ROOM;
-        let pieces: Vec<&[u8]> = if value.is_empty() { vec![&[][..]] } else { value.chunks(room).collect() };
+        let pieces: Vec<&[u8]> = if value.is_empty() {
+            vec![&[][..]]
+        } else {
+            value.chunks(room).collect()
+        };
         let count = pieces.len();
         // The first chunk goes last, so a reader never sees a header whose chunks are not
         // all written yet.
@@ -173,7 +189,10 @@ mod tests {
     fn shrinking_deletes_old_chunks() {
         let s = ChunkedStore::new(MemoryStore::with_limit(LIMIT), LIMIT);
         s.set("k", &value(10_000)).unwrap();
-        assert_eq!(s.inner().keys().len(), 10_000usize.div_ceil(LIMIT - HEADER_ROOM));
+        assert_eq!(
+            s.inner().keys().len(),
+            10_000usize.div_ceil(LIMIT - HEADER_ROOM)
+        );
         s.set("k", &value(10)).unwrap();
         assert_eq!(s.inner().keys(), ["k"]);
         s.delete("k").unwrap();
@@ -213,7 +232,16 @@ mod tests {
 
     #[test]
     fn header_decoder_rejects_garbage() {
-        for bad in [&b""[..], b"ac1", b"ac2;0123456789abcdef;0;1\n", b"ac1;short;0;1\n", b"ac1;0123456789abcdef;1;1\n", b"ac1;0123456789abcdef;0;0\n", b"ac1;0123456789abcdef;0;1;x\n", b"\xff\xfe\n"] {
+        for bad in [
+            &b""[..],
+            b"ac1",
+            b"ac2;0123456789abcdef;0;1\n",
+            b"ac1;short;0;1\n",
+            b"ac1;0123456789abcdef;1;1\n",
+            b"ac1;0123456789abcdef;0;0\n",
+            b"ac1;0123456789abcdef;0;1;x\n",
+            b"\xff\xfe\n",
+        ] {
             assert!(decode_chunk(bad).is_none(), "{bad:?}");
         }
         let (h, p) = decode_chunk(b"ac1;0123456789abcdef;2;3\nxyz").unwrap();

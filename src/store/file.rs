@@ -44,19 +44,31 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Creates `dir` (and parents) readable by the owner only, and refuses one that others can
 /// write.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
-    let hint = || format!("run chmod 700 {} or set AWSCRED_CACHE_DIR to a private directory", dir.display());
+    let hint = || {
+        format!(
+            "run chmod 700 {} or set AWSCRED_CACHE_DIR to a private directory",
+            dir.display()
+        )
+    };
     if !dir.exists() {
         create_private(dir).map_err(|e| {
-            Error::unexpected(format!("cannot create the cache directory {}", dir.display()))
-                .caused_by(&e)
-                .with_hint(format!("check the permissions of {} or set AWSCRED_CACHE_DIR", parent_of(dir)))
+            Error::unexpected(format!(
+                "cannot create the cache directory {}",
+                dir.display()
+            ))
+            .caused_by(&e)
+            .with_hint(format!(
+                "check the permissions of {} or set AWSCRED_CACHE_DIR",
+                parent_of(dir)
+            ))
         })?;
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
         let meta = fs_err::metadata(dir).map_err(|e| {
-            Error::unexpected(format!("cannot read the cache directory {}", dir.display())).caused_by(&e)
+            Error::unexpected(format!("cannot read the cache directory {}", dir.display()))
+                .caused_by(&e)
         })?;
         if meta.mode() & 0o022 != 0 {
             return Err(Error::user(format!(
@@ -71,14 +83,19 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 }
 
 fn parent_of(dir: &Path) -> String {
-    dir.parent().map(|p| p.display().to_string()).unwrap_or_default()
+    dir.parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 fn create_private(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
     }
     #[cfg(not(unix))]
     {
@@ -90,7 +107,11 @@ fn create_private(dir: &Path) -> std::io::Result<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
-    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), rand::random::<u32>()));
+    let tmp = dir.join(format!(
+        ".{name}.{}.{}.tmp",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     let result = (|| {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
@@ -132,12 +153,15 @@ impl Store for FileStore {
     fn set(&self, key: &str, value: &[u8]) -> Result<()> {
         let path = self.path_for(key);
         write_atomic(&path, value).map_err(|e| {
-            Error::unexpected(format!("cannot write to the cache directory {}", self.dir.display()))
-                .caused_by(&e)
-                .with_hint(format!(
-                    "free space or fix permissions in {}, or set AWSCRED_CACHE to another store",
-                    self.dir.display()
-                ))
+            Error::unexpected(format!(
+                "cannot write to the cache directory {}",
+                self.dir.display()
+            ))
+            .caused_by(&e)
+            .with_hint(format!(
+                "free space or fix permissions in {}, or set AWSCRED_CACHE to another store",
+                self.dir.display()
+            ))
         })
     }
 
@@ -173,14 +197,21 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
         let s = FileStore::new(d.path().join("store")).unwrap();
-        s.set("awscred:sso-token:https://corp.example/start", b"x").unwrap();
+        s.set("awscred:sso-token:https://corp.example/start", b"x")
+            .unwrap();
         let dir_mode = std::fs::metadata(s.dir()).unwrap().permissions().mode() & 0o777;
         assert_eq!(dir_mode, 0o700);
-        let entries: Vec<_> = std::fs::read_dir(s.dir()).unwrap().map(|e| e.unwrap()).collect();
+        let entries: Vec<_> = std::fs::read_dir(s.dir())
+            .unwrap()
+            .map(|e| e.unwrap())
+            .collect();
         assert_eq!(entries.len(), 1, "no temporary files left behind");
         let name = entries[0].file_name().into_string().unwrap();
         assert!(!name.contains("corp"));
-        assert_eq!(entries[0].metadata().unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            entries[0].metadata().unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[cfg(unix)]

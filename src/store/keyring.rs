@@ -24,7 +24,8 @@ pub struct KeyringStore {
 
 impl KeyringStore {
     fn entry(&self, key: &str) -> Result<Entry> {
-        Entry::new_in_store(&self.store, SERVICE, key).map_err(|e| self.fail("cannot address an entry in", e))
+        Entry::new_in_store(&self.store, SERVICE, key)
+            .map_err(|e| self.fail("cannot address an entry in", e))
     }
 
     fn fail(&self, what: &str, e: keyring_core::Error) -> Error {
@@ -59,7 +60,9 @@ impl Store for KeyringStore {
                 for e in entries {
                     let _ = e.delete_credential();
                 }
-                self.entry(key)?.set_secret(value).map_err(|e| self.fail("cannot write to", e))
+                self.entry(key)?
+                    .set_secret(value)
+                    .map_err(|e| self.fail("cannot write to", e))
             }
             Err(e) => Err(self.fail("cannot write to", e)),
         }
@@ -83,7 +86,10 @@ pub fn open(choice: StoreChoice) -> Result<Box<dyn Store>> {
     })?;
     let ks = KeyringStore { name, store };
     if choice == StoreChoice::WinCred {
-        return Ok(Box::new(super::chunked::ChunkedStore::new(ks, WINCRED_LIMIT)));
+        return Ok(Box::new(super::chunked::ChunkedStore::new(
+            ks,
+            WINCRED_LIMIT,
+        )));
     }
     Ok(Box::new(ks))
 }
@@ -101,7 +107,9 @@ fn platform_store(choice: StoreChoice) -> keyring_core::Result<Arc<CredentialSto
         StoreChoice::SecretService => {
             Ok(zbus_secret_service_keyring_store::Store::new()? as Arc<CredentialStore>)
         }
-        StoreChoice::Keyutils => Ok(linux_keyutils_keyring_store::Store::new()? as Arc<CredentialStore>),
+        StoreChoice::Keyutils => {
+            Ok(linux_keyutils_keyring_store::Store::new()? as Arc<CredentialStore>)
+        }
         other => Err(unsupported(other)),
     }
 }
@@ -109,7 +117,9 @@ fn platform_store(choice: StoreChoice) -> keyring_core::Result<Arc<CredentialSto
 #[cfg(target_os = "macos")]
 fn platform_store(choice: StoreChoice) -> keyring_core::Result<Arc<CredentialStore>> {
     match choice {
-        StoreChoice::Keychain => Ok(apple_native_keyring_store::keychain::Store::new()? as Arc<CredentialStore>),
+        StoreChoice::Keychain => {
+            Ok(apple_native_keyring_store::keychain::Store::new()? as Arc<CredentialStore>)
+        }
         other => Err(unsupported(other)),
     }
 }
@@ -117,7 +127,9 @@ fn platform_store(choice: StoreChoice) -> keyring_core::Result<Arc<CredentialSto
 #[cfg(windows)]
 fn platform_store(choice: StoreChoice) -> keyring_core::Result<Arc<CredentialStore>> {
     match choice {
-        StoreChoice::WinCred => Ok(windows_native_keyring_store::Store::new()? as Arc<CredentialStore>),
+        StoreChoice::WinCred => {
+            Ok(windows_native_keyring_store::Store::new()? as Arc<CredentialStore>)
+        }
         other => Err(unsupported(other)),
     }
 }

@@ -70,9 +70,11 @@ pub fn open(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
             Err(e) => skipped.push(format!("{}: {e}", candidate.name())),
         }
     }
-    Err(Error::unexpected("no credential store works on this machine")
-        .caused_by_text(skipped.join("; "))
-        .with_hint("set AWSCRED_CACHE=file to keep credentials in a private cache directory"))
+    Err(
+        Error::unexpected("no credential store works on this machine")
+            .caused_by_text(skipped.join("; "))
+            .with_hint("set AWSCRED_CACHE=file to keep credentials in a private cache directory"),
+    )
 }
 
 fn probe(store: &dyn Store) -> Result<()> {
@@ -90,7 +92,9 @@ fn session_bus_present(env: &Environment) -> bool {
 
 fn open_one(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
     match choice {
-        StoreChoice::File => Ok(Box::new(file::FileStore::new(env.cache_dir().join("store"))?)),
+        StoreChoice::File => Ok(Box::new(file::FileStore::new(
+            env.cache_dir().join("store"),
+        )?)),
         StoreChoice::Auto => open(StoreChoice::Auto, env),
         other => keyring::open(other),
     }

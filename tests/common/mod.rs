@@ -89,7 +89,12 @@ impl Harness {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_awscred"));
         c.args(args).env_clear();
-        for k in ["PATH", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "USER"] {
+        for k in [
+            "PATH",
+            "DBUS_SESSION_BUS_ADDRESS",
+            "XDG_RUNTIME_DIR",
+            "USER",
+        ] {
             if let Ok(v) = std::env::var(k) {
                 c.env(k, v);
             }
@@ -151,14 +156,20 @@ impl Harness {
         let (mut child, rx) = self.spawn_login(&[]);
         let mut seen = String::new();
         loop {
-            let line = rx.recv_timeout(Duration::from_secs(60)).expect("login output");
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("login output");
             seen.push_str(&line);
             seen.push('\n');
             if line.contains("confirm the code") {
                 break;
             }
         }
-        assert_eq!(self.emu.approve_all(), 1, "exactly one device code to approve");
+        assert_eq!(
+            self.emu.approve_all(),
+            1,
+            "exactly one device code to approve"
+        );
         while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
             seen.push_str(&line);
             seen.push('\n');
@@ -185,7 +196,11 @@ impl Harness {
             if let Ok(rd) = std::fs::read_dir(p) {
                 for e in rd.flatten() {
                     let p = e.path();
-                    if p.is_dir() { walk(&p, out) } else { out.push(p) }
+                    if p.is_dir() {
+                        walk(&p, out)
+                    } else {
+                        out.push(p)
+                    }
                 }
             }
         }
@@ -205,11 +220,21 @@ pub fn stderr(o: &Output) -> String {
 
 /// Checks the exact shape of `export` output and returns the inner credentials object.
 pub fn parse_export(text: &str) -> serde_json::Value {
-    assert!(text.ends_with('\n') && text.matches('\n').count() == 1, "one line: {text:?}");
-    let re_order = ["{\"Credentials\":{\"AccessKeyId\":\"", "\",\"SecretAccessKey\":\"", "\",\"SessionToken\":\"", "\",\"Expiration\":\""];
+    assert!(
+        text.ends_with('\n') && text.matches('\n').count() == 1,
+        "one line: {text:?}"
+    );
+    let re_order = [
+        "{\"Credentials\":{\"AccessKeyId\":\"",
+        "\",\"SecretAccessKey\":\"",
+        "\",\"SessionToken\":\"",
+        "\",\"Expiration\":\"",
+    ];
     let mut at = 0;
     for piece in re_order {
-        let i = text[at..].find(piece).unwrap_or_else(|| panic!("{piece} missing or out of order in {text}"));
+        let i = text[at..]
+            .find(piece)
+            .unwrap_or_else(|| panic!("{piece} missing or out of order in {text}"));
         at += i + piece.len();
     }
     let v: serde_json::Value = serde_json::from_str(text).expect("json");

@@ -1,0 +1,94 @@
+//! Whole-process benchmark of the cache-hit path (SPEC §8: median ≤ 5 ms, peak RSS ≤ 15 MB).
+//!
+//! Signs in once against the in-process emulator, then runs `awscred export` and
+//! `awscred process` many times with a warm cache and prints the median, 90th percentile
+//! and peak RSS of the child processes. Run with `cargo bench --bench hot_path`.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stdout)]
+
+use awscred_emulator::{Emulator, Settings};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 300;
+
+fn main() {
+    let emu = Emulator::start(Settings {
+        auto_approve_after: Some(0),
+        ..Settings::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".aws")).unwrap();
+    std::fs::write(
+        dir.path().join(".aws/config"),
+        "[sso-session s]\nsso_start_url = https://bench.awsapps.com/start\nsso_region = us-east-1\n\
+         [profile bench]\nsso_session = s\nsso_account_id = 111122223333\nsso_role_name = BedrockUser\n",
+    )
+    .unwrap();
+    let mut stores = vec!["file"];
+    if std::env::var("DBUS_SESSION_BUS_ADDRESS").is_ok() {
+        stores.push("secret-service");
+    }
+    println!("awscred cache-hit path, {RUNS} runs each (whole process: exec, config, store, JSON)");
+    println!("{:<16} {:<8} {:>10} {:>10} {:>10}", "store", "command", "median", "p90", "peak RSS");
+    for store in stores {
+        let cmd = |args: &[&str]| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_awscred"));
+            c.args(args)
+                .env_clear()
+                .env("HOME", dir.path())
+                .env("XDG_CACHE_HOME", dir.path().join(".cache"))
+                .env("AWS_ENDPOINT_URL", emu.url())
+                .env("AWSCRED_CACHE", store)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            for k in ["DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR"] {
+                if let Ok(v) = std::env::var(k) {
+                    c.env(k, v);
+                }
+            }
+            c
+        };
+        let o = cmd(&["login", "--profile", "bench"]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let requests_before: u64 = emu.counters().values().sum();
+        for sub in ["export", "process"] {
+            for _ in 0..20 {
+                cmd(&[sub, "--profile", "bench"]).output().unwrap();
+            }
+            let rss_before = children_max_rss_kib();
+            let mut times = Vec::with_capacity(RUNS);
+            for _ in 0..RUNS {
+                let t = Instant::now();
+                let o = cmd(&[sub, "--profile", "bench"]).output().unwrap();
+                times.push(t.elapsed());
+                assert!(o.status.success());
+            }
+            times.sort();
+            let rss = children_max_rss_kib().max(rss_before);
+            println!(
+                "{:<16} {:<8} {:>10} {:>10} {:>8.1} MB",
+                store,
+                sub,
+                fmt(times[RUNS / 2]),
+                fmt(times[RUNS * 9 / 10]),
+                rss as f64 / 1024.0
+            );
+        }
+        let requests_after: u64 = emu.counters().values().sum();
+        println!("{:<16} requests to AWS during the cache-hit runs: {}", store, requests_after - requests_before);
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Largest resident set of any waited-for child so far (Linux reports KiB).
+fn children_max_rss_kib() -> i64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .map(|u| u.max_rss())
+        .unwrap_or(0)
+}
