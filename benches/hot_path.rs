@@ -31,7 +31,10 @@ fn main() {
         stores.push("secret-service");
     }
     println!("awscred cache-hit path, {RUNS} runs each (whole process: exec, config, store, JSON)");
-    println!("{:<16} {:<8} {:>10} {:>10} {:>10}", "store", "command", "median", "p90", "peak RSS");
+    println!(
+        "{:<16} {:<8} {:>10} {:>10} {:>10}",
+        "store", "command", "median", "p90", "peak RSS"
+    );
     for store in stores {
         let cmd = |args: &[&str]| {
             let mut c = Command::new(env!("CARGO_BIN_EXE_awscred"));
@@ -78,7 +81,11 @@ fn main() {
             );
         }
         let requests_after: u64 = emu.counters().values().sum();
-        println!("{:<16} requests to AWS during the cache-hit runs: {}", store, requests_after - requests_before);
+        println!(
+            "{:<16} requests to AWS during the cache-hit runs: {}",
+            store,
+            requests_after - requests_before
+        );
     }
 }
 

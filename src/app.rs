@@ -7,7 +7,7 @@
 use crate::cache::{self, Cache};
 use crate::cli::{Cli, Command, LoginArgs};
 use crate::clock::{Clock, SystemClock, format_expiration};
-use crate::config::{self, AwsFiles, Base, Chain};
+use crate::config::{self, AwsFiles, Base, Chain, LoginFlow};
 use crate::env::{self, Environment};
 use crate::error::{Error, Result};
 use crate::lock::Locks;
@@ -119,16 +119,21 @@ fn print_credentials(
     format: fn(&crate::credentials::Credentials) -> Result<String>,
 ) -> Result<ExitCode> {
     let inv = Invocation::new(env, profile)?;
-    // A person at a terminal can do a device sign-in; under Claude Code or an SDK nobody
-    // sees the prompt, so only silent refreshes happen there.
+    // A person at a terminal can do any sign-in; under Claude Code or an SDK nobody sees
+    // a prompt, so only a browser sign-in (where a browser can open) may run, bounded.
     let attended = ui::stderr_is_terminal();
+    let settings = &inv.chain.settings;
     let ctx = inv.context(LoginPolicy {
-        allowed: attended,
+        allowed: true,
+        attended,
+        flow: settings.login,
+        open_browser: true,
+        redirect_port: settings.redirect_port,
         sink: Sink::Stderr,
         timeout: if attended {
             LOGIN_TIMEOUT_ATTENDED
         } else {
-            PEER_WAIT
+            settings.login_timeout
         },
         force: false,
     });
@@ -148,8 +153,19 @@ fn login(env: &Environment, profile: &str, args: &LoginArgs) -> Result<ExitCode>
         } else {
             LOGIN_TIMEOUT_UNATTENDED
         });
+    let flow = if args.device_code {
+        LoginFlow::Device
+    } else if args.browser {
+        LoginFlow::Browser
+    } else {
+        inv.chain.settings.login
+    };
     let ctx = inv.context(LoginPolicy {
         allowed: true,
+        attended: true,
+        flow,
+        open_browser: !args.no_browser,
+        redirect_port: inv.chain.settings.redirect_port,
         sink: Sink::Stdout,
         timeout,
         force: args.force,
@@ -182,6 +198,10 @@ fn logout(env: &Environment, profile: &str) -> Result<ExitCode> {
     let inv = Invocation::new(env, profile)?;
     let ctx = inv.context(LoginPolicy {
         allowed: false,
+        attended: false,
+        flow: LoginFlow::Auto,
+        open_browser: false,
+        redirect_port: 0,
         sink: Sink::Stderr,
         timeout: PEER_WAIT,
         force: false,

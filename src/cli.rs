@@ -37,9 +37,15 @@ pub enum Command {
 /// Options of `login`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Use the device-code flow (the only flow of this version; accepted for scripts).
-    #[arg(long)]
+    /// Use the device-code flow (show a URL and a code).
+    #[arg(long, conflicts_with = "browser")]
     pub device_code: bool,
+    /// Use the browser flow (authorization code + PKCE on a 127.0.0.1 redirect).
+    #[arg(long)]
+    pub browser: bool,
+    /// Do not launch a browser; print the URL to open instead.
+    #[arg(long)]
+    pub no_browser: bool,
     /// Sign in again even when a valid token is cached.
     #[arg(long)]
     pub force: bool,

@@ -42,6 +42,10 @@ pub struct Settings {
     pub auto_approve_after: Option<u32>,
     /// Whether CreateToken returns refresh tokens.
     pub refresh_tokens: bool,
+    /// What `/authorize` does: `approve` (redirect with a code), `deny` (redirect with
+    /// `error=access_denied`), `wrong-state` (redirect with a state of its own), `hang`
+    /// (never answer, as a user who never finishes).
+    pub authorize: String,
 }
 
 impl Default for Settings {
@@ -54,6 +58,7 @@ impl Default for Settings {
             interval: 1,
             auto_approve_after: None,
             refresh_tokens: true,
+            authorize: "approve".into(),
         }
     }
 }
@@ -83,6 +88,16 @@ pub struct Fault {
 struct Client {
     secret: String,
     expires_at: DateTime<Utc>,
+    grant_types: Vec<String>,
+    redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+struct AuthCode {
+    client_id: String,
+    redirect_uri: String,
+    challenge: String,
+    used: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +142,7 @@ pub struct EmulatorState {
     devices: HashMap<String, Device>,
     tokens: HashMap<String, Token>,
     refresh: HashMap<String, String>,
+    codes: HashMap<String, AuthCode>,
     issued: HashMap<String, Issued>,
     faults: Vec<Fault>,
     seq: u64,
@@ -292,6 +308,7 @@ impl Emulator {
         v.extend(s.refresh.keys().cloned());
         v.extend(s.clients.values().map(|c| c.secret.clone()));
         v.extend(s.devices.keys().cloned());
+        v.extend(s.codes.keys().cloned());
         v
     }
 
@@ -310,6 +327,7 @@ fn router(state: Shared) -> Router {
         .route("/logout", post(logout))
         .route("/", post(sts))
         .route("/device", get(device_page))
+        .route("/authorize", get(authorize))
         .route("/_emulator/counters", get(admin_counters))
         .route("/_emulator/approve", post(admin_approve))
         .route("/_emulator/settings", post(admin_settings))
@@ -426,11 +444,34 @@ async fn register_client(State(state): State<Shared>, body: Bytes) -> Response {
     let id = s.next("emu-client-", 24);
     let secret = s.next("emu-client-secret-", 48);
     let expires_at = Utc::now() + chrono::Duration::seconds(s.settings.client_ttl);
+    let list = |k: &str| -> Vec<String> {
+        v.get(k)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let grant_types = list("grantTypes");
+    let redirect_uris = list("redirectUris");
+    if grant_types.iter().any(|g| g == "authorization_code")
+        && (redirect_uris.is_empty() || field(&v, "issuerUrl").is_none())
+    {
+        return json_error(
+            400,
+            "InvalidRequestException",
+            "authorization_code clients need redirectUris and issuerUrl",
+        );
+    }
     s.clients.insert(
         id.clone(),
         Client {
             secret: secret.clone(),
             expires_at,
+            grant_types,
+            redirect_uris,
         },
     );
     axum::Json(json!({
@@ -567,6 +608,39 @@ async fn create_token(State(state): State<Shared>, body: Bytes) -> Response {
             let out = grant_token(&mut s, &client_id);
             axum::Json(out).into_response()
         }
+        Some("authorization_code") => {
+            s.count("CreateToken:authorization_code");
+            let code = field(&v, "code").unwrap_or_default().to_string();
+            let verifier = field(&v, "codeVerifier").unwrap_or_default().to_string();
+            let redirect = field(&v, "redirectUri").unwrap_or_default().to_string();
+            let Some(c) = s.codes.get_mut(&code) else {
+                return json_error(400, "InvalidGrantException", "unknown authorization code");
+            };
+            if c.used || c.client_id != client_id {
+                return json_error(
+                    400,
+                    "InvalidGrantException",
+                    "authorization code already used or for another client",
+                );
+            }
+            if c.redirect_uri != redirect {
+                return json_error(
+                    400,
+                    "InvalidGrantException",
+                    "redirectUri differs from the one authorized",
+                );
+            }
+            if pkce_challenge(&verifier) != c.challenge {
+                return json_error(
+                    400,
+                    "InvalidGrantException",
+                    "code verifier does not match the challenge",
+                );
+            }
+            c.used = true;
+            let out = grant_token(&mut s, &client_id);
+            axum::Json(out).into_response()
+        }
         Some("refresh_token") => {
             s.count("CreateToken:refresh_token");
             let rt = field(&v, "refreshToken").unwrap_or_default().to_string();
@@ -605,6 +679,104 @@ async fn device_page(Query(q): Query<UserCode>) -> Response {
         ),
     )
         .into_response()
+}
+
+/// S256: base64url(sha256(verifier)) without padding.
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+fn loopback_redirect_allowed(registered: &[String], asked: &str) -> bool {
+    // RFC 8252 §7.3: for loopback redirects the port is not compared.
+    let strip_port = |u: &str| -> Option<String> {
+        let rest = u.strip_prefix("http://127.0.0.1")?;
+        let path_start = rest.find('/').unwrap_or(rest.len());
+        let port = &rest[..path_start];
+        if !(port.is_empty()
+            || (port.starts_with(':') && port[1..].chars().all(|c| c.is_ascii_digit())))
+        {
+            return None;
+        }
+        Some(rest[path_start..].to_string())
+    };
+    let Some(asked_path) = strip_port(asked) else {
+        return false;
+    };
+    registered
+        .iter()
+        .any(|r| strip_port(r).as_deref() == Some(asked_path.as_str()))
+}
+
+async fn authorize(
+    State(state): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = enter(&state, "Authorize", false).await {
+        return r;
+    }
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let (client_id, redirect, st, challenge) = (
+        get("client_id"),
+        get("redirect_uri"),
+        get("state"),
+        get("code_challenge"),
+    );
+    let mode = {
+        let s = lock(&state);
+        let Some(c) = s.clients.get(&client_id) else {
+            return (StatusCode::BAD_REQUEST, "unknown client_id").into_response();
+        };
+        if !c.grant_types.iter().any(|g| g == "authorization_code") {
+            return (
+                StatusCode::BAD_REQUEST,
+                "client is not registered for authorization_code",
+            )
+                .into_response();
+        }
+        if !loopback_redirect_allowed(&c.redirect_uris, &redirect) {
+            return (StatusCode::BAD_REQUEST, "redirect_uri not registered").into_response();
+        }
+        if get("response_type") != "code"
+            || get("code_challenge_method") != "S256"
+            || challenge.is_empty()
+            || st.is_empty()
+            || get("scopes").is_empty()
+        {
+            return (
+                StatusCode::BAD_REQUEST,
+                "response_type=code, S256 challenge, state and scopes are required",
+            )
+                .into_response();
+        }
+        s.settings.authorize.clone()
+    };
+    let sep = if redirect.contains('?') { '&' } else { '?' };
+    let location = match mode.as_str() {
+        "deny" => format!("{redirect}{sep}error=access_denied&error_description=denied&state={st}"),
+        "wrong-state" => format!("{redirect}{sep}code=forged&state=not-{st}"),
+        "hang" => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            return StatusCode::REQUEST_TIMEOUT.into_response();
+        }
+        _ => {
+            let mut s = lock(&state);
+            let code = s.next("emu-code-", 32);
+            s.codes.insert(
+                code.clone(),
+                AuthCode {
+                    client_id,
+                    redirect_uri: redirect.clone(),
+                    challenge,
+                    used: false,
+                },
+            );
+            format!("{redirect}{sep}code={code}&state={st}")
+        }
+    };
+    (StatusCode::FOUND, [("location", location)]).into_response()
 }
 
 // ---------- SSO portal ----------

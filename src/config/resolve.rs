@@ -173,7 +173,15 @@ pub struct Settings {
     pub refresh_window: Duration,
     /// Region for STS (`AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`).
     pub region: Option<String>,
+    /// How long `export`/`process` without a terminal wait for a browser sign-in
+    /// (`awscred_login_timeout`).
+    pub login_timeout: Duration,
+    /// Fixed loopback port for browser sign-in (`awscred_redirect_port`; 0 = any).
+    pub redirect_port: u16,
 }
+
+/// Default wait for a browser sign-in started without a terminal.
+pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl Chain {
     /// A stable identity for the credentials this chain produces (the cache key).
@@ -610,6 +618,28 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
             .with_hint("write it as seconds or with a unit, e.g. 900, 15m or 1h")
         })?,
     };
+    let login_timeout = match p.get("awscred_login_timeout") {
+        None => DEFAULT_LOGIN_TIMEOUT,
+        Some(v) => parse_duration(&v.text)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                Error::user(format!(
+                    "{}: awscred_login_timeout = `{}` is not a duration",
+                    v.at, v.text
+                ))
+                .with_hint("write it as seconds or with a unit, e.g. 120 or 2m")
+            })?,
+    };
+    let redirect_port = match p.get("awscred_redirect_port") {
+        None => 0,
+        Some(v) => v.text.parse::<u16>().map_err(|_| {
+            Error::user(format!(
+                "{}: awscred_redirect_port = `{}` is not a port number",
+                v.at, v.text
+            ))
+            .with_hint("use a number from 1024 to 65535, or 0 for any free port")
+        })?,
+    };
     let region = env
         .get(env::AWS_REGION)
         .or_else(|| env.get(env::AWS_DEFAULT_REGION))
@@ -620,6 +650,8 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
         login,
         refresh_window,
         region,
+        login_timeout,
+        redirect_port,
     })
 }
 

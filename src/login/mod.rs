@@ -1,3 +1,150 @@
-//! Interactive sign-in flows. Each returns a token for the cache; none reads stdin.
+//! Interactive sign-in: which flow to use, and the flows themselves. None reads stdin.
+//!
+//! [`choose`] decides between the browser (authorization code + PKCE on a loopback
+//! redirect) and the device-code flow from the profile, the flags, and what this machine
+//! can do: over SSH, in WSL, in a container, or without a display, a browser cannot open
+//! here, so the device flow is the default there.
 
+pub mod browser;
 pub mod device;
+pub mod loopback;
+pub mod pkce;
+
+use crate::config::LoginFlow;
+use crate::env::Environment;
+use crate::source::LoginPolicy;
+
+/// A sign-in flow to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// OAuth device authorization: show a URL and a code.
+    Device,
+    /// Authorization code + PKCE through a browser and a loopback listener.
+    Browser,
+}
+
+/// Why no browser can open here, or `None` when one can.
+pub fn headless_reason(env: &Environment, exists: &dyn Fn(&str) -> bool) -> Option<&'static str> {
+    if env.get("SSH_CONNECTION").is_some()
+        || env.get("SSH_CLIENT").is_some()
+        || env.get("SSH_TTY").is_some()
+    {
+        return Some("this is an SSH session");
+    }
+    if env.get("WSL_DISTRO_NAME").is_some() || env.get("WSL_INTEROP").is_some() {
+        return Some("this is WSL");
+    }
+    if exists("/.dockerenv")
+        || exists("/run/.containerenv")
+        || env.get("KUBERNETES_SERVICE_HOST").is_some()
+    {
+        return Some("this is a container");
+    }
+    if env.get("BROWSER").is_some() {
+        return None;
+    }
+    if cfg!(any(target_os = "macos", windows)) {
+        return None;
+    }
+    if env.get("DISPLAY").is_none() && env.get("WAYLAND_DISPLAY").is_none() {
+        return Some("there is no display (DISPLAY and WAYLAND_DISPLAY are unset)");
+    }
+    None
+}
+
+/// Picks the flow for this invocation, or says why none may run.
+pub fn choose(policy: &LoginPolicy, env: &Environment) -> Result<Flow, String> {
+    if !policy.allowed {
+        return Err("this command does not sign in".into());
+    }
+    let headless = headless_reason(env, &|p| std::path::Path::new(p).exists());
+    match policy.flow {
+        LoginFlow::Device if policy.attended => Ok(Flow::Device),
+        LoginFlow::Device => Err(
+            "the device-code flow needs someone to read the code, and no terminal is attached"
+                .into(),
+        ),
+        LoginFlow::Browser => Ok(Flow::Browser),
+        LoginFlow::Auto => match headless {
+            None => Ok(Flow::Browser),
+            Some(_) if policy.attended => Ok(Flow::Device),
+            Some(why) => Err(format!(
+                "no terminal is attached and no browser can open ({why})"
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::Sink;
+    use std::time::Duration;
+
+    fn policy(flow: LoginFlow, attended: bool) -> LoginPolicy {
+        LoginPolicy {
+            allowed: true,
+            attended,
+            flow,
+            open_browser: true,
+            redirect_port: 0,
+            sink: Sink::Stderr,
+            timeout: Duration::from_secs(1),
+            force: false,
+        }
+    }
+
+    fn none(_: &str) -> bool {
+        false
+    }
+
+    #[test]
+    fn headless_detection() {
+        let desktop = Environment::from_pairs([("DISPLAY", ":0")]);
+        assert_eq!(headless_reason(&desktop, &none), None);
+        let ssh = Environment::from_pairs([("DISPLAY", ":0"), ("SSH_CONNECTION", "1 2 3 4")]);
+        assert_eq!(headless_reason(&ssh, &none), Some("this is an SSH session"));
+        let wsl = Environment::from_pairs([("WSL_DISTRO_NAME", "Ubuntu")]);
+        assert_eq!(headless_reason(&wsl, &none), Some("this is WSL"));
+        assert_eq!(
+            headless_reason(&desktop, &|p| p == "/.dockerenv"),
+            Some("this is a container")
+        );
+        let browser = Environment::from_pairs([("BROWSER", "firefox")]);
+        assert_eq!(headless_reason(&browser, &none), None);
+        if cfg!(target_os = "linux") {
+            let bare = Environment::from_pairs([]);
+            assert!(
+                headless_reason(&bare, &none)
+                    .unwrap()
+                    .contains("no display")
+            );
+        }
+    }
+
+    #[test]
+    fn flow_choice() {
+        let desktop = Environment::from_pairs([("BROWSER", "x")]);
+        let ssh = Environment::from_pairs([("SSH_TTY", "/dev/pts/1")]);
+        // choose() also looks at the real filesystem for container markers, so pin the
+        // outcomes that do not depend on it.
+        assert_eq!(
+            choose(&policy(LoginFlow::Device, true), &desktop),
+            Ok(Flow::Device)
+        );
+        assert!(choose(&policy(LoginFlow::Device, false), &desktop).is_err());
+        assert_eq!(
+            choose(&policy(LoginFlow::Browser, false), &ssh),
+            Ok(Flow::Browser)
+        );
+        assert_eq!(
+            choose(&policy(LoginFlow::Auto, true), &ssh),
+            Ok(Flow::Device)
+        );
+        let e = choose(&policy(LoginFlow::Auto, false), &ssh).unwrap_err();
+        assert!(e.contains("SSH"), "{e}");
+        let mut p = policy(LoginFlow::Auto, true);
+        p.allowed = false;
+        assert!(choose(&p, &desktop).is_err());
+    }
+}

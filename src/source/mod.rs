@@ -11,7 +11,7 @@ pub mod sso;
 
 use crate::cache::{self, Cache, MIN_USEFUL};
 use crate::clock::Clock;
-use crate::config::{Base, Chain};
+use crate::config::{Base, Chain, LoginFlow};
 use crate::credentials::{CachedCredentials, Credentials};
 use crate::env::Environment;
 use crate::error::Result;
@@ -24,8 +24,17 @@ use std::time::Duration;
 /// Whether and how this invocation may sign the user in.
 #[derive(Debug, Clone)]
 pub struct LoginPolicy {
-    /// A sign-in may be started (a terminal is attached, or this is `awscred login`).
+    /// A sign-in may be started at all.
     pub allowed: bool,
+    /// Someone reads the instructions (a terminal, or `awscred login` under Claude Code),
+    /// so the device-code flow can work.
+    pub attended: bool,
+    /// The flow asked for (flags, then `awscred_login`).
+    pub flow: LoginFlow,
+    /// Launch a browser for the browser flow (`--no-browser` prints the URL only).
+    pub open_browser: bool,
+    /// Fixed loopback port for the browser flow (0 = any free port).
+    pub redirect_port: u16,
     /// Where sign-in instructions go.
     pub sink: Sink,
     /// Longest a sign-in may take.

@@ -206,10 +206,14 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             }
         }
     }
-    if !ctx.login.allowed {
-        return Err(login_required(ctx, session));
-    }
-    let t = login::device::sign_in(ctx, session)?;
+    let t = match login::choose(&ctx.login, ctx.env) {
+        Ok(login::Flow::Device) => login::device::sign_in(ctx, session)?,
+        Ok(login::Flow::Browser) => login::pkce::sign_in(ctx, session)?,
+        Err(why) if ctx.login.allowed => {
+            return Err(login_required(ctx, session).caused_by_text(why));
+        }
+        Err(_) => return Err(login_required(ctx, session)),
+    };
     ctx.cache.put(&key, &t)?;
     Ok(t)
 }
@@ -305,7 +309,7 @@ pub fn token_from(
     })
 }
 
-/// A client registration for `flow` ("device"), cached until 15 minutes before its secret
+/// A client registration for `flow` ("device" or "auth-code"), cached until 15 minutes before its secret
 /// expires.
 pub fn registration(
     ctx: &Context<'_>,
@@ -328,6 +332,12 @@ pub fn registration(
         .set_scopes(Some(session.scopes.clone()));
     if flow == "device" {
         req = req.grant_types(DEVICE_GRANT).grant_types("refresh_token");
+    } else {
+        req = req
+            .grant_types("authorization_code")
+            .grant_types("refresh_token")
+            .redirect_uris(login::pkce::REGISTERED_REDIRECT)
+            .issuer_url(&session.start_url);
     }
     let out = ctx
         .net

@@ -1,0 +1,104 @@
+//! IAM Identity Center sign-in through the browser: authorization code + PKCE.
+//!
+//! RegisterClient for an authorization-code client (cached apart from device-code
+//! registrations), open `…/authorize?response_type=code&client_id=…&redirect_uri=
+//! http://127.0.0.1:{port}/oauth/callback&state=…&code_challenge_method=S256&scopes=…&
+//! code_challenge=…`, wait for the loopback callback, then CreateToken with the code, the
+//! verifier and the same redirect URI.
+
+use super::loopback::{self, Loopback};
+use crate::config::SsoSession;
+use crate::error::{Error, Result};
+use crate::net::{Service, failure};
+use crate::source::Context;
+use crate::source::sso::{self, SsoToken};
+use std::time::Instant;
+
+/// The redirect path registered with IAM Identity Center.
+pub const CALLBACK_PATH: &str = "/oauth/callback";
+/// The redirect URI as registered (loopback redirects match on any port).
+pub const REGISTERED_REDIRECT: &str = "http://127.0.0.1/oauth/callback";
+
+/// Runs the browser flow for `session` and returns the new token.
+pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
+    let listener = Loopback::bind(ctx.login.redirect_port)?;
+    let (client_key, reg) = sso::registration(ctx, session, "auth-code")?;
+    let verifier = loopback::verifier();
+    let state = loopback::random_token(16);
+    let redirect = listener.redirect_uri(CALLBACK_PATH);
+    let oidc = Service::SsoOidc.url(ctx.env, &session.region);
+    let url = format!(
+        "{oidc}/authorize?response_type=code&client_id={}&redirect_uri={}&state={}&code_challenge_method=S256&scopes={}&code_challenge={}",
+        loopback::encode(&reg.client_id),
+        loopback::encode(&redirect),
+        loopback::encode(&state),
+        loopback::encode(&session.scopes.join(" ")),
+        loopback::encode(&loopback::challenge(&verifier)),
+    );
+    let sink = ctx.login.sink;
+    sink.line(&format!(
+        "Sign in to IAM Identity Center ({}) for profile {} in your browser.",
+        session.display_name(),
+        ctx.profile
+    ));
+    let launcher = if ctx.login.open_browser {
+        let child = super::browser::open(&url, ctx.env);
+        if child.is_none() {
+            sink.line("Could not start a browser; open this URL yourself:");
+        } else {
+            sink.line("If no browser window opens, visit:");
+        }
+        child
+    } else {
+        sink.line("Open this URL in a browser on this machine:");
+        None
+    };
+    sink.line(&format!("  {url}"));
+    let timeout = ctx.login.timeout;
+    let callback = listener
+        .wait(
+            CALLBACK_PATH,
+            &state,
+            Instant::now() + timeout,
+            timeout,
+            launcher,
+        )
+        .map_err(|e| e.with_hint(ctx.login_hint()))?;
+
+    let client = ctx.net.sso_oidc(&session.region);
+    let out = ctx.net.block_on(
+        client
+            .create_token()
+            .client_id(&reg.client_id)
+            .client_secret(reg.client_secret.expose())
+            .grant_type("authorization_code")
+            .code(callback.code.expose())
+            .code_verifier(verifier.expose())
+            .redirect_uri(&redirect)
+            .send(),
+    )?;
+    match out {
+        Ok(out) => {
+            let t = sso::token_from(ctx, out, client_key, None, &oidc)?;
+            sink.line(&format!(
+                "Signed in to IAM Identity Center ({}).",
+                session.display_name()
+            ));
+            Ok(t)
+        }
+        Err(e) => {
+            let f = failure(e, "CreateToken (authorization_code)", &oidc);
+            if f.code.as_deref() == Some("InvalidClientException") {
+                ctx.cache.delete(&client_key)?;
+            }
+            Err(match f.code.as_deref() {
+                Some("InvalidGrantException") => {
+                    Error::user("IAM Identity Center rejected the sign-in code")
+                        .caused_by_text(f.error.to_string())
+                        .with_hint(ctx.login_hint())
+                }
+                _ => f.error,
+            })
+        }
+    }
+}

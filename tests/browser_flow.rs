@@ -1,0 +1,245 @@
+//! Browser sign-in (authorization code + PKCE) against the emulator, with a scripted
+//! browser set as `BROWSER`, and the rules for running without a terminal.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
+
+mod common;
+
+use awscred_emulator::Settings;
+use common::*;
+
+const BROWSER_PROFILE: &str = "
+[profile web]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = BedrockUser
+awscred_login = browser
+awscred_login_timeout = 60
+";
+
+fn harness(settings: Settings, mode: &str) -> Harness {
+    let mut h = Harness::new("file", settings);
+    h.write_config(&format!("{CONFIG}{BROWSER_PROFILE}"));
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fake-browser.py"
+    );
+    h.set_env("BROWSER", &format!("python3 {script}"));
+    let log = h.home().join("browser.log");
+    h.set_env("FAKE_BROWSER_LOG", log.to_str().unwrap());
+    h.set_env("FAKE_BROWSER_MODE", mode);
+    h
+}
+
+fn launches(h: &Harness) -> usize {
+    std::fs::read_to_string(h.home().join("browser.log"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn browser_login_succeeds_with_pkce() {
+    let h = harness(Settings::default(), "follow");
+    let o = h.run(&["login", "--profile", "web"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("/authorize?response_type=code&client_id="),
+        "{out}"
+    );
+    for p in [
+        "code_challenge_method=S256",
+        "scopes=sso%3Aaccount%3Aaccess",
+        "redirect_uri=http%3A%2F%2F127.0.0.1%3A",
+        "%2Foauth%2Fcallback",
+        "&state=",
+        "&code_challenge=",
+    ] {
+        assert!(out.contains(p), "{p} in {out}");
+    }
+    assert_eq!(launches(&h), 1);
+    assert_eq!(h.emu.count("Authorize"), 1);
+    assert_eq!(h.emu.count("CreateToken:authorization_code"), 1);
+    assert_eq!(h.emu.count("StartDeviceAuthorization"), 0);
+    let e = h.run(&["export", "--profile", "web"]);
+    assert!(e.status.success());
+    parse_export(&stdout(&e));
+}
+
+#[test]
+fn auth_code_and_device_registrations_are_cached_apart() {
+    let h = harness(
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+        "follow",
+    );
+    assert!(
+        h.run(&["login", "--profile", "bedrock", "--device-code"])
+            .status
+            .success()
+    );
+    assert!(
+        h.run(&["login", "--profile", "web", "--force"])
+            .status
+            .success()
+    );
+    assert_eq!(h.emu.count("RegisterClient"), 2);
+    assert!(
+        h.run(&["login", "--profile", "web", "--force"])
+            .status
+            .success()
+    );
+    assert_eq!(h.emu.count("RegisterClient"), 2, "registrations are reused");
+}
+
+#[test]
+fn wrong_state_is_rejected() {
+    let h = harness(
+        Settings {
+            authorize: "wrong-state".into(),
+            ..Settings::default()
+        },
+        "follow",
+    );
+    let o = h.run(&["login", "--profile", "web"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("wrong state"), "{}", stderr(&o));
+    assert_eq!(h.emu.count("CreateToken"), 0);
+}
+
+#[test]
+fn access_denied_callback() {
+    let h = harness(
+        Settings {
+            authorize: "deny".into(),
+            ..Settings::default()
+        },
+        "follow",
+    );
+    let o = h.run(&["login", "--profile", "web"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("denied"), "{}", stderr(&o));
+}
+
+#[test]
+fn verifier_mismatch_is_rejected_by_the_emulator() {
+    let h = harness(Settings::default(), "tamper-challenge");
+    let o = h.run(&["login", "--profile", "web"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rejected the sign-in code"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(h.emu.count("CreateToken:authorization_code"), 1);
+}
+
+#[test]
+fn busy_redirect_port_is_a_clear_error() {
+    let h = harness(Settings::default(), "follow");
+    let held = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = held.local_addr().unwrap().port();
+    h.write_config(&format!(
+        "{CONFIG}{BROWSER_PROFILE}awscred_redirect_port = {port}\n"
+    ));
+    let o = h.run(&["login", "--profile", "web"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains(&format!("port {port} on 127.0.0.1 is in use")),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(launches(&h), 0);
+}
+
+#[test]
+fn user_who_never_finishes_gets_a_timeout() {
+    let h = harness(Settings::default(), "ignore");
+    let o = h.run(&["login", "--profile", "web", "--timeout", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("did not finish within 2 s"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("hint: run awscred login --profile web"));
+}
+
+#[test]
+fn no_browser_prints_the_url_without_launching() {
+    let h = harness(Settings::default(), "follow");
+    let o = h.run(&[
+        "login",
+        "--profile",
+        "web",
+        "--no-browser",
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("/authorize?response_type=code"));
+    assert_eq!(launches(&h), 0);
+}
+
+#[test]
+fn parallel_exports_without_terminal_open_one_browser() {
+    let h = harness(Settings::default(), "follow");
+    let kids: Vec<_> = (0..10)
+        .map(|_| {
+            h.command(&["export", "--profile", "web"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = kids
+        .into_iter()
+        .map(|k| k.wait_with_output().unwrap())
+        .collect();
+    for o in &outs {
+        assert!(o.status.success(), "{}", stderr(o));
+    }
+    parse_export(&stdout(&outs[0]));
+    assert!(outs.iter().all(|o| o.stdout == outs[0].stdout));
+    assert_eq!(launches(&h), 1, "one browser window");
+    assert_eq!(h.emu.count("Authorize"), 1);
+    assert_eq!(h.emu.count("GetRoleCredentials"), 1);
+}
+
+#[test]
+fn a_chatty_launcher_does_not_touch_stdout() {
+    let h = harness(Settings::default(), "noisy");
+    let o = h.run(&["export", "--profile", "web"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("GLib-WARNING"));
+    let first = stdout(&o);
+    parse_export(&first);
+    let again = h.run(&["export", "--profile", "web"]);
+    assert_eq!(stdout(&again), first, "byte-identical to the cache hit");
+    assert_eq!(launches(&h), 1);
+}
+
+#[test]
+fn headless_machine_uses_the_device_flow() {
+    // The harness gives awscred no DISPLAY and no BROWSER: no browser can open here.
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+    );
+    let o = h.run(&["login", "--profile", "bedrock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("confirm the code"));
+    assert_eq!(h.emu.count("StartDeviceAuthorization"), 1);
+    assert_eq!(h.emu.count("Authorize"), 0);
+    // And `export` without a terminal fails fast, saying why.
+    assert!(h.run(&["logout", "--profile", "bedrock"]).status.success());
+    let o = h.run(&["export", "--profile", "bedrock"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no browser can open"), "{}", stderr(&o));
+}
