@@ -60,8 +60,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
     let profile = config::resolve::profile_name(cli.profile.as_deref(), &env);
     match cli.command {
-        Command::Export => print_credentials(&env, &profile, output::export_json),
-        Command::Process => print_credentials(&env, &profile, output::process_json),
+        Command::Export => print_credentials(&env, &profile, true, output::export_json),
+        Command::Process => print_credentials(&env, &profile, false, output::process_json),
         Command::Login(args) => login(&env, &profile, &args),
         Command::Logout => logout(&env, &profile),
         Command::Status => status(&env, &profile),
@@ -116,6 +116,7 @@ impl Invocation {
 fn print_credentials(
     env: &Environment,
     profile: &str,
+    need_session_token: bool,
     format: fn(&crate::credentials::Credentials) -> Result<String>,
 ) -> Result<ExitCode> {
     let inv = Invocation::new(env, profile)?;
@@ -126,6 +127,7 @@ fn print_credentials(
     let ctx = inv.context(LoginPolicy {
         allowed: true,
         attended,
+        can_prompt: ui::can_prompt(),
         flow: settings.login,
         open_browser: true,
         redirect_port: settings.redirect_port,
@@ -137,7 +139,11 @@ fn print_credentials(
         },
         force: false,
     });
-    let creds = source::credentials(&ctx, &inv.chain)?;
+    let creds = if need_session_token {
+        source::session_credentials(&ctx, &inv.chain)?
+    } else {
+        source::credentials(&ctx, &inv.chain)?
+    };
     let text = format(&creds.credentials)?;
     ui::data(&text).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
     Ok(ExitCode::SUCCESS)
@@ -163,6 +169,7 @@ fn login(env: &Environment, profile: &str, args: &LoginArgs) -> Result<ExitCode>
     let ctx = inv.context(LoginPolicy {
         allowed: true,
         attended: true,
+        can_prompt: ui::can_prompt(),
         flow,
         open_browser: !args.no_browser,
         redirect_port: inv.chain.settings.redirect_port,
@@ -199,6 +206,7 @@ fn logout(env: &Environment, profile: &str) -> Result<ExitCode> {
     let ctx = inv.context(LoginPolicy {
         allowed: false,
         attended: false,
+        can_prompt: false,
         flow: LoginFlow::Auto,
         open_browser: false,
         redirect_port: 0,

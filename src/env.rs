@@ -24,6 +24,18 @@ pub const AWS_ENDPOINT_URL_SSO_OIDC: &str = "AWS_ENDPOINT_URL_SSO_OIDC";
 pub const AWS_ENDPOINT_URL_SSO: &str = "AWS_ENDPOINT_URL_SSO";
 /// Endpoint for STS.
 pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+/// Web identity token file for AssumeRoleWithWebIdentity.
+pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
+/// Role for the environment's web identity.
+pub const AWS_ROLE_ARN: &str = "AWS_ROLE_ARN";
+/// Session name for the environment's web identity.
+pub const AWS_ROLE_SESSION_NAME: &str = "AWS_ROLE_SESSION_NAME";
+/// Access key id for `credential_source = Environment`.
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+/// Secret key for `credential_source = Environment`.
+pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+/// Session token for `credential_source = Environment`.
+pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 /// Store choice: `auto`, `secret-service`, `keychain`, `wincred`, `keyutils`, `file`.
 pub const AWSCRED_CACHE: &str = "AWSCRED_CACHE";
 /// Directory of the file store and of lock files (default: the platform cache dir).

@@ -92,7 +92,8 @@ impl Net {
         Ok(rt.block_on(f))
     }
 
-    fn http(&self) -> SharedHttpClient {
+    /// The shared HTTPS client.
+    pub fn http(&self) -> SharedHttpClient {
         self.http
             .get_or_init(|| {
                 aws_smithy_http_client::Builder::new()

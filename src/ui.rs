@@ -54,3 +54,11 @@ pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
 }
+
+/// Whether a person can answer a prompt on the terminal: stdin or stderr is a terminal
+/// (under Claude Code and the SDKs both are pipes, and awscred never writes into their
+/// screen).
+pub fn can_prompt() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() || std::io::stderr().is_terminal()
+}

@@ -46,6 +46,8 @@ pub struct Settings {
     /// `error=access_denied`), `wrong-state` (redirect with a state of its own), `hang`
     /// (never answer, as a user who never finishes).
     pub authorize: String,
+    /// The one-time code AssumeRole accepts with a SerialNumber.
+    pub mfa_code: Option<String>,
 }
 
 impl Default for Settings {
@@ -59,6 +61,7 @@ impl Default for Settings {
             auto_approve_after: None,
             refresh_tokens: true,
             authorize: "approve".into(),
+            mfa_code: Some("123456".into()),
         }
     }
 }
@@ -134,7 +137,7 @@ pub struct Issued {
 }
 
 /// Everything the emulator knows.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct EmulatorState {
     settings: Settings,
     counters: BTreeMap<String, u64>,
@@ -145,6 +148,11 @@ pub struct EmulatorState {
     codes: HashMap<String, AuthCode>,
     issued: HashMap<String, Issued>,
     faults: Vec<Fault>,
+    calls: Vec<(String, HashMap<String, String>)>,
+    denied_roles: Vec<String>,
+    mfa_roles: Vec<String>,
+    external_ids: HashMap<String, String>,
+    web_identity_check: Option<WebIdentityCheck>,
     seq: u64,
 }
 
@@ -176,11 +184,16 @@ impl EmulatorState {
     }
 
     fn issue(&mut self, account: &str, arn: &str) -> (String, Issued) {
+        let ttl = self.settings.credentials_ttl;
+        self.issue_for(account, arn, ttl)
+    }
+
+    fn issue_for(&mut self, account: &str, arn: &str, ttl: i64) -> (String, Issued) {
         let akid = self.next("ASIAEMU", 20);
         let issued = Issued {
             secret: self.next("emu-secret-", 40),
             token: self.next("emu-session-", 60),
-            expires_at: Utc::now() + chrono::Duration::seconds(self.settings.credentials_ttl),
+            expires_at: Utc::now() + chrono::Duration::seconds(ttl),
             account: account.to_string(),
             arn: arn.to_string(),
         };
@@ -190,6 +203,9 @@ impl EmulatorState {
 }
 
 type Shared = Arc<Mutex<EmulatorState>>;
+
+/// Decides whether STS accepts a web identity token (`Err` carries the reason).
+pub type WebIdentityCheck = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 fn lock(s: &Shared) -> MutexGuard<'_, EmulatorState> {
     s.lock().unwrap_or_else(|e| e.into_inner())
@@ -310,6 +326,47 @@ impl Emulator {
         v.extend(s.devices.keys().cloned());
         v.extend(s.codes.keys().cloned());
         v
+    }
+
+    /// Registers long-term keys of an IAM user (static keys for chains).
+    pub fn add_user(&self, access_key_id: &str, secret: &str, account: &str, user: &str) {
+        lock(&self.state).issued.insert(
+            access_key_id.to_string(),
+            Issued {
+                secret: secret.to_string(),
+                token: String::new(),
+                expires_at: Utc::now() + chrono::Duration::days(3650),
+                account: account.to_string(),
+                arn: format!("arn:aws:iam::{account}:user/{user}"),
+            },
+        );
+    }
+
+    /// Makes AssumeRole of `role_arn` fail with AccessDenied.
+    pub fn deny_role(&self, role_arn: &str) {
+        lock(&self.state).denied_roles.push(role_arn.to_string());
+    }
+
+    /// Makes `role_arn` require MFA.
+    pub fn require_mfa(&self, role_arn: &str) {
+        lock(&self.state).mfa_roles.push(role_arn.to_string());
+    }
+
+    /// Makes `role_arn` require this external id.
+    pub fn require_external_id(&self, role_arn: &str, external_id: &str) {
+        lock(&self.state)
+            .external_ids
+            .insert(role_arn.to_string(), external_id.to_string());
+    }
+
+    /// Replaces the web identity token check (default: any three-part JWT).
+    pub fn set_web_identity_check(&self, check: WebIdentityCheck) {
+        lock(&self.state).web_identity_check = Some(check);
+    }
+
+    /// Every STS call so far: action and form parameters.
+    pub fn sts_calls(&self) -> Vec<(String, HashMap<String, String>)> {
+        lock(&self.state).calls.clone()
     }
 
     /// Who owns an access key id it issued.
@@ -877,6 +934,48 @@ async fn sts(
     if let Some(r) = enter(&state, &action, true).await {
         return r;
     }
+    lock(&state).calls.push((action.clone(), form.clone()));
+    let ns = "https://sts.amazonaws.com/doc/2011-06-15/";
+    if action == "AssumeRoleWithWebIdentity" {
+        // Unsigned: the web identity token is the proof.
+        let token = form.get("WebIdentityToken").cloned().unwrap_or_default();
+        let verdict = {
+            let s = lock(&state);
+            s.web_identity_check
+                .as_ref()
+                .map(|check| check(&token))
+                .unwrap_or_else(|| {
+                    if token.split('.').count() == 3 {
+                        Ok(())
+                    } else {
+                        Err("token is not a JWT".to_string())
+                    }
+                })
+        };
+        if let Err(why) = verdict {
+            return xml_error(400, "InvalidIdentityToken", &why);
+        }
+        let (role_arn, session, account, role) = match role_params(&form) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let arn = format!("arn:aws:sts::{account}:assumed-role/{role}/{session}");
+        let mut s = lock(&state);
+        let ttl = duration(&form, s.settings.credentials_ttl);
+        let (akid, issued) = s.issue_for(&account, &arn, ttl);
+        let _ = role_arn;
+        return (
+            [("content-type", "text/xml")],
+            format!(
+                "<AssumeRoleWithWebIdentityResponse xmlns=\"{ns}\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials><SubjectFromWebIdentityToken>emu</SubjectFromWebIdentityToken><AssumedRoleUser><Arn>{}</Arn><AssumedRoleId>AROAEMU:{session}</AssumedRoleId></AssumedRoleUser></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>emu</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
+                issued.secret,
+                issued.token,
+                issued.expires_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                xml_escape(&issued.arn)
+            ),
+        )
+            .into_response();
+    }
     let caller = {
         let s = lock(&state);
         match sigv4::verify(&s.issued, method.as_str(), &uri, &headers, &body, "sts") {
@@ -887,7 +986,6 @@ async fn sts(
     let Some((akid, who)) = caller else {
         return xml_error(403, "InvalidClientTokenId", "unknown access key");
     };
-    let ns = "https://sts.amazonaws.com/doc/2011-06-15/";
     match action.as_str() {
         "GetCallerIdentity" => (
             [("content-type", "text/xml")],
@@ -899,28 +997,97 @@ async fn sts(
         )
             .into_response(),
         "AssumeRole" => {
-            let role_arn = form.get("RoleArn").cloned().unwrap_or_default();
-            let session = form.get("RoleSessionName").cloned().unwrap_or_default();
-            let parts: Vec<&str> = role_arn.split(':').collect();
-            if parts.len() != 6 || parts[0] != "arn" || !parts[5].starts_with("role/") || session.is_empty() {
-                return xml_error(400, "ValidationError", "RoleArn and RoleSessionName are required");
-            }
-            let account = parts[4].to_string();
-            let role = parts[5].trim_start_matches("role/");
-            let arn = format!("arn:aws:sts::{account}:assumed-role/{role}/{session}");
+            let (role_arn, session, account, role) = match role_params(&form) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
             let mut s = lock(&state);
-            if let Some(d) = form.get("DurationSeconds").and_then(|d| d.parse::<i64>().ok()) {
-                let keep = s.settings.credentials_ttl;
-                s.settings.credentials_ttl = d;
-                let r = s.issue(&account, &arn);
-                s.settings.credentials_ttl = keep;
-                return assume_role_xml(ns, &r.0, &r.1);
+            if s.denied_roles.contains(&role_arn) {
+                return xml_error(403, "AccessDenied", &format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", who.arn));
             }
-            let (akid, issued) = s.issue(&account, &arn);
+            if let Some(serial) = form.get("SerialNumber") {
+                let ok = s.settings.mfa_code.as_deref().is_some_and(|c| Some(c) == form.get("TokenCode").map(String::as_str));
+                if !ok {
+                    return xml_error(403, "AccessDenied", &format!("MultiFactorAuthentication failed with invalid MFA one time pass code for {serial}"));
+                }
+            } else if s.mfa_roles.contains(&role_arn) {
+                return xml_error(403, "AccessDenied", "MultiFactorAuthentication is required to assume this role");
+            }
+            if let Some(want) = s.external_ids.get(&role_arn)
+                && form.get("ExternalId") != Some(want)
+            {
+                return xml_error(403, "AccessDenied", "external id does not match the role's trust policy");
+            }
+            let ttl = duration(&form, s.settings.credentials_ttl);
+            let arn = format!("arn:aws:sts::{account}:assumed-role/{role}/{session}");
+            let (akid, issued) = s.issue_for(&account, &arn, ttl);
             assume_role_xml(ns, &akid, &issued)
+        }
+        "GetSessionToken" => {
+            let mut s = lock(&state);
+            let ttl = form.get("DurationSeconds").and_then(|d| d.parse().ok()).unwrap_or(s.settings.credentials_ttl);
+            let (akid, issued) = s.issue_for(&who.account.clone(), &who.arn.clone(), ttl);
+            (
+                [("content-type", "text/xml")],
+                format!(
+                    "<GetSessionTokenResponse xmlns=\"{ns}\"><GetSessionTokenResult><Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials></GetSessionTokenResult><ResponseMetadata><RequestId>emu</RequestId></ResponseMetadata></GetSessionTokenResponse>",
+                    issued.secret,
+                    issued.token,
+                    issued.expires_at.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            )
+                .into_response()
         }
         other => xml_error(400, "InvalidAction", &format!("action {other} is not supported")),
     }
+}
+
+fn duration(form: &HashMap<String, String>, default: i64) -> i64 {
+    form.get("DurationSeconds")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(default)
+}
+
+#[allow(clippy::type_complexity)]
+fn role_params(
+    form: &HashMap<String, String>,
+) -> Result<(String, String, String, String), Response> {
+    let role_arn = form.get("RoleArn").cloned().unwrap_or_default();
+    let session = form.get("RoleSessionName").cloned().unwrap_or_default();
+    let parts: Vec<&str> = role_arn.split(':').collect();
+    if parts.len() != 6 || parts[0] != "arn" || !parts[5].starts_with("role/") {
+        return Err(xml_error(
+            400,
+            "ValidationError",
+            &format!("{role_arn} is not a valid role ARN"),
+        ));
+    }
+    if session.is_empty()
+        || session.len() > 64
+        || !session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c))
+    {
+        return Err(xml_error(
+            400,
+            "ValidationError",
+            "RoleSessionName must be 2-64 characters of [\\w+=,.@-]",
+        ));
+    }
+    if let Some(d) = form
+        .get("DurationSeconds")
+        .and_then(|d| d.parse::<i64>().ok())
+        && !(900..=43200).contains(&d)
+    {
+        return Err(xml_error(
+            400,
+            "ValidationError",
+            "DurationSeconds must be between 900 and 43200",
+        ));
+    }
+    let account = parts[4].to_string();
+    let role = parts[5].trim_start_matches("role/").to_string();
+    Ok((role_arn, session, account, role))
 }
 
 fn assume_role_xml(ns: &str, akid: &str, i: &Issued) -> Response {

@@ -58,7 +58,8 @@ pub fn verify(
             "The security token included in the request is expired".to_string(),
         ));
     }
-    if header(headers, "x-amz-security-token") != Some(who.token.as_str()) {
+    let expected_token = (!who.token.is_empty()).then_some(who.token.as_str());
+    if header(headers, "x-amz-security-token") != expected_token {
         return Err((
             "InvalidClientTokenId",
             "The security token included in the request is invalid.".to_string(),

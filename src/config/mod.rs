@@ -9,6 +9,7 @@ pub mod resolve;
 
 pub use resolve::{
     Base, Chain, LoginFlow, RoleStep, Settings, SsoRole, SsoSession, StaticKeys, StoreChoice,
+    WebIdentity,
 };
 
 use crate::env::Environment;

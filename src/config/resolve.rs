@@ -38,6 +38,27 @@ pub enum Base {
     Sso(SsoRole),
     /// Long-term keys from the credentials or config file.
     StaticKeys(StaticKeys),
+    /// `credential_source = Environment`: `AWS_ACCESS_KEY_ID` and friends.
+    Environment,
+    /// `credential_source = Ec2InstanceMetadata`: the instance role through IMDS.
+    InstanceMetadata,
+    /// `credential_source = EcsContainer`: the task role from the container endpoint.
+    Container,
+    /// `web_identity_token_file` + `role_arn`: STS AssumeRoleWithWebIdentity.
+    WebIdentity(WebIdentity),
+}
+
+/// A role assumed with an OIDC token from a file (EKS, GitHub Actions, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebIdentity {
+    /// File holding the token (read at every use; it is rotated by its writer).
+    pub token_file: String,
+    /// The role.
+    pub role_arn: String,
+    /// `role_session_name`.
+    pub session_name: Option<String>,
+    /// `duration_seconds`.
+    pub duration_seconds: Option<i32>,
 }
 
 /// An IAM Identity Center session: what a sign-in is for.
@@ -102,6 +123,14 @@ pub struct RoleStep {
     pub duration_seconds: Option<i32>,
     /// `mfa_serial`.
     pub mfa_serial: Option<String>,
+    /// `awscred_mfa_process`: a command that prints the MFA code.
+    pub mfa_process: Option<String>,
+    /// `awscred_session_tags = Key=Value,…`.
+    pub session_tags: Vec<(String, String)>,
+    /// `awscred_transitive_tag_keys = Key,…`.
+    pub transitive_tag_keys: Vec<String>,
+    /// `awscred_source_identity`.
+    pub source_identity: Option<String>,
 }
 
 /// Where secrets are kept.
@@ -186,14 +215,29 @@ pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(120);
 impl Chain {
     /// A stable identity for the credentials this chain produces (the cache key).
     pub fn cache_id(&self) -> String {
+        self.cache_id_at(self.roles.len())
+    }
+
+    /// The identity of the credentials after the first `steps` roles (0 = the base).
+    pub fn cache_id_at(&self, steps: usize) -> String {
         let mut id = match &self.base {
             Base::Sso(r) => format!(
                 "sso|{}|{}|{}|{}",
                 r.session.start_url, r.session.region, r.account_id, r.role_name
             ),
             Base::StaticKeys(k) => format!("static|{}", k.access_key_id),
+            Base::Environment => "env".to_string(),
+            Base::InstanceMetadata => "imds".to_string(),
+            Base::Container => "ecs".to_string(),
+            Base::WebIdentity(w) => format!(
+                "web|{}|{}|{}|{}",
+                w.role_arn,
+                w.token_file,
+                w.session_name.as_deref().unwrap_or(""),
+                w.duration_seconds.unwrap_or(0)
+            ),
         };
-        for r in &self.roles {
+        for r in self.roles.iter().take(steps) {
             id.push_str(&format!(
                 ">role|{}|{}|{}|{}|{}",
                 r.role_arn,
@@ -202,6 +246,14 @@ impl Chain {
                 r.duration_seconds.unwrap_or(0),
                 r.mfa_serial.as_deref().unwrap_or("")
             ));
+            if !r.session_tags.is_empty() || r.source_identity.is_some() {
+                id.push_str(&format!(
+                    "|{:?}|{:?}|{}",
+                    r.session_tags,
+                    r.transitive_tag_keys,
+                    r.source_identity.as_deref().unwrap_or("")
+                ));
+            }
         }
         id
     }
@@ -210,7 +262,7 @@ impl Chain {
     pub fn sso_session(&self) -> Option<&SsoSession> {
         match &self.base {
             Base::Sso(r) => Some(&r.session),
-            Base::StaticKeys(_) => None,
+            _ => None,
         }
     }
 
@@ -224,6 +276,10 @@ impl Chain {
                 r.role_name
             ),
             Base::StaticKeys(k) => format!("static keys of profile {}", k.profile),
+            Base::Environment => "keys from the environment (AWS_ACCESS_KEY_ID)".to_string(),
+            Base::InstanceMetadata => "EC2 instance role (IMDS)".to_string(),
+            Base::Container => "container credentials (ECS/EKS endpoint)".to_string(),
+            Base::WebIdentity(w) => format!("web identity token {} → {}", w.token_file, w.role_arn),
         };
         for r in &self.roles {
             s.push_str(&format!(" → assume {}", r.role_arn));
@@ -244,7 +300,12 @@ pub fn profile_name(explicit: Option<&str>, env: &Environment) -> String {
 pub fn resolve(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Chain> {
     let mut visited: Vec<String> = Vec::new();
     let mut roles = Vec::new();
-    let base = walk(files, profile, &mut visited, &mut roles)?;
+    let base = match env_web_identity(env) {
+        // Like the SDKs, the environment's web identity serves a profile that has no
+        // credential settings of its own (EKS pods, CI runners).
+        Some(w) if !has_credential_settings(&view(files, profile)) => Base::WebIdentity(w),
+        _ => walk(files, profile, &mut visited, &mut roles)?,
+    };
     roles.reverse();
     let settings = settings(files, profile, env)?;
     Ok(Chain {
@@ -284,6 +345,28 @@ fn view<'a>(files: &'a AwsFiles, name: &'a str) -> ProfileView<'a> {
         config: files.config.get(SectionKind::Profile, name),
         credentials: files.credentials.get(SectionKind::Profile, name),
     }
+}
+
+fn env_web_identity(env: &Environment) -> Option<WebIdentity> {
+    Some(WebIdentity {
+        token_file: env.get(env::AWS_WEB_IDENTITY_TOKEN_FILE)?.to_string(),
+        role_arn: env.get(env::AWS_ROLE_ARN)?.to_string(),
+        session_name: env.get(env::AWS_ROLE_SESSION_NAME).map(str::to_string),
+        duration_seconds: None,
+    })
+}
+
+fn has_credential_settings(p: &ProfileView<'_>) -> bool {
+    [
+        "role_arn",
+        "sso_session",
+        "sso_start_url",
+        "aws_access_key_id",
+        "web_identity_token_file",
+        "credential_process",
+    ]
+    .iter()
+    .any(|k| p.get(k).is_some())
 }
 
 fn not_found(files: &AwsFiles, name: &str) -> Error {
@@ -339,16 +422,35 @@ fn walk(
     if let Some(role_arn) = p.text("role_arn") {
         let step = role_step(&p, role_arn)?;
         let source = p.text("source_profile");
-        if let Some(cs) = p.get("credential_source") {
-            return Err(unsupported(
-                files,
-                name,
-                &format!("credential_source = {}", cs.text),
-                cs,
-            ));
+        let credential_source = p.get("credential_source");
+        if let Some(token_file) = p.text("web_identity_token_file") {
+            // The role is assumed with the token itself: the base is the whole step.
+            return Ok(Base::WebIdentity(WebIdentity {
+                token_file: token_file.to_string(),
+                role_arn: step.role_arn,
+                session_name: step.session_name,
+                duration_seconds: step.duration_seconds,
+            }));
         }
-        if let Some(v) = p.get("web_identity_token_file") {
-            return Err(unsupported(files, name, "web_identity_token_file", v));
+        if let (Some(_), Some(cs)) = (source, credential_source) {
+            return Err(Error::user(format!(
+                "profile `{name}` sets both source_profile and credential_source ({})",
+                cs.at
+            ))
+            .with_hint(format!("keep one of them in [profile {name}]")));
+        }
+        if let Some(cs) = credential_source {
+            roles.push(step);
+            return match cs.text.as_str() {
+                "Environment" => Ok(Base::Environment),
+                "Ec2InstanceMetadata" => Ok(Base::InstanceMetadata),
+                "EcsContainer" => Ok(Base::Container),
+                other => Err(Error::user(format!(
+                    "{}: credential_source = `{other}` is not one of Environment, Ec2InstanceMetadata, EcsContainer",
+                    cs.at
+                ))
+                .with_hint(format!("fix credential_source in [profile {name}]"))),
+            };
         }
         let Some(source) = source else {
             return Err(Error::user(format!(
@@ -381,12 +483,13 @@ fn walk(
     }
 
     if let Some(v) = p.get("web_identity_token_file") {
-        return Err(unsupported(
-            files,
-            name,
-            "web_identity_token_file without role_arn",
-            v,
-        ));
+        return Err(Error::user(format!(
+            "profile `{name}` sets web_identity_token_file ({}) but no role_arn",
+            v.at
+        ))
+        .with_hint(format!(
+            "add role_arn = <role to assume> to [profile {name}]"
+        )));
     }
 
     if p.get("sso_session").is_some() || p.get("sso_start_url").is_some() {
@@ -421,17 +524,6 @@ fn walk(
     )))
 }
 
-fn unsupported(files: &AwsFiles, name: &str, what: &str, v: &Value) -> Error {
-    Error::user(format!(
-        "profile `{name}` uses {what}, which this version of awscred cannot run yet"
-    ))
-    .caused_by_text(format!("set at {}", v.at))
-    .with_hint(format!(
-        "use an IAM Identity Center or static-key profile in {} for now",
-        files.config_path.display()
-    ))
-}
-
 fn role_step(p: &ProfileView<'_>, role_arn: &str) -> Result<RoleStep> {
     let duration_seconds = match p.get("duration_seconds") {
         None => None,
@@ -443,6 +535,19 @@ fn role_step(p: &ProfileView<'_>, role_arn: &str) -> Result<RoleStep> {
             .with_hint("set duration_seconds = 3600")
         })?),
     };
+    let mut session_tags = Vec::new();
+    if let Some(v) = p.get("awscred_session_tags") {
+        for pair in list(Some(&v.text)) {
+            let Some((k, val)) = pair.split_once('=') else {
+                return Err(Error::user(format!(
+                    "{}: awscred_session_tags entry `{pair}` is not Key=Value",
+                    v.at
+                ))
+                .with_hint("write awscred_session_tags = Project=bedrock,Team=ml"));
+            };
+            session_tags.push((k.trim().to_string(), val.trim().to_string()));
+        }
+    }
     Ok(RoleStep {
         profile: p.name.to_string(),
         role_arn: role_arn.to_string(),
@@ -450,6 +555,10 @@ fn role_step(p: &ProfileView<'_>, role_arn: &str) -> Result<RoleStep> {
         session_name: p.text("role_session_name").map(str::to_string),
         duration_seconds,
         mfa_serial: p.text("mfa_serial").map(str::to_string),
+        mfa_process: p.text("awscred_mfa_process").map(str::to_string),
+        session_tags,
+        transitive_tag_keys: list(p.text("awscred_transitive_tag_keys")),
+        source_identity: p.text("awscred_source_identity").map(str::to_string),
     })
 }
 
@@ -653,6 +762,16 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
         login_timeout,
         redirect_port,
     })
+}
+
+fn list(v: Option<&str>) -> Vec<String> {
+    v.map(|t| {
+        t.split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// Parses `900`, `900s`, `15m`, `1h`.

@@ -85,6 +85,7 @@ mod tests {
         LoginPolicy {
             allowed: true,
             attended,
+            can_prompt: false,
             flow,
             open_browser: true,
             redirect_port: 0,

@@ -1,25 +1,33 @@
 //! Executing a chain: from a [`Chain`] to credentials, through the cache.
 //!
-//! The order is the same for every source. Look in the cache without a lock (the hot path:
-//! no network, no runtime). On a miss, take the chain's lock, look again (a peer may have
-//! just refreshed), then get the base credentials from their source and assume each role
-//! in turn, and cache the result. One module per source; a new source (OIDC providers, AWS
-//! console sessions) is one more [`Base`] variant and one more module.
+//! Every step of a chain (the base, then each role) has its own cache entry, so a refresh
+//! of the last role costs one AssumeRole while the steps below are still fresh, and an MFA
+//! code is asked once per session. For each step: look in the cache without a lock (the hot
+//! path: no network, no runtime); on a miss take the step's lock, look again (a peer may
+//! have just refreshed), fetch, cache. One module per source; a new source (OIDC providers,
+//! AWS console sessions) is one more [`Base`] variant and one more module.
 
+pub mod instance;
+pub mod mfa;
 pub mod role;
 pub mod sso;
+pub mod web_identity;
 
-use crate::cache::{self, Cache, MIN_USEFUL};
+use crate::cache::{self, MIN_USEFUL};
 use crate::clock::Clock;
 use crate::config::{Base, Chain, LoginFlow};
 use crate::credentials::{CachedCredentials, Credentials};
-use crate::env::Environment;
-use crate::error::Result;
+use crate::env::{self, Environment};
+use crate::error::{Error, Result};
 use crate::lock::Locks;
 use crate::net::Net;
 use crate::ui::Sink;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
+
+/// Credentials below the last step are reused while more than this remains: they only
+/// have to last for the next AssumeRole call.
+pub const INTERMEDIATE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 /// Whether and how this invocation may sign the user in.
 #[derive(Debug, Clone)]
@@ -29,6 +37,8 @@ pub struct LoginPolicy {
     /// Someone reads the instructions (a terminal, or `awscred login` under Claude Code),
     /// so the device-code flow can work.
     pub attended: bool,
+    /// A person at a terminal can type an answer (an MFA code) on `/dev/tty`.
+    pub can_prompt: bool,
     /// The flow asked for (flags, then `awscred_login`).
     pub flow: LoginFlow,
     /// Launch a browser for the browser flow (`--no-browser` prints the URL only).
@@ -50,7 +60,7 @@ pub struct Context<'a> {
     /// The clock.
     pub clock: &'a dyn Clock,
     /// The typed cache.
-    pub cache: &'a Cache,
+    pub cache: &'a cache::Cache,
     /// Cross-process locks.
     pub locks: &'a Locks,
     /// AWS clients, built on first use.
@@ -77,40 +87,96 @@ impl Context<'_> {
 
 /// Credentials for a chain: from the cache when fresh, otherwise from the sources.
 pub fn credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
-    let key = cache::keys::credentials(&chain.cache_id());
-    let window = chain.settings.refresh_window;
-    if let Some(hit) = ctx.cache.get::<CachedCredentials>(&key)?
+    step(ctx, chain, chain.roles.len(), chain.settings.refresh_window)
+}
+
+/// Credentials that carry a session token: long-term keys are exchanged with STS
+/// GetSessionToken (Claude Code rejects credentials without one).
+pub fn session_credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
+    let c = credentials(ctx, chain)?;
+    if c.credentials.session_token.is_some() {
+        return Ok(c);
+    }
+    let key = cache::keys::credentials(&format!("{}>session", chain.cache_id()));
+    cached_step(
+        ctx,
+        &key,
+        chain.settings.refresh_window,
+        "getting a session token",
+        || {
+            let (creds, _) = role::session_token(ctx, chain, &c.credentials)?;
+            Ok(CachedCredentials {
+                credentials: creds,
+                obtained_at: ctx.clock.now(),
+                account_id: c.account_id.clone(),
+            })
+        },
+    )
+}
+
+/// The credentials after `n` role steps.
+fn step(ctx: &Context<'_>, chain: &Chain, n: usize, window: Duration) -> Result<CachedCredentials> {
+    if n == 0 && !is_cacheable(&chain.base) {
+        return base(ctx, chain);
+    }
+    let key = cache::keys::credentials(&chain.cache_id_at(n));
+    cached_step(ctx, &key, window, "refreshing these credentials", || {
+        if n == 0 {
+            return base(ctx, chain);
+        }
+        let below = step(ctx, chain, n - 1, INTERMEDIATE_WINDOW)?;
+        let (creds, account) = role::assume(ctx, chain, &chain.roles[n - 1], &below.credentials)?;
+        Ok(CachedCredentials {
+            credentials: creds,
+            obtained_at: ctx.clock.now(),
+            account_id: account.or(below.account_id),
+        })
+    })
+}
+
+/// Cache lookup, lock, second lookup, fetch, store.
+fn cached_step(
+    ctx: &Context<'_>,
+    key: &str,
+    window: Duration,
+    what: &str,
+    fetch: impl FnOnce() -> Result<CachedCredentials>,
+) -> Result<CachedCredentials> {
+    if let Some(hit) = ctx.cache.get::<CachedCredentials>(key)?
         && cache::fresh(hit.credentials.expiration, ctx.clock.now(), window)
     {
         crate::log::debug("credentials: cache hit");
         return Ok(hit);
     }
-    let _guard = ctx
-        .locks
-        .acquire(&key, ctx.lock_wait(), "refreshing these credentials")?;
-    if let Some(hit) = ctx.cache.get::<CachedCredentials>(&key)?
+    let _guard = ctx.locks.acquire(key, ctx.lock_wait(), what)?;
+    if let Some(hit) = ctx.cache.get::<CachedCredentials>(key)?
         && cache::fresh_or_just_refreshed(
             hit.credentials.expiration,
             hit.obtained_at,
             ctx.started,
             ctx.clock.now(),
             window,
-            MIN_USEFUL,
+            MIN_USEFUL.min(window),
         )
     {
         crate::log::debug("credentials: refreshed by another process");
         return Ok(hit);
     }
-    let fetched = fetch(ctx, chain)?;
-    if chain.base.is_cacheable() || !chain.roles.is_empty() {
-        ctx.cache.put(&key, &fetched)?;
-    }
+    let fetched = fetch()?;
+    ctx.cache.put(key, &fetched)?;
     Ok(fetched)
 }
 
-/// Gets credentials from the sources, ignoring the final cache entry.
-fn fetch(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
-    let (mut creds, mut account): (Credentials, Option<String>) = match &chain.base {
+/// Whether a base's own credentials are worth caching: those that cost a sign-in or a
+/// network call. Keys on disk or in the environment, and local metadata endpoints, are
+/// read each time.
+pub fn is_cacheable(base: &Base) -> bool {
+    matches!(base, Base::Sso(_) | Base::WebIdentity(_))
+}
+
+/// The base credentials of a chain, from their source.
+fn base(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
+    let (credentials, account_id) = match &chain.base {
         Base::Sso(role) => (
             sso::role_credentials(ctx, role)?,
             Some(role.account_id.clone()),
@@ -124,23 +190,37 @@ fn fetch(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
             },
             None,
         ),
+        Base::Environment => (from_environment(ctx.env, &chain.profile)?, None),
+        Base::InstanceMetadata => (
+            instance::credentials(ctx, instance::Kind::InstanceMetadata)?,
+            None,
+        ),
+        Base::Container => (instance::credentials(ctx, instance::Kind::Container)?, None),
+        Base::WebIdentity(w) => web_identity::credentials(ctx, chain, w)?,
     };
-    for step in &chain.roles {
-        let (next, acct) = role::assume(ctx, chain, step, &creds)?;
-        creds = next;
-        account = acct.or(account);
-    }
     Ok(CachedCredentials {
-        credentials: creds,
+        credentials,
         obtained_at: ctx.clock.now(),
-        account_id: account,
+        account_id,
     })
 }
 
-impl Base {
-    /// Whether the base's own credentials are worth caching (static keys are already on
-    /// disk where the user put them).
-    pub fn is_cacheable(&self) -> bool {
-        !matches!(self, Base::StaticKeys(_))
-    }
+fn from_environment(env: &Environment, profile: &str) -> Result<Credentials> {
+    let (Some(akid), Some(secret)) = (
+        env.get(env::AWS_ACCESS_KEY_ID),
+        env.get(env::AWS_SECRET_ACCESS_KEY),
+    ) else {
+        return Err(Error::user(format!(
+            "profile `{profile}` uses credential_source = Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
+        ))
+        .with_hint("export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or change credential_source"));
+    };
+    Ok(Credentials {
+        access_key_id: akid.to_string(),
+        secret_access_key: crate::secret::Secret::new(secret.to_string()),
+        session_token: env
+            .get(env::AWS_SESSION_TOKEN)
+            .map(|t| crate::secret::Secret::new(t.to_string())),
+        expiration: None,
+    })
 }

@@ -1,0 +1,84 @@
+//! STS AssumeRoleWithWebIdentity from a token file (`web_identity_token_file`, or
+//! `AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN`). The file is read at every use: its
+//! writer (EKS, a CI runner) rotates it.
+
+use super::Context;
+use super::role::{default_session_name, from_sts, region};
+use crate::config::{Chain, WebIdentity};
+use crate::credentials::Credentials;
+use crate::error::{Error, Kind, Result};
+use crate::net::{Service, failure};
+
+/// Credentials for the role, and its account.
+pub fn credentials(
+    ctx: &Context<'_>,
+    chain: &Chain,
+    w: &WebIdentity,
+) -> Result<(Credentials, Option<String>)> {
+    let token = fs_err::read_to_string(&w.token_file).map_err(|e| {
+        Error::user(format!(
+            "cannot read the web identity token of profile `{}`",
+            chain.profile
+        ))
+        .caused_by(&e)
+        .with_hint("check web_identity_token_file (or AWS_WEB_IDENTITY_TOKEN_FILE)")
+    })?;
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(Error::user(format!(
+            "the web identity token file {} is empty",
+            w.token_file
+        ))
+        .with_hint("check web_identity_token_file (or AWS_WEB_IDENTITY_TOKEN_FILE)"));
+    }
+    let region = region(chain);
+    let url = Service::Sts.url(ctx.env, region);
+    crate::log::debug(&format!(
+        "AssumeRoleWithWebIdentity {} at {url}",
+        w.role_arn
+    ));
+    let client = ctx.net.sts(region, None);
+    let out = ctx
+        .net
+        .block_on(
+            client
+                .assume_role_with_web_identity()
+                .role_arn(&w.role_arn)
+                .role_session_name(
+                    w.session_name
+                        .clone()
+                        .unwrap_or_else(|| default_session_name(ctx.env)),
+                )
+                .web_identity_token(token)
+                .set_duration_seconds(w.duration_seconds)
+                .send(),
+        )?
+        .map_err(|e| {
+            let f = failure(e, "AssumeRoleWithWebIdentity", &url);
+            match f.code.as_deref() {
+                Some(
+                    "InvalidIdentityToken"
+                    | "ExpiredTokenException"
+                    | "AccessDenied"
+                    | "IDPRejectedClaim",
+                ) => f
+                    .error
+                    .context(format!(
+                        "STS did not accept the web identity token for {}",
+                        w.role_arn
+                    ))
+                    .with_kind(Kind::User)
+                    .with_hint(
+                        "check the token's issuer and audience against the role's trust policy",
+                    ),
+                _ => f.error,
+            }
+        })?;
+    let c = out.credentials.ok_or_else(|| {
+        Error::unexpected(format!(
+            "AssumeRoleWithWebIdentity at {url} returned no credentials"
+        ))
+    })?;
+    let account = w.role_arn.split(':').nth(4).map(str::to_string);
+    Ok((from_sts(c, &url, "AssumeRoleWithWebIdentity")?, account))
+}
