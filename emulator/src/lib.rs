@@ -22,7 +22,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+mod bedrock;
 mod sigv4;
+
+pub use bedrock::frame;
 
 /// Lifetimes and behaviour; every field can be changed while running.
 #[derive(Debug, Clone, serde::Serialize, Deserialize)]
@@ -48,6 +51,8 @@ pub struct Settings {
     pub authorize: String,
     /// The one-time code AssumeRole accepts with a SerialNumber.
     pub mfa_code: Option<String>,
+    /// What the Bedrock model answers.
+    pub reply: String,
 }
 
 impl Default for Settings {
@@ -62,6 +67,7 @@ impl Default for Settings {
             refresh_tokens: true,
             authorize: "approve".into(),
             mfa_code: Some("123456".into()),
+            reply: "Hello from the awscred emulator.".into(),
         }
     }
 }
@@ -153,6 +159,7 @@ pub struct EmulatorState {
     mfa_roles: Vec<String>,
     external_ids: HashMap<String, String>,
     web_identity_check: Option<WebIdentityCheck>,
+    bedrock_signers: Vec<String>,
     seq: u64,
 }
 
@@ -202,12 +209,12 @@ impl EmulatorState {
     }
 }
 
-type Shared = Arc<Mutex<EmulatorState>>;
+pub(crate) type Shared = Arc<Mutex<EmulatorState>>;
 
 /// Decides whether STS accepts a web identity token (`Err` carries the reason).
 pub type WebIdentityCheck = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
-fn lock(s: &Shared) -> MutexGuard<'_, EmulatorState> {
+pub(crate) fn lock(s: &Shared) -> MutexGuard<'_, EmulatorState> {
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -364,6 +371,11 @@ impl Emulator {
         lock(&self.state).web_identity_check = Some(check);
     }
 
+    /// The access key ids that signed each Bedrock request, in order.
+    pub fn bedrock_signers(&self) -> Vec<String> {
+        lock(&self.state).bedrock_signers.clone()
+    }
+
     /// Every STS call so far: action and form parameters.
     pub fn sts_calls(&self) -> Vec<(String, HashMap<String, String>)> {
         lock(&self.state).calls.clone()
@@ -386,6 +398,12 @@ fn router(state: Shared) -> Router {
         .route("/device", get(device_page))
         .route("/authorize", get(authorize))
         .route("/ecs-credentials", get(container_credentials))
+        .route("/inference-profiles", get(bedrock::list_inference_profiles))
+        .route("/model/{id}/invoke", post(bedrock::invoke))
+        .route(
+            "/model/{id}/invoke-with-response-stream",
+            post(bedrock::invoke_stream),
+        )
         .route("/latest/api/token", axum::routing::put(imds_token))
         .route(
             "/latest/meta-data/iam/security-credentials/",
@@ -404,7 +422,7 @@ fn router(state: Shared) -> Router {
 
 // ---------- wire helpers ----------
 
-fn json_error(status: u16, code: &str, message: &str) -> Response {
+pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let oauth = match code {
         "AuthorizationPendingException" => "authorization_pending",
@@ -446,7 +464,7 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// Counts the call and applies an injected fault, if any.
-async fn enter(state: &Shared, op: &str, xml: bool) -> Option<Response> {
+pub(crate) async fn enter(state: &Shared, op: &str, xml: bool) -> Option<Response> {
     let fault = {
         let mut s = lock(state);
         s.count(op);
@@ -478,10 +496,11 @@ async fn enter(state: &Shared, op: &str, xml: bool) -> Option<Response> {
     } else {
         &fault.code
     };
+    let message = format!("{code}: injected fault");
     Some(if xml {
-        xml_error(fault.status, code, "injected fault")
+        xml_error(fault.status, code, &message)
     } else {
-        json_error(fault.status, code, "injected fault")
+        json_error(fault.status, code, &message)
     })
 }
 
