@@ -5,9 +5,10 @@
 //! `caused by:` / `hint:` on stderr.
 
 use crate::cache::{self, Cache};
-use crate::cli::{Cli, Command, LoginArgs};
+use crate::cli::{Cli, Command, LoginArgs, SetupCommand};
 use crate::clock::{Clock, SystemClock, format_expiration};
-use crate::config::{self, AwsFiles, Base, Chain, LoginFlow};
+use crate::commands;
+use crate::config::{self, AwsFiles, Chain, LoginFlow};
 use crate::env::{self, Environment};
 use crate::error::{Error, Result};
 use crate::lock::Locks;
@@ -64,24 +65,33 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         Command::Process => print_credentials(&env, &profile, false, output::process_json),
         Command::Login(args) => login(&env, &profile, &args),
         Command::Logout => logout(&env, &profile),
-        Command::Status => status(&env, &profile),
+        Command::Status(args) => commands::status::run(&env, &profile, args.json),
+        Command::Doctor => commands::doctor::run(&env, &profile),
+        Command::Exec(args) => commands::shell::exec(&env, &profile, args.command),
+        Command::Env(args) => commands::shell::env(&env, &profile, args.format),
+        Command::Setup(SetupCommand::Claude(args)) => {
+            commands::setup::claude(&env, &profile, &args)
+        }
+        Command::Setup(SetupCommand::AwsProfile(args)) => {
+            commands::setup::aws_profile(&env, &profile, &args)
+        }
     }
 }
 
 /// What one command works with.
-struct Invocation {
-    env: Environment,
-    files: AwsFiles,
-    chain: Chain,
-    cache: Cache,
-    locks: Locks,
-    net: Net,
-    clock: SystemClock,
-    started: DateTime<Utc>,
+pub(crate) struct Invocation {
+    pub(crate) env: Environment,
+    pub(crate) files: AwsFiles,
+    pub(crate) chain: Chain,
+    pub(crate) cache: Cache,
+    pub(crate) locks: Locks,
+    pub(crate) net: Net,
+    pub(crate) clock: SystemClock,
+    pub(crate) started: DateTime<Utc>,
 }
 
 impl Invocation {
-    fn new(env: &Environment, profile: &str) -> Result<Self> {
+    pub(crate) fn new(env: &Environment, profile: &str) -> Result<Self> {
         let clock = SystemClock;
         let started = clock.now();
         let files = AwsFiles::load(env)?;
@@ -99,7 +109,7 @@ impl Invocation {
         })
     }
 
-    fn context(&self, login: LoginPolicy) -> Context<'_> {
+    pub(crate) fn context(&self, login: LoginPolicy) -> Context<'_> {
         Context {
             env: &self.env,
             clock: &self.clock,
@@ -113,18 +123,13 @@ impl Invocation {
     }
 }
 
-fn print_credentials(
-    env: &Environment,
-    profile: &str,
-    need_session_token: bool,
-    format: fn(&crate::credentials::Credentials) -> Result<String>,
-) -> Result<ExitCode> {
-    let inv = Invocation::new(env, profile)?;
-    // A person at a terminal can do any sign-in; under Claude Code or an SDK nobody sees
-    // a prompt, so only a browser sign-in (where a browser can open) may run, bounded.
+/// The sign-in rules of commands that print or pass on credentials: a person at a
+/// terminal can do any sign-in; under Claude Code or an SDK nobody sees a prompt, so only a
+/// browser sign-in (where a browser can open) may run, bounded.
+pub(crate) fn credentials_policy(inv: &Invocation) -> LoginPolicy {
     let attended = ui::stderr_is_terminal();
     let settings = &inv.chain.settings;
-    let ctx = inv.context(LoginPolicy {
+    LoginPolicy {
         allowed: true,
         attended,
         can_prompt: ui::can_prompt(),
@@ -138,7 +143,32 @@ fn print_credentials(
             settings.login_timeout
         },
         force: false,
-    });
+    }
+}
+
+/// The rules of commands that must never sign in (status, doctor, logout).
+pub(crate) fn silent_policy() -> LoginPolicy {
+    LoginPolicy {
+        allowed: false,
+        attended: false,
+        can_prompt: false,
+        flow: LoginFlow::Auto,
+        open_browser: false,
+        redirect_port: 0,
+        sink: Sink::Stderr,
+        timeout: PEER_WAIT,
+        force: false,
+    }
+}
+
+fn print_credentials(
+    env: &Environment,
+    profile: &str,
+    need_session_token: bool,
+    format: fn(&crate::credentials::Credentials) -> Result<String>,
+) -> Result<ExitCode> {
+    let inv = Invocation::new(env, profile)?;
+    let ctx = inv.context(credentials_policy(&inv));
     let creds = if need_session_token {
         source::session_credentials(&ctx, &inv.chain)?
     } else {
@@ -203,17 +233,7 @@ fn login(env: &Environment, profile: &str, args: &LoginArgs) -> Result<ExitCode>
 
 fn logout(env: &Environment, profile: &str) -> Result<ExitCode> {
     let inv = Invocation::new(env, profile)?;
-    let ctx = inv.context(LoginPolicy {
-        allowed: false,
-        attended: false,
-        can_prompt: false,
-        flow: LoginFlow::Auto,
-        open_browser: false,
-        redirect_port: 0,
-        sink: Sink::Stderr,
-        timeout: PEER_WAIT,
-        force: false,
-    });
+    let ctx = inv.context(silent_policy());
     let mut removed = 0;
     inv.cache
         .delete(&cache::keys::credentials(&inv.chain.cache_id()))?;
@@ -249,65 +269,4 @@ fn logout(env: &Environment, profile: &str) -> Result<ExitCode> {
     }
     log::debug(&format!("deleted cached credentials of {removed} profiles"));
     Ok(ExitCode::SUCCESS)
-}
-
-fn status(env: &Environment, profile: &str) -> Result<ExitCode> {
-    let inv = Invocation::new(env, profile)?;
-    let now = inv.clock.now();
-    let out = Sink::Stdout;
-    out.line(&format!("profile:      {profile}"));
-    out.line(&format!("source:       {}", inv.chain.describe()));
-    out.line(&format!("store:        {}", inv.cache.store().location()));
-    if let Base::Sso(role) = &inv.chain.base {
-        let key = sso::token_key(&role.session);
-        let line = match inv.cache.get::<sso::SsoToken>(&key)? {
-            Some(t) if t.expires_at > now => format!(
-                "signed in until {} ({}){}",
-                format_expiration(t.expires_at),
-                left(t.expires_at, now),
-                if t.refresh_token.is_some() {
-                    ", refreshable"
-                } else {
-                    ""
-                }
-            ),
-            Some(t) if t.refresh_token.is_some() => "token expired, refreshable".to_string(),
-            Some(_) => "token expired".to_string(),
-            None => "not signed in".to_string(),
-        };
-        out.line(&format!("sign-in:      {line}"));
-    }
-    let key = cache::keys::credentials(&inv.chain.cache_id());
-    let creds = match inv
-        .cache
-        .get::<crate::credentials::CachedCredentials>(&key)?
-    {
-        Some(c) => match c.credentials.expiration {
-            Some(e) if e > now => format!(
-                "{} until {} ({})",
-                c.credentials.access_key_id,
-                format_expiration(e),
-                left(e, now)
-            ),
-            Some(_) => "expired".to_string(),
-            None => "long-term".to_string(),
-        },
-        None => "none cached".to_string(),
-    };
-    out.line(&format!("credentials:  {creds}"));
-    let lock = match inv.locks.is_held(&key)? {
-        Some(holder) => format!("held by {holder}"),
-        None => "free".to_string(),
-    };
-    out.line(&format!("lock:         {lock}"));
-    Ok(ExitCode::SUCCESS)
-}
-
-fn left(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let m = cache::remaining(t, now).as_secs() / 60;
-    if m >= 120 {
-        format!("{} h left", m / 60)
-    } else {
-        format!("{m} min left")
-    }
 }

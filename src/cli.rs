@@ -31,7 +31,100 @@ pub enum Command {
     /// Sign out: revoke the IAM Identity Center token and delete cached credentials.
     Logout,
     /// Show the profile's source chain, the store in use, and what is cached.
-    Status,
+    Status(StatusArgs),
+    /// Check the whole setup and say what to fix.
+    Doctor,
+    /// Run a command with the profile's credentials in its environment.
+    Exec(ExecArgs),
+    /// Print the profile's credentials as environment variable assignments.
+    Env(EnvArgs),
+    /// Configure Claude Code or an AWS CLI profile to use awscred.
+    #[command(subcommand)]
+    Setup(SetupCommand),
+}
+
+/// Options of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The command and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// Shell syntax for `env`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnvFormat {
+    /// POSIX shells: `export NAME='value'`.
+    Sh,
+    /// fish: `set -gx NAME 'value'`.
+    Fish,
+    /// PowerShell: `$env:NAME = 'value'`.
+    Powershell,
+    /// A JSON object.
+    Json,
+}
+
+/// Options of `env`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Output syntax.
+    #[arg(long, value_enum, default_value = "sh")]
+    pub format: EnvFormat,
+}
+
+/// What `setup` configures.
+#[derive(Debug, Subcommand)]
+pub enum SetupCommand {
+    /// Write awsCredentialExport, awsAuthRefresh and the Bedrock env into Claude Code's settings.
+    Claude(SetupClaudeArgs),
+    /// Add `credential_process = awscred process --profile P` to an AWS CLI profile.
+    AwsProfile(SetupAwsProfileArgs),
+}
+
+/// Options of `setup claude`.
+#[derive(Debug, Args)]
+pub struct SetupClaudeArgs {
+    /// Bedrock region (default: AWS_REGION, then the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Which settings file to write.
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: crate::claude::Scope,
+    /// Primary model id (ANTHROPIC_MODEL).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Small/fast model id (ANTHROPIC_SMALL_FAST_MODEL).
+    #[arg(long)]
+    pub small_fast_model: Option<String>,
+    /// Also write the recommended default model ids.
+    #[arg(long)]
+    pub default_models: bool,
+    /// Show the change without writing it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Options of `setup aws-profile`.
+#[derive(Debug, Args)]
+pub struct SetupAwsProfileArgs {
+    /// The AWS CLI profile to create or update.
+    pub name: String,
+    /// Show the change without writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Options of `login`.

@@ -5,8 +5,10 @@
 
 pub mod app;
 pub mod cache;
+pub mod claude;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod credentials;
 pub mod env;

@@ -4,6 +4,7 @@
 //! [`Chain`]: the base source and the role steps on top of it, as plain data. Executing a
 //! chain is [`crate::source`]'s job; nothing here touches the network or the store.
 
+pub mod edit;
 pub mod parse;
 pub mod resolve;
 

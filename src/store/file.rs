@@ -105,6 +105,11 @@ fn create_private(dir: &Path) -> std::io::Result<()> {
 
 /// Writes `bytes` to `path` atomically with owner-only permissions.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to `path` atomically with the given Unix mode.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
     let tmp = dir.join(format!(
@@ -112,13 +117,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::process::id(),
         rand::random::<u32>()
     ));
+    #[cfg(not(unix))]
+    let _ = mode;
     let result = (|| {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+            opts.mode(mode);
         }
         let mut f = fs_err::File::from_parts(opts.open(&tmp)?, &tmp);
         f.write_all(bytes)?;

@@ -1,0 +1,200 @@
+//! `awscred setup claude` and `awscred setup aws-profile`.
+
+use crate::claude::{self, Setup};
+use crate::cli::{SetupAwsProfileArgs, SetupClaudeArgs};
+use crate::config::{self, AwsFiles, edit};
+use crate::env::Environment;
+use crate::error::{Error, Result};
+use crate::ui::Sink;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// How Claude Code and AWS config should call awscred: `awscred` when that name on PATH
+/// is this binary, else this binary's full path.
+pub fn awscred_command(env: &Environment) -> String {
+    let Ok(me) = std::env::current_exe() else {
+        return "awscred".into();
+    };
+    let me_real = fs_err::canonicalize(&me).unwrap_or_else(|_| me.clone());
+    let exe_name = if cfg!(windows) {
+        "awscred.exe"
+    } else {
+        "awscred"
+    };
+    if let Some(path) = env.get("PATH") {
+        for dir in std::env::split_paths(path) {
+            let candidate = dir.join(exe_name);
+            if fs_err::canonicalize(&candidate).is_ok_and(|c| c == me_real) {
+                return "awscred".into();
+            }
+        }
+    }
+    me.to_string_lossy().into_owned()
+}
+
+fn write_with_backup(path: &Path, old: Option<&str>, new: &str) -> Result<Option<PathBuf>> {
+    if let Some(parent) = path.parent() {
+        fs_err::create_dir_all(parent).map_err(|e| {
+            Error::user(format!("cannot create {}", parent.display()))
+                .caused_by(&e)
+                .with_hint("check the directory's permissions (managed settings need administrator rights)")
+        })?;
+    }
+    let mut backup = None;
+    if let Some(old) = old {
+        let b = PathBuf::from(format!("{}.awscred-backup", path.display()));
+        fs_err::write(&b, old).map_err(|e| Error::user("cannot write the backup").caused_by(&e))?;
+        backup = Some(b);
+    }
+    let mode = existing_mode(path).unwrap_or(0o644);
+    crate::store::file::write_atomic_mode(path, new.as_bytes(), mode).map_err(|e| {
+        Error::user(format!("cannot write {}", path.display()))
+            .caused_by(&e)
+            .with_hint("check the file's permissions (managed settings need administrator rights)")
+    })?;
+    Ok(backup)
+}
+
+#[cfg(unix)]
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs_err::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match fs_err::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::user(format!("cannot read {}", path.display())).caused_by(&e)),
+    }
+}
+
+/// `awscred setup claude`.
+pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Result<ExitCode> {
+    // The profile must resolve, or Claude Code would run a command that cannot work.
+    let files = AwsFiles::load(env)?;
+    let chain = config::resolve::resolve(&files, profile, env)?;
+    let region = args
+        .region
+        .clone()
+        .or_else(|| chain.settings.region.clone())
+        .ok_or_else(|| {
+            Error::user(format!(
+                "no region for Claude Code: profile `{profile}` has none and AWS_REGION is unset"
+            ))
+            .with_hint(format!(
+                "run awscred setup claude --profile {profile} --region us-east-1"
+            ))
+        })?;
+    let exe = awscred_command(env);
+    let windows = cfg!(windows);
+    let setup = Setup {
+        export_command: claude::command_line(&exe, "export", profile, windows),
+        refresh_command: claude::command_line(&exe, "login", profile, windows),
+        region,
+        model: args.model.clone().or_else(|| {
+            args.default_models
+                .then(|| claude::DEFAULT_MODEL.to_string())
+        }),
+        small_fast_model: args.small_fast_model.clone().or_else(|| {
+            args.default_models
+                .then(|| claude::DEFAULT_SMALL_FAST_MODEL.to_string())
+        }),
+    };
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::unexpected("cannot read the current directory").caused_by(&e))?;
+    let path = claude::settings_path(
+        args.scope,
+        env.home().as_deref(),
+        env.get("CLAUDE_CONFIG_DIR"),
+        &cwd,
+    );
+    let old = read_optional(&path)?;
+    let (new, changes) = claude::merge(old.as_deref(), &path, &setup)?;
+    let out = Sink::Stdout;
+    if changes.is_empty() {
+        out.line(&format!(
+            "{} already uses awscred for profile {profile}; nothing to change.",
+            path.display()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.line(&format!(
+        "{}{}:",
+        if args.dry_run {
+            "Would change "
+        } else {
+            "Changing "
+        },
+        path.display()
+    ));
+    for c in &changes {
+        out.line(&format!("  {c}"));
+    }
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let backup = write_with_backup(&path, old.as_deref(), &new)?;
+    if let Some(b) = backup {
+        out.line(&format!("The previous file is kept as {}.", b.display()));
+    }
+    out.line(&format!(
+        "Claude Code will run `{}` for credentials.",
+        setup.export_command
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `awscred setup aws-profile NAME --profile P`.
+pub fn aws_profile(
+    env: &Environment,
+    profile: &str,
+    args: &SetupAwsProfileArgs,
+) -> Result<ExitCode> {
+    if args.name == profile {
+        return Err(Error::user(format!(
+            "profile `{profile}` cannot run awscred for itself: awscred reads its sso_* or role settings"
+        ))
+        .with_hint(format!("run awscred setup aws-profile {profile}-cli --profile {profile}")));
+    }
+    let files = AwsFiles::load(env)?;
+    config::resolve::resolve(&files, profile, env)?;
+    let path = env.config_file();
+    let old = read_optional(&path)?.unwrap_or_default();
+    let value = claude::command_line(&awscred_command(env), "process", profile, cfg!(windows));
+    let Some(new) = edit::set_profile_key(&old, &args.name, "credential_process", &value) else {
+        Sink::Stdout.line(&format!(
+            "[profile {}] in {} already runs awscred; nothing to change.",
+            args.name,
+            path.display()
+        ));
+        return Ok(ExitCode::SUCCESS);
+    };
+    let out = Sink::Stdout;
+    if args.dry_run {
+        out.line(&format!(
+            "Would set in [profile {}] of {}:",
+            args.name,
+            path.display()
+        ));
+        out.line(&format!("  credential_process = {value}"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let backup = write_with_backup(&path, (!old.is_empty()).then_some(old.as_str()), &new)?;
+    out.line(&format!(
+        "Set credential_process = {value} in [profile {}] of {}.",
+        args.name,
+        path.display()
+    ));
+    if let Some(b) = backup {
+        out.line(&format!("The previous file is kept as {}.", b.display()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
