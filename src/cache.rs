@@ -17,9 +17,9 @@ pub const VERSION: u32 = 1;
 pub const TOKEN_REFRESH_WINDOW: Duration = Duration::from_secs(5 * 60);
 /// Client registrations are renewed this long before their secret expires.
 pub const REGISTRATION_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Claude Code treats credentials with this much left or less as having no expiry and keeps
+/// Claude Code treats credentials with 6 minutes left or less as having no expiry and keeps
 /// them for an hour; awscred hands out nothing that close to expiry when it can do better.
-pub const MIN_USEFUL: Duration = Duration::from_secs(6 * 60 + 30);
+pub const MIN_USEFUL: Duration = Duration::from_secs(6 * 60 + 5);
 
 /// Cache keys, one constructor per kind of entry.
 pub mod keys {
@@ -130,6 +130,19 @@ pub fn fresh(expires: Option<DateTime<Utc>>, now: DateTime<Utc>, window: Duratio
     }
 }
 
+/// Whether cached credentials can be handed out: more than `window` left, or, when their
+/// source only issues credentials that live less than `window` (so fetching again cannot do
+/// better), more than [`MIN_USEFUL`] left.
+pub fn reusable(
+    expires: Option<DateTime<Utc>>,
+    obtained: DateTime<Utc>,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> bool {
+    let short_lived = expires.is_some_and(|e| remaining(e, obtained) <= window);
+    fresh(expires, now, window) || (short_lived && fresh(expires, now, MIN_USEFUL.min(window)))
+}
+
 /// The rule after waiting on a lock: fresh by the window, or refreshed by another process
 /// since `since` and still useful.
 pub fn fresh_or_just_refreshed(
@@ -217,6 +230,31 @@ mod tests {
             clock.now(),
             window,
             MIN_USEFUL
+        ));
+        // Short-lived credentials (the source gives 10 minutes): reused while more than
+        // MIN_USEFUL remains, since fetching again cannot do better.
+        let obtained = clock.now();
+        let short = Some(obtained + chrono::Duration::minutes(10));
+        assert!(reusable(short, obtained, clock.now(), window));
+        assert!(reusable(
+            short,
+            obtained,
+            clock.now() + chrono::Duration::minutes(3),
+            window
+        ));
+        assert!(!reusable(
+            short,
+            obtained,
+            clock.now() + chrono::Duration::minutes(4),
+            window
+        ));
+        // Long-lived credentials under the window are refreshed.
+        let long = Some(obtained + chrono::Duration::minutes(10));
+        assert!(!reusable(
+            long,
+            obtained - chrono::Duration::minutes(50),
+            clock.now(),
+            window
         ));
         // Refreshed by a peer but only 6 minutes left: not useful to Claude Code.
         assert!(!fresh_or_just_refreshed(

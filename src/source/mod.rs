@@ -143,21 +143,31 @@ fn cached_step(
     fetch: impl FnOnce() -> Result<CachedCredentials>,
 ) -> Result<CachedCredentials> {
     if let Some(hit) = ctx.cache.get::<CachedCredentials>(key)?
-        && cache::fresh(hit.credentials.expiration, ctx.clock.now(), window)
+        && cache::reusable(
+            hit.credentials.expiration,
+            hit.obtained_at,
+            ctx.clock.now(),
+            window,
+        )
     {
         crate::log::debug("credentials: cache hit");
         return Ok(hit);
     }
     let _guard = ctx.locks.acquire(key, ctx.lock_wait(), what)?;
     if let Some(hit) = ctx.cache.get::<CachedCredentials>(key)?
-        && cache::fresh_or_just_refreshed(
+        && (cache::reusable(
+            hit.credentials.expiration,
+            hit.obtained_at,
+            ctx.clock.now(),
+            window,
+        ) || cache::fresh_or_just_refreshed(
             hit.credentials.expiration,
             hit.obtained_at,
             ctx.started,
             ctx.clock.now(),
             window,
             MIN_USEFUL.min(window),
-        )
+        ))
     {
         crate::log::debug("credentials: refreshed by another process");
         return Ok(hit);

@@ -1,0 +1,268 @@
+//! Claude Code and shell integration: `setup claude`, `setup aws-profile`, `status --json`,
+//! `doctor`, `exec`, `env`.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
+
+mod common;
+
+use awscred_emulator::Settings;
+use common::*;
+use std::process::Command;
+
+fn settings_path(h: &Harness) -> std::path::PathBuf {
+    h.home().join(".claude/settings.json")
+}
+
+#[test]
+fn setup_claude_writes_merges_backs_up_and_is_idempotent() {
+    let h = Harness::new("file", Settings::default());
+    std::fs::create_dir_all(h.home().join(".claude")).unwrap();
+    std::fs::write(
+        settings_path(&h),
+        r#"{"theme": "dark", "env": {"AWS_PROFILE": "bedrock", "FOO": "1"}}"#,
+    )
+    .unwrap();
+
+    let dry = h.run(&["setup", "claude", "--profile", "bedrock", "--dry-run"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("Would change"));
+    assert!(stdout(&dry).contains("- env.AWS_PROFILE"));
+    assert!(
+        std::fs::read_to_string(settings_path(&h))
+            .unwrap()
+            .contains("AWS_PROFILE"),
+        "dry run writes nothing"
+    );
+
+    let o = h.run(&[
+        "setup",
+        "claude",
+        "--profile",
+        "bedrock",
+        "--default-models",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(settings_path(&h)).unwrap()).unwrap();
+    let exe = env!("CARGO_BIN_EXE_awscred");
+    assert_eq!(
+        v["awsCredentialExport"],
+        format!("{exe} export --profile bedrock")
+    );
+    assert_eq!(
+        v["awsAuthRefresh"],
+        format!("{exe} login --profile bedrock")
+    );
+    assert_eq!(v["theme"], "dark");
+    assert_eq!(v["env"]["FOO"], "1");
+    assert_eq!(v["env"]["CLAUDE_CODE_USE_BEDROCK"], "1");
+    assert_eq!(
+        v["env"]["AWS_REGION"], "us-east-1",
+        "from the profile's region"
+    );
+    assert_eq!(
+        v["env"]["ANTHROPIC_MODEL"],
+        "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+    );
+    assert!(v["env"].get("AWS_PROFILE").is_none());
+    let backup = h.home().join(".claude/settings.json.awscred-backup");
+    assert!(
+        std::fs::read_to_string(backup)
+            .unwrap()
+            .contains("AWS_PROFILE")
+    );
+
+    let before = std::fs::read(settings_path(&h)).unwrap();
+    let again = h.run(&[
+        "setup",
+        "claude",
+        "--profile",
+        "bedrock",
+        "--default-models",
+    ]);
+    assert!(stdout(&again).contains("nothing to change"));
+    assert_eq!(std::fs::read(settings_path(&h)).unwrap(), before);
+}
+
+#[test]
+fn setup_claude_quotes_a_path_with_spaces_so_the_shell_runs_it() {
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+    );
+    let dir = h.home().join("Program Files/awscred dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let exe = dir.join("awscred");
+    std::fs::copy(env!("CARGO_BIN_EXE_awscred"), &exe).unwrap();
+    let c = h.command(&["setup", "claude", "--profile", "bedrock"]);
+    let o = Command::new(&exe)
+        .args(["setup", "claude", "--profile", "bedrock"])
+        .envs(
+            c.get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        )
+        .env_remove("PATH")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(settings_path(&h)).unwrap()).unwrap();
+    let cmd = v["awsCredentialExport"].as_str().unwrap().to_string();
+    assert_eq!(cmd, format!("'{}' export --profile bedrock", exe.display()));
+    // The command as Claude Code runs it: through the shell.
+    assert!(h.run(&["login", "--profile", "bedrock"]).status.success());
+    let o = h
+        .command(&[])
+        .get_envs()
+        .fold(Command::new("sh"), |mut s, (k, v)| {
+            if let Some(v) = v {
+                s.env(k, v);
+            }
+            s
+        })
+        .args(["-c", &cmd])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    parse_export(&stdout(&o));
+}
+
+#[test]
+fn setup_claude_needs_a_region() {
+    let h = Harness::new("file", Settings::default());
+    h.write_config("[sso-session corp]\nsso_start_url = https://x\nsso_region = us-east-1\n[profile r]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = R\n");
+    let o = h.run(&["setup", "claude", "--profile", "r"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("hint: run awscred setup claude --profile r --region us-east-1"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn setup_aws_profile_keeps_the_file_and_is_idempotent() {
+    let h = Harness::new("file", Settings::default());
+    let original =
+        format!("# my settings\n{CONFIG}\n[profile bedrock-cli] ; mine\nregion = us-west-2\n");
+    h.write_config(&original);
+    let o = h.run(&[
+        "setup",
+        "aws-profile",
+        "bedrock-cli",
+        "--profile",
+        "bedrock",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(h.config_path()).unwrap();
+    let exe = env!("CARGO_BIN_EXE_awscred");
+    assert_eq!(
+        text,
+        original.replace(
+            "region = us-west-2\n",
+            &format!("region = us-west-2\ncredential_process = {exe} process --profile bedrock\n")
+        )
+    );
+    let o = h.run(&[
+        "setup",
+        "aws-profile",
+        "bedrock-cli",
+        "--profile",
+        "bedrock",
+    ]);
+    assert!(stdout(&o).contains("nothing to change"));
+    assert_eq!(std::fs::read_to_string(h.config_path()).unwrap(), text);
+    let o = h.run(&["setup", "aws-profile", "bedrock", "--profile", "bedrock"]);
+    assert_eq!(o.status.code(), Some(1), "a profile cannot point at itself");
+}
+
+#[test]
+fn status_json_and_doctor() {
+    let h = Harness::new("file", Settings::default());
+    let o = h.run(&["doctor", "--profile", "bedrock"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("error not signed in"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("fix: awscred login --profile bedrock"));
+    h.login();
+    std::fs::create_dir_all(h.home().join(".claude")).unwrap();
+    std::fs::write(settings_path(&h), r#"{"env": {"AWS_PROFILE": "bedrock"}}"#).unwrap();
+    let o = h.run(&["doctor", "--profile", "bedrock"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("env sets AWS_PROFILE"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o)
+            .contains("STS GetCallerIdentity: arn:aws:sts::111122223333:assumed-role/BedrockUser/"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        h.run(&["setup", "claude", "--profile", "bedrock"])
+            .status
+            .success()
+    );
+    let o = h.run(&["doctor", "--profile", "bedrock"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("error"), "{}", stdout(&o));
+
+    let s = h.run(&["status", "--profile", "bedrock", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    assert_eq!(v["profile"], "bedrock");
+    assert_eq!(v["store"], "file");
+    assert_eq!(v["sign_in"]["signed_in"], true);
+    assert_eq!(v["credentials"]["valid"], true);
+    for secret in h.emu.issued_secrets() {
+        assert!(
+            !stdout(&s).contains(&secret) && !stdout(&o).contains(&secret),
+            "no secret in status or doctor"
+        );
+    }
+}
+
+#[test]
+fn exec_passes_credentials_and_the_exit_code() {
+    let h = Harness::new("file", Settings::default());
+    h.login();
+    let o = h.run(&[
+        "exec",
+        "--profile",
+        "bedrock",
+        "--",
+        "sh",
+        "-c",
+        "echo $AWS_ACCESS_KEY_ID $AWS_REGION ${AWS_PROFILE:-none}; exit 7",
+    ]);
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    let out = stdout(&o);
+    let akid = out.split_whitespace().next().unwrap();
+    assert!(h.emu.issued(akid).is_some(), "{out}");
+    assert!(out.contains(" us-east-1 none"), "{out}");
+    let o = h.run(&["exec", "--profile", "bedrock", "--", "no-such-program-xyz"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn env_output_evaluates_in_a_shell() {
+    let h = Harness::new("file", Settings::default());
+    h.login();
+    let o = h.run(&["env", "--profile", "bedrock"]);
+    assert!(o.status.success());
+    let script = format!(
+        "{}\necho \"$AWS_ACCESS_KEY_ID|$AWS_CREDENTIAL_EXPIRATION\"",
+        stdout(&o)
+    );
+    let r = Command::new("sh").args(["-c", &script]).output().unwrap();
+    let line = stdout(&r);
+    let (akid, exp) = line.trim().split_once('|').unwrap();
+    assert!(h.emu.issued(akid).is_some());
+    assert!(exp.ends_with('Z'));
+    let j = h.run(&["env", "--profile", "bedrock", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["AWS_ACCESS_KEY_ID"], akid);
+}
