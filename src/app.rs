@@ -72,6 +72,24 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         Command::Setup(SetupCommand::Claude(args)) => {
             commands::setup::claude(&env, &profile, &args)
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "awscred", &mut out);
+            ui::data(&String::from_utf8_lossy(&out))
+                .map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| Error::unexpected("cannot render the man page").caused_by(&e))?;
+            ui::data(&String::from_utf8_lossy(&out))
+                .map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Setup(SetupCommand::AwsProfile(args)) => {
             commands::setup::aws_profile(&env, &profile, &args)
         }

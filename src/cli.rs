@@ -2,9 +2,17 @@
 
 use clap::{Args, Parser, Subcommand};
 
+/// `awscred --version`: the version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("AWSCRED_GIT_COMMIT"),
+    ")"
+);
+
 /// Short-lived AWS credentials for Claude Code, the AWS CLI and every AWS SDK.
 #[derive(Debug, Parser)]
-#[command(name = "awscred", version, about, propagate_version = true)]
+#[command(name = "awscred", version = VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// Profile in ~/.aws/config (default: AWS_PROFILE, then `default`).
     #[arg(long, short = 'p', global = true, value_name = "PROFILE")]
@@ -41,6 +49,14 @@ pub enum Command {
     /// Configure Claude Code or an AWS CLI profile to use awscred.
     #[command(subcommand)]
     Setup(SetupCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
 }
 
 /// Options of `status`.

@@ -34,7 +34,6 @@ role_session_name = alice
 role_arn = arn:aws:iam::555566667777:role/RoleB
 source_profile = role-a
 role_session_name = alice-b
-duration_seconds = 900
 
 [profile keys]
 region = us-east-1
@@ -49,11 +48,15 @@ role_session_name = mfa-session
 }
 
 fn harness(extra: &str) -> Harness {
+    harness_with(extra, Settings::default())
+}
+
+fn harness_with(extra: &str, settings: Settings) -> Harness {
     let h = Harness::new(
         "file",
         Settings {
             auto_approve_after: Some(0),
-            ..Settings::default()
+            ..settings
         },
     );
     h.emu.add_user(USER_KEY, USER_SECRET, ACCOUNT, "alice");
@@ -77,7 +80,15 @@ fn issued_arn(h: &Harness, out: &std::process::Output) -> String {
 
 #[test]
 fn sso_then_two_roles_with_exact_request_counts() {
-    let h = harness("");
+    // Every credential lives 15 min 3 s: 4 s later the last role is under the 15-minute
+    // window while the steps below it (which only need 5 minutes) are still fresh.
+    let h = harness_with(
+        "",
+        Settings {
+            credentials_ttl: 15 * 60 + 3,
+            ..Settings::default()
+        },
+    );
     h.login();
     assert_eq!(h.emu.count("GetRoleCredentials"), 1);
     let o = h.run(&["process", "--profile", "role-b"]);
@@ -91,18 +102,19 @@ fn sso_then_two_roles_with_exact_request_counts() {
         1,
         "the SSO step is shared with profile bedrock"
     );
-    // RoleB lives 900 s (under the 15-minute window): the next call refreshes only RoleB.
-    let o = h.run(&["process", "--profile", "role-b"]);
-    assert!(o.status.success());
-    assert_eq!(h.emu.count("AssumeRole"), 3);
-    assert_eq!(h.emu.count("GetRoleCredentials"), 1);
     // RoleA is cached as a step of its own and serves profile role-a directly.
     let o = h.run(&["process", "--profile", "role-a"]);
     assert_eq!(
         issued_arn(&h, &o),
         "arn:aws:sts::222233334444:assumed-role/RoleA/alice"
     );
+    assert_eq!(h.emu.count("AssumeRole"), 2);
+    // 4 s later RoleB is under the window: exactly one AssumeRole refreshes it.
+    std::thread::sleep(Duration::from_secs(4));
+    let o = h.run(&["process", "--profile", "role-b"]);
+    assert!(o.status.success());
     assert_eq!(h.emu.count("AssumeRole"), 3);
+    assert_eq!(h.emu.count("GetRoleCredentials"), 1);
 }
 
 #[test]
