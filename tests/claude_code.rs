@@ -154,14 +154,12 @@ fn expired_token_makes_claude_rerun_export_and_retry() {
     // re-run shows as a new signer.
     let mut h = Harness::new("file", Settings::default());
     let log = setup(&mut h);
-    h.emu.inject(Fault {
-        operation: "InvokeModelWithResponseStream".into(),
-        status: 403,
-        code: "ExpiredTokenException".into(),
-        body: None,
-        delay_ms: 0,
-        count: 1,
-    });
+    h.emu.inject(Fault::error(
+        "InvokeModelWithResponseStream",
+        403,
+        "ExpiredTokenException",
+        1,
+    ));
     let o = claude(&h, &bin, &["-p", "say hi"]).output().unwrap();
     assert!(
         o.status.success(),

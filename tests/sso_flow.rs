@@ -219,14 +219,8 @@ fn device_flow_handles_pending_slow_down_and_expiry() {
             ..Settings::default()
         },
     );
-    h.emu.inject(Fault {
-        operation: "CreateToken".into(),
-        status: 400,
-        code: "SlowDownException".into(),
-        body: None,
-        delay_ms: 0,
-        count: 1,
-    });
+    h.emu
+        .inject(Fault::error("CreateToken", 400, "SlowDownException", 1));
     let o = h.run(&["login", "--profile", "bedrock"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // 1 slow-down + 2 pending + 1 success.
@@ -364,14 +358,12 @@ fn throttling_is_retried() {
     h.login();
     h.run(&["logout", "--profile", "bedrock"]);
     h.emu.update(|s| s.auto_approve_after = Some(0));
-    h.emu.inject(Fault {
-        operation: "GetRoleCredentials".into(),
-        status: 429,
-        code: "TooManyRequestsException".into(),
-        body: None,
-        delay_ms: 0,
-        count: 1,
-    });
+    h.emu.inject(Fault::error(
+        "GetRoleCredentials",
+        429,
+        "TooManyRequestsException",
+        1,
+    ));
     let o = h.run(&["login", "--profile", "bedrock"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -11,6 +11,22 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
+/// Counts the call, applies faults, verifies the signature; `Some` is the response to send
+/// instead of the normal answer.
+async fn admit(
+    state: &Shared,
+    op: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
+    if let Some(r) = enter(state, op, false).await {
+        return Some(r);
+    }
+    authorize(state, method, uri, headers, body).err()
+}
+
 /// Verifies the signature and records who signed; `Err` is the response to send.
 fn authorize(
     state: &Shared,
@@ -43,10 +59,16 @@ pub(crate) async fn list_inference_profiles(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = enter(&state, "ListInferenceProfiles", false).await {
-        return r;
-    }
-    if let Err(r) = authorize(&state, &method, &uri, &headers, b"") {
+    if let Some(r) = admit(
+        &state,
+        "ListInferenceProfiles",
+        &method,
+        &uri,
+        &headers,
+        b"",
+    )
+    .await
+    {
         return r;
     }
     let profiles: Vec<Value> = [
@@ -82,10 +104,7 @@ pub(crate) async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = enter(&state, "InvokeModel", false).await {
-        return r;
-    }
-    if let Err(r) = authorize(&state, &method, &uri, &headers, &body) {
+    if let Some(r) = admit(&state, "InvokeModel", &method, &uri, &headers, &body).await {
         return r;
     }
     let text = reply_text(&state);
@@ -110,10 +129,16 @@ pub(crate) async fn invoke_stream(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(r) = enter(&state, "InvokeModelWithResponseStream", false).await {
-        return r;
-    }
-    if let Err(r) = authorize(&state, &method, &uri, &headers, &body) {
+    if let Some(r) = admit(
+        &state,
+        "InvokeModelWithResponseStream",
+        &method,
+        &uri,
+        &headers,
+        &body,
+    )
+    .await
+    {
         return r;
     }
     let text = reply_text(&state);

@@ -93,6 +93,20 @@ pub struct Fault {
     pub count: u32,
 }
 
+impl Fault {
+    /// The next `count` calls of `operation` fail with HTTP `status` and error `code`.
+    pub fn error(operation: &str, status: u16, code: &str, count: u32) -> Self {
+        Self {
+            operation: operation.into(),
+            status,
+            code: code.into(),
+            body: None,
+            delay_ms: 0,
+            count,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Client {
     secret: String,

@@ -96,15 +96,9 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
                 return Err(Error::user(msg).with_hint(hint));
             }
             std::thread::sleep(interval);
-            let out = ctx.net.block_on(
-                client
-                    .create_token()
-                    .client_id(&reg.client_id)
-                    .client_secret(reg.client_secret.expose())
-                    .grant_type(DEVICE_GRANT)
-                    .device_code(&device_code)
-                    .send(),
-            )?;
+            let out = sso::create_token(ctx, &session.region, &reg, "CreateToken", |r| {
+                r.grant_type(DEVICE_GRANT).device_code(&device_code)
+            })?;
             match out {
                 Ok(out) => {
                     let t = sso::token_from(ctx, out, client_key, None, &url)?;
@@ -114,25 +108,22 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
                     ));
                     return Ok(t);
                 }
-                Err(e) => {
-                    let f = failure(e, "CreateToken", &url);
-                    match f.code.as_deref() {
-                        Some("AuthorizationPendingException") => {}
-                        Some("SlowDownException") => interval += SLOW_DOWN_STEP,
-                        Some("ExpiredTokenException") => {
-                            return Err(Error::user(format!(
-                                "the device code {user_code} expired before it was approved"
-                            ))
-                            .with_hint(ctx.login_hint()));
-                        }
-                        Some("AccessDeniedException") => {
-                            return Err(Error::user("the sign-in was denied in the browser")
-                                .with_kind(Kind::User)
-                                .with_hint(ctx.login_hint()));
-                        }
-                        _ => return Err(f.error),
+                Err(f) => match f.code.as_deref() {
+                    Some("AuthorizationPendingException") => {}
+                    Some("SlowDownException") => interval += SLOW_DOWN_STEP,
+                    Some("ExpiredTokenException") => {
+                        return Err(Error::user(format!(
+                            "the device code {user_code} expired before it was approved"
+                        ))
+                        .with_hint(ctx.login_hint()));
                     }
-                }
+                    Some("AccessDeniedException") => {
+                        return Err(Error::user("the sign-in was denied in the browser")
+                            .with_kind(Kind::User)
+                            .with_hint(ctx.login_hint()));
+                    }
+                    _ => return Err(f.error),
+                },
             }
         }
     }

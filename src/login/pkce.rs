@@ -9,7 +9,7 @@
 use super::loopback::{self, Loopback};
 use crate::config::SsoSession;
 use crate::error::{Error, Result};
-use crate::net::{Service, failure};
+use crate::net::Service;
 use crate::source::Context;
 use crate::source::sso::{self, SsoToken};
 use std::time::Instant;
@@ -65,17 +65,17 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
         )
         .map_err(|e| e.with_hint(ctx.login_hint()))?;
 
-    let client = ctx.net.sso_oidc(&session.region);
-    let out = ctx.net.block_on(
-        client
-            .create_token()
-            .client_id(&reg.client_id)
-            .client_secret(reg.client_secret.expose())
-            .grant_type("authorization_code")
-            .code(callback.code.expose())
-            .code_verifier(verifier.expose())
-            .redirect_uri(&redirect)
-            .send(),
+    let out = sso::create_token(
+        ctx,
+        &session.region,
+        &reg,
+        "CreateToken (authorization_code)",
+        |r| {
+            r.grant_type("authorization_code")
+                .code(callback.code.expose())
+                .code_verifier(verifier.expose())
+                .redirect_uri(&redirect)
+        },
     )?;
     match out {
         Ok(out) => {
@@ -86,8 +86,7 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             ));
             Ok(t)
         }
-        Err(e) => {
-            let f = failure(e, "CreateToken (authorization_code)", &oidc);
+        Err(f) => {
             if f.code.as_deref() == Some("InvalidClientException") {
                 ctx.cache.delete(&client_key)?;
             }

@@ -239,17 +239,10 @@ fn refresh(
         ));
     }
     let url = Service::SsoOidc.url(ctx.env, &session.region);
-    crate::log::debug(&format!("CreateToken (refresh_token) at {url}"));
-    let client = ctx.net.sso_oidc(&session.region);
-    let out = ctx.net.block_on(
-        client
-            .create_token()
-            .client_id(&reg.client_id)
-            .client_secret(reg.client_secret.expose())
-            .grant_type("refresh_token")
+    let out = create_token(ctx, &session.region, &reg, "CreateToken (refresh)", |r| {
+        r.grant_type("refresh_token")
             .refresh_token(refresh_token.expose())
-            .send(),
-    )?;
+    })?;
     match out {
         Ok(out) => token_from(
             ctx,
@@ -258,23 +251,52 @@ fn refresh(
             Some(refresh_token.clone()),
             &url,
         ),
-        Err(e) => {
-            let f = failure(e, "CreateToken (refresh)", &url);
-            match f.code.as_deref() {
-                Some(
-                    "InvalidGrantException"
-                    | "ExpiredTokenException"
-                    | "InvalidClientException"
-                    | "UnauthorizedClientException"
-                    | "AccessDeniedException",
-                ) => Err(
-                    Error::login_required("IAM Identity Center refused the refresh token")
-                        .caused_by_text(f.error.to_string()),
-                ),
-                _ => Err(f.error),
-            }
-        }
+        Err(f) => match f.code.as_deref() {
+            Some(
+                "InvalidGrantException"
+                | "ExpiredTokenException"
+                | "InvalidClientException"
+                | "UnauthorizedClientException"
+                | "AccessDeniedException",
+            ) => Err(
+                Error::login_required("IAM Identity Center refused the refresh token")
+                    .caused_by_text(f.error.to_string()),
+            ),
+            _ => Err(f.error),
+        },
     }
+}
+
+/// CreateToken with the registration's client id and secret; `grant` adds the grant type
+/// and its parameters. The service's error code stays visible to the caller.
+pub fn create_token(
+    ctx: &Context<'_>,
+    region: &str,
+    reg: &Registration,
+    operation: &str,
+    grant: impl FnOnce(
+        aws_sdk_ssooidc::operation::create_token::builders::CreateTokenFluentBuilder,
+    )
+        -> aws_sdk_ssooidc::operation::create_token::builders::CreateTokenFluentBuilder,
+) -> Result<
+    std::result::Result<
+        aws_sdk_ssooidc::operation::create_token::CreateTokenOutput,
+        crate::net::Failure,
+    >,
+> {
+    let url = Service::SsoOidc.url(ctx.env, region);
+    crate::log::debug(&format!("{operation} at {url}"));
+    let client = ctx.net.sso_oidc(region);
+    let request = grant(
+        client
+            .create_token()
+            .client_id(&reg.client_id)
+            .client_secret(reg.client_secret.expose()),
+    );
+    Ok(ctx
+        .net
+        .block_on(request.send())?
+        .map_err(|e| failure(e, operation, &url)))
 }
 
 /// Builds a cached token from a CreateToken answer, keeping the old refresh token when the
