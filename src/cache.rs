@@ -98,6 +98,44 @@ impl Cache {
     pub fn delete(&self, key: &str) -> Result<()> {
         self.store.delete(key)
     }
+
+    /// Deletes entries that can never be used again, so the cache stays bounded when
+    /// profiles are renamed or removed: credentials expired more than [`PRUNE_AFTER`] ago,
+    /// expired registrations, expired tokens without a refresh token, and anything that does
+    /// not decode. Returns how many were deleted.
+    pub fn prune(&self, now: DateTime<Utc>) -> Result<usize> {
+        self.store.prune(&|bytes| is_stale(bytes, now))
+    }
+}
+
+/// How long after expiry an entry is kept (for `status` to show what lapsed).
+pub const PRUNE_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Whether a raw entry can be pruned.
+pub fn is_stale(bytes: &[u8], now: DateTime<Utc>) -> bool {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return true;
+    };
+    if v.get("v").and_then(serde_json::Value::as_u64) != Some(u64::from(VERSION)) {
+        return true;
+    }
+    let data = &v["data"];
+    let time = |x: &serde_json::Value| {
+        x.as_str()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let cutoff = now - chrono::Duration::from_std(PRUNE_AFTER).unwrap_or_default();
+    if let Some(exp) = time(&data["credentials"]["expiration"]) {
+        return exp < cutoff;
+    }
+    if data.get("refresh_token").is_some_and(|r| !r.is_null()) {
+        return false;
+    }
+    match time(&data["expires_at"]) {
+        Some(exp) => exp < cutoff,
+        None => false,
+    }
 }
 
 /// Decodes an envelope; `None` for anything unexpected.
@@ -198,6 +236,63 @@ mod tests {
             decode::<E>("k", br#"{"v":1,"key":"k","data":{"a":1}}"#),
             Some(E { a: 1 })
         );
+    }
+
+    #[test]
+    fn stale_entries_are_recognised() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 10, 0, 0, 0).unwrap();
+        let creds = |exp: &str| {
+            format!(
+                r#"{{"v":1,"key":"k","data":{{"credentials":{{"expiration":"{exp}"}},"obtained_at":"2026-01-01T00:00:00Z"}}}}"#
+            )
+        };
+        assert!(is_stale(creds("2026-01-08T00:00:00Z").as_bytes(), now));
+        assert!(
+            !is_stale(creds("2026-01-09T12:00:00Z").as_bytes(), now),
+            "kept for a day"
+        );
+        assert!(
+            !is_stale(
+                br#"{"v":1,"key":"k","data":{"credentials":{"expiration":null}}}"#,
+                now
+            ),
+            "long-term keys stay"
+        );
+        assert!(!is_stale(br#"{"v":1,"key":"k","data":{"expires_at":"2026-01-01T00:00:00Z","refresh_token":"r"}}"#, now), "refreshable tokens stay");
+        assert!(is_stale(br#"{"v":1,"key":"k","data":{"expires_at":"2026-01-01T00:00:00Z","refresh_token":null}}"#, now));
+        assert!(is_stale(b"garbage", now));
+        assert!(is_stale(br#"{"v":9,"key":"k","data":{}}"#, now));
+    }
+
+    #[test]
+    fn prune_deletes_only_stale_files() {
+        let d = tempfile::tempdir().unwrap();
+        let store = crate::store::file::FileStore::new(d.path().join("s")).unwrap();
+        let c = Cache::new(Box::new(store));
+        let now = Utc.with_ymd_and_hms(2026, 1, 10, 0, 0, 0).unwrap();
+        let mk = |exp: DateTime<Utc>| crate::credentials::CachedCredentials {
+            credentials: crate::credentials::Credentials {
+                access_key_id: "A".into(),
+                secret_access_key: crate::secret::Secret::new("s".into()),
+                session_token: None,
+                expiration: Some(exp),
+            },
+            obtained_at: exp,
+            account_id: None,
+        };
+        for i in 0..50 {
+            c.put(&format!("old{i}"), &mk(now - chrono::Duration::days(3)))
+                .unwrap();
+        }
+        c.put("fresh", &mk(now + chrono::Duration::hours(1)))
+            .unwrap();
+        assert_eq!(c.prune(now).unwrap(), 50);
+        assert!(
+            c.get::<crate::credentials::CachedCredentials>("fresh")
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(std::fs::read_dir(d.path().join("s")).unwrap().count(), 1);
     }
 
     #[test]

@@ -276,7 +276,7 @@ fn parallel_cold_exports_share_one_login() {
             ..Settings::default()
         },
     );
-    let kids: Vec<_> = (0..20)
+    let kids: Vec<_> = (0..50)
         .map(|_| h.spawn_attended(&["export", "--profile", "bedrock"]))
         .collect();
     let mut outs = Vec::new();
@@ -286,7 +286,7 @@ fn parallel_cold_exports_share_one_login() {
         outs.push(stdout(&o));
     }
     parse_export(&outs[0]);
-    assert!(outs.iter().all(|o| *o == outs[0]), "20 identical answers");
+    assert!(outs.iter().all(|o| *o == outs[0]), "50 identical answers");
     assert_eq!(h.emu.count("StartDeviceAuthorization"), 1);
     assert_eq!(h.emu.count("GetRoleCredentials"), 1);
     assert_eq!(h.emu.count("RegisterClient"), 1);

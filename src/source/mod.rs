@@ -174,7 +174,30 @@ fn cached_step(
     }
     let fetched = fetch()?;
     ctx.cache.put(key, &fetched)?;
+    prune_now_and_then(ctx);
     Ok(fetched)
+}
+
+/// How often the write path prunes the cache.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Prunes stale entries at most once per [`PRUNE_EVERY`] (a marker file's age says when it
+/// last ran). Only refreshes get here, never the cache-hit path.
+fn prune_now_and_then(ctx: &Context<'_>) {
+    let marker = ctx.env.cache_dir().join("last-prune");
+    let due = fs_err::metadata(&marker)
+        .and_then(|m| m.modified())
+        .map(|t| t.elapsed().map(|e| e >= PRUNE_EVERY).unwrap_or(true))
+        .unwrap_or(true);
+    if !due {
+        return;
+    }
+    let _ = crate::store::file::write_atomic(&marker, b"");
+    match ctx.cache.prune(ctx.clock.now()) {
+        Ok(0) => {}
+        Ok(n) => crate::log::debug(&format!("pruned {n} stale cache entries")),
+        Err(e) => crate::log::debug(&format!("pruning the cache failed: {e}")),
+    }
 }
 
 /// Whether a base's own credentials are worth caching: those that cost a sign-in or a

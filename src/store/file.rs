@@ -172,6 +172,26 @@ impl Store for FileStore {
         })
     }
 
+    fn prune(&self, stale: &dyn Fn(&[u8]) -> bool) -> Result<usize> {
+        let Ok(entries) = fs_err::read_dir(&self.dir) else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            if let Ok(bytes) = fs_err::read(&path)
+                && stale(&bytes)
+                && fs_err::remove_file(&path).is_ok()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn delete(&self, key: &str) -> Result<()> {
         match fs_err::remove_file(self.path_for(key)) {
             Ok(()) => Ok(()),

@@ -28,6 +28,13 @@ pub trait Store: Send + Sync {
     fn location(&self) -> String {
         self.name().to_string()
     }
+    /// Deletes every value `stale` says is no longer useful; returns how many. Stores that
+    /// cannot list their entries (the OS keyrings, which hold one entry per profile and
+    /// session anyway) keep everything.
+    fn prune(&self, stale: &dyn Fn(&[u8]) -> bool) -> Result<usize> {
+        let _ = stale;
+        Ok(0)
+    }
 }
 
 /// The stores `auto` tries, in order, on this platform.
