@@ -86,6 +86,53 @@ fn main() {
             store,
             requests_after - requests_before
         );
+        if store != "file" {
+            continue;
+        }
+        // Scale: 1,000 sequential runs, time per call at the start and at the end.
+        let mut seq = Vec::with_capacity(1000);
+        for _ in 0..1000 {
+            let t = Instant::now();
+            let o = cmd(&["export", "--profile", "bench"]).output().unwrap();
+            seq.push(t.elapsed());
+            assert!(o.status.success());
+        }
+        let median = |v: &[Duration]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v[v.len() / 2]
+        };
+        println!(
+            "1,000 sequential exports: median of the first 100 {}, of the last 100 {}, peak RSS {:.1} MB",
+            fmt(median(&seq[..100])),
+            fmt(median(&seq[900..])),
+            children_max_rss_kib() as f64 / 1024.0
+        );
+        // Scale: 200 at once.
+        let before: u64 = emu.counters().values().sum();
+        let t = Instant::now();
+        let kids: Vec<_> = (0..200)
+            .map(|_| cmd(&["export", "--profile", "bench"]).spawn().unwrap())
+            .collect();
+        let outs: Vec<_> = kids
+            .into_iter()
+            .map(|k| k.wait_with_output().unwrap())
+            .collect();
+        let wall = t.elapsed();
+        let ok = outs
+            .iter()
+            .filter(|o| o.status.success() && o.stdout == outs[0].stdout)
+            .count();
+        let after: u64 = emu.counters().values().sum();
+        println!(
+            "200 parallel exports: {ok}/200 identical successes in {} wall, {} requests",
+            fmt(wall),
+            after - before
+        );
+        let entries = std::fs::read_dir(dir.path().join(".cache/awscred/store"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        println!("file store entries after all runs: {entries}");
     }
 }
 
