@@ -40,6 +40,8 @@ pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 pub const AWSCRED_CACHE: &str = "AWSCRED_CACHE";
 /// Directory of the file store and of lock files (default: the platform cache dir).
 pub const AWSCRED_CACHE_DIR: &str = "AWSCRED_CACHE_DIR";
+/// Read and attempt timeout of AWS requests, in seconds.
+pub const AWSCRED_HTTP_TIMEOUT: &str = "AWSCRED_HTTP_TIMEOUT";
 /// Log level for stderr: `error`, `warn`, `info`, `debug`.
 pub const AWSCRED_LOG: &str = "AWSCRED_LOG";
 /// `XDG_CACHE_HOME`, honoured on every Unix.

@@ -105,11 +105,19 @@ impl Net {
             .clone()
     }
 
-    fn timeouts() -> TimeoutConfig {
+    /// Timeouts: the defaults, or `AWSCRED_HTTP_TIMEOUT` seconds for reads and attempts
+    /// (slow proxies want more, tests less).
+    fn timeouts(&self) -> TimeoutConfig {
+        let custom = self
+            .env
+            .get(env::AWSCRED_HTTP_TIMEOUT)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v > 0.0 && v.is_finite())
+            .map(Duration::from_secs_f64);
         TimeoutConfig::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .read_timeout(READ_TIMEOUT)
-            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .connect_timeout(custom.map_or(CONNECT_TIMEOUT, |c| c.min(CONNECT_TIMEOUT)))
+            .read_timeout(custom.unwrap_or(READ_TIMEOUT))
+            .operation_attempt_timeout(custom.unwrap_or(ATTEMPT_TIMEOUT))
             .build()
     }
 
@@ -118,7 +126,7 @@ impl Net {
         let mut b = aws_sdk_ssooidc::Config::builder()
             .region(Region::new(region.to_string()))
             .http_client(self.http())
-            .timeout_config(Self::timeouts())
+            .timeout_config(self.timeouts())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
         if let Some(url) = self.env.endpoint_url(Service::SsoOidc.endpoint_var()) {
             b = b.endpoint_url(url);
@@ -131,7 +139,7 @@ impl Net {
         let mut b = aws_sdk_sso::Config::builder()
             .region(Region::new(region.to_string()))
             .http_client(self.http())
-            .timeout_config(Self::timeouts())
+            .timeout_config(self.timeouts())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
         if let Some(url) = self.env.endpoint_url(Service::Sso.endpoint_var()) {
             b = b.endpoint_url(url);
@@ -144,7 +152,7 @@ impl Net {
         let mut b = aws_sdk_sts::Config::builder()
             .region(Region::new(region.to_string()))
             .http_client(self.http())
-            .timeout_config(Self::timeouts())
+            .timeout_config(self.timeouts())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
         if let Some(c) = creds {
             b = b.credentials_provider(aws_credential_types::Credentials::new(
@@ -193,7 +201,7 @@ where
     use aws_smithy_runtime_api::client::result::SdkError;
     let code = err.code().map(str::to_string);
     let error = match &err {
-        SdkError::ServiceError(se) => {
+        SdkError::ServiceError(se) if se.err().code().is_some() => {
             let e = se.err();
             let mut text = e.code().unwrap_or("error").to_string();
             if let Some(m) = e.message() {
@@ -202,6 +210,11 @@ where
             }
             Error::unexpected(format!("{operation} at {url} failed")).caused_by_text(text)
         }
+        // An answer without an error code is one the SDK could not parse.
+        SdkError::ServiceError(_) => Error::unexpected(format!(
+            "{operation} at {url} returned a response awscred cannot read"
+        ))
+        .caused_by_text(DisplayErrorContext(&err).to_string()),
         SdkError::TimeoutError(_) => Error::unexpected(format!("{operation} at {url} timed out"))
             .caused_by_text(DisplayErrorContext(&err).to_string())
             .with_hint("check your network connection or proxy, then run the command again"),

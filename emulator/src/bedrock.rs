@@ -36,7 +36,16 @@ fn authorize(
     body: &[u8],
 ) -> Result<String, Response> {
     let mut s = lock(state);
-    match sigv4::verify(&s.issued, method.as_str(), uri, headers, body, "bedrock") {
+    let now = s.now();
+    match sigv4::verify(
+        &s.issued,
+        now,
+        method.as_str(),
+        uri,
+        headers,
+        body,
+        "bedrock",
+    ) {
         Ok(akid) => {
             s.bedrock_signers.push(akid.clone());
             Ok(akid)

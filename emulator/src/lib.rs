@@ -53,6 +53,8 @@ pub struct Settings {
     pub mfa_code: Option<String>,
     /// What the Bedrock model answers.
     pub reply: String,
+    /// Seconds the emulator's clock is ahead of this machine's (negative: behind).
+    pub clock_skew: i64,
 }
 
 impl Default for Settings {
@@ -68,6 +70,7 @@ impl Default for Settings {
             authorize: "approve".into(),
             mfa_code: Some("123456".into()),
             reply: "Hello from the awscred emulator.".into(),
+            clock_skew: 0,
         }
     }
 }
@@ -178,6 +181,12 @@ pub struct EmulatorState {
 }
 
 impl EmulatorState {
+    /// The emulator's clock: the real time shifted by `clock_skew`, to test a local clock
+    /// that is off.
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.settings.clock_skew)
+    }
+
     fn next(&mut self, prefix: &str, len: usize) -> String {
         self.seq += 1;
         let mut s = format!("{prefix}{:06}", self.seq);
@@ -214,7 +223,7 @@ impl EmulatorState {
         let issued = Issued {
             secret: self.next("emu-secret-", 40),
             token: self.next("emu-session-", 60),
-            expires_at: Utc::now() + chrono::Duration::seconds(ttl),
+            expires_at: self.now() + chrono::Duration::seconds(ttl),
             account: account.to_string(),
             arn: arn.to_string(),
         };
@@ -543,7 +552,7 @@ async fn register_client(State(state): State<Shared>, body: Bytes) -> Response {
     let mut s = lock(&state);
     let id = s.next("emu-client-", 24);
     let secret = s.next("emu-client-secret-", 48);
-    let expires_at = Utc::now() + chrono::Duration::seconds(s.settings.client_ttl);
+    let expires_at = s.now() + chrono::Duration::seconds(s.settings.client_ttl);
     let list = |k: &str| -> Vec<String> {
         v.get(k)
             .and_then(Value::as_array)
@@ -577,7 +586,7 @@ async fn register_client(State(state): State<Shared>, body: Bytes) -> Response {
     axum::Json(json!({
         "clientId": id,
         "clientSecret": secret,
-        "clientIdIssuedAt": Utc::now().timestamp(),
+        "clientIdIssuedAt": s.now().timestamp(),
         "clientSecretExpiresAt": expires_at.timestamp(),
     }))
     .into_response()
@@ -587,7 +596,7 @@ fn check_client(s: &EmulatorState, v: &Value) -> Result<String, Response> {
     let id = field(v, "clientId").unwrap_or_default();
     match s.clients.get(id) {
         Some(c)
-            if Some(c.secret.as_str()) == field(v, "clientSecret") && c.expires_at > Utc::now() =>
+            if Some(c.secret.as_str()) == field(v, "clientSecret") && c.expires_at > s.now() =>
         {
             Ok(id.to_string())
         }
@@ -619,12 +628,13 @@ async fn start_device_authorization(
     let device_code = s.next("emu-device-", 40);
     let user_code = format!("{:04}-{:04}", rand::random_range(0..10000), s.seq % 10000);
     let ttl = s.settings.device_ttl;
+    let now = s.now();
     s.devices.insert(
         device_code.clone(),
         Device {
             client_id,
             user_code: user_code.clone(),
-            expires_at: Utc::now() + chrono::Duration::seconds(ttl),
+            expires_at: now + chrono::Duration::seconds(ttl),
             approved: false,
             denied: false,
             polls: 0,
@@ -653,7 +663,7 @@ fn grant_token(s: &mut EmulatorState, client_id: &str) -> Value {
         access.clone(),
         Token {
             client_id: client_id.to_string(),
-            expires_at: Utc::now() + chrono::Duration::seconds(ttl),
+            expires_at: s.now() + chrono::Duration::seconds(ttl),
             revoked: false,
         },
     );
@@ -681,6 +691,7 @@ async fn create_token(State(state): State<Shared>, body: Bytes) -> Response {
             s.count("CreateToken:device_code");
             let code = field(&v, "deviceCode").unwrap_or_default().to_string();
             let auto = s.settings.auto_approve_after;
+            let now = s.now();
             let Some(d) = s.devices.get_mut(&code) else {
                 return json_error(400, "InvalidGrantException", "unknown device code");
             };
@@ -691,7 +702,7 @@ async fn create_token(State(state): State<Shared>, body: Bytes) -> Response {
                     "device code not valid for this client",
                 );
             }
-            if d.expires_at <= Utc::now() {
+            if d.expires_at <= now {
                 return json_error(400, "ExpiredTokenException", "device code expired");
             }
             if d.denied {
@@ -893,7 +904,7 @@ fn metadata_json(s: &mut EmulatorState, role: &str) -> Value {
         "SecretAccessKey": issued.secret,
         "Token": issued.token,
         "Expiration": issued.expires_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "LastUpdated": Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "LastUpdated": s.now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         "RoleArn": format!("arn:aws:iam::111122223333:role/{role}"),
     })
 }
@@ -963,7 +974,7 @@ fn bearer(s: &EmulatorState, headers: &HeaderMap) -> Result<String, Response> {
     match s.tokens.get(t) {
         Some(tok)
             if !tok.revoked
-                && tok.expires_at > Utc::now()
+                && tok.expires_at > s.now()
                 && s.clients.contains_key(&tok.client_id) =>
         {
             Ok(t.to_string())
@@ -1095,7 +1106,15 @@ async fn sts(
     }
     let caller = {
         let s = lock(&state);
-        match sigv4::verify(&s.issued, method.as_str(), &uri, &headers, &body, "sts") {
+        match sigv4::verify(
+            &s.issued,
+            s.now(),
+            method.as_str(),
+            &uri,
+            &headers,
+            &body,
+            "sts",
+        ) {
             Ok(akid) => s.issued.get(&akid).cloned().map(|i| (akid, i)),
             Err((code, msg)) => return xml_error(403, code, &msg),
         }

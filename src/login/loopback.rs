@@ -284,6 +284,14 @@ mod tests {
     }
 
     #[test]
+    fn listener_binds_loopback_only() {
+        let lb = Loopback::bind(0).unwrap();
+        let addr = lb.listener.local_addr().unwrap();
+        assert_eq!(addr.ip(), std::net::IpAddr::from([127, 0, 0, 1]));
+        assert!(lb.redirect_uri("/x").starts_with("http://127.0.0.1:"));
+    }
+
+    #[test]
     fn listener_accepts_only_the_matching_state() {
         let lb = Loopback::bind(0).unwrap();
         let port = lb.port();

@@ -37,9 +37,10 @@ pub fn region(chain: &Chain) -> &str {
 }
 
 /// Converts STS credentials.
-pub fn from_sts(c: StsCredentials, url: &str, op: &str) -> Result<Credentials> {
+pub fn from_sts(c: StsCredentials, url: &str, op: &str, now: DateTime<Utc>) -> Result<Credentials> {
     let expiration = DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0)
         .ok_or_else(|| Error::unexpected(format!("{op} at {url} returned a bad expiration")))?;
+    check_expiration(expiration, now, url, op)?;
     if c.access_key_id.is_empty() || c.secret_access_key.is_empty() || c.session_token.is_empty() {
         return Err(Error::unexpected(format!(
             "{op} at {url} returned empty credentials"
@@ -51,6 +52,25 @@ pub fn from_sts(c: StsCredentials, url: &str, op: &str) -> Result<Credentials> {
         session_token: Some(Secret::new(c.session_token)),
         expiration: Some(expiration),
     })
+}
+
+/// Refuses credentials that are already expired when they arrive (a broken endpoint, or a
+/// clock far off): handing them out would only fail later and be cached for an hour.
+pub fn check_expiration(
+    expiration: DateTime<Utc>,
+    now: DateTime<Utc>,
+    url: &str,
+    op: &str,
+) -> Result<()> {
+    if expiration <= now {
+        return Err(Error::unexpected(format!(
+            "{op} at {url} returned credentials that expired at {}, before now ({})",
+            crate::clock::format_expiration(expiration),
+            crate::clock::format_expiration(now)
+        ))
+        .with_hint("check this machine's clock (it must be within minutes of the real time)"));
+    }
+    Ok(())
 }
 
 /// Assumes `step` with `creds`; returns the new credentials and the role's account.
@@ -138,7 +158,7 @@ pub fn assume(
         .credentials
         .ok_or_else(|| Error::unexpected(format!("AssumeRole at {url} returned no credentials")))?;
     let account = step.role_arn.split(':').nth(4).map(str::to_string);
-    Ok((from_sts(c, &url, "AssumeRole")?, account))
+    Ok((from_sts(c, &url, "AssumeRole", ctx.clock.now())?, account))
 }
 
 /// Exchanges long-term keys for temporary ones (STS GetSessionToken).
@@ -158,7 +178,7 @@ pub fn session_token(
     let c = out.credentials.ok_or_else(|| {
         Error::unexpected(format!("GetSessionToken at {url} returned no credentials"))
     })?;
-    Ok((from_sts(c, &url, "GetSessionToken")?, ()))
+    Ok((from_sts(c, &url, "GetSessionToken", ctx.clock.now())?, ()))
 }
 
 #[cfg(test)]

@@ -123,6 +123,8 @@ fn get_role_credentials(
     let expiration = DateTime::<Utc>::from_timestamp_millis(rc.expiration)
         .filter(|_| rc.expiration > 0)
         .ok_or_else(|| bad_shape(&url, "a valid expiration"))?;
+    super::role::check_expiration(expiration, ctx.clock.now(), &url, "GetRoleCredentials")
+        .map_err(|error| crate::net::Failure { code: None, error })?;
     Ok(Credentials {
         access_key_id: akid,
         secret_access_key: Secret::new(secret),

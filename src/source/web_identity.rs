@@ -80,5 +80,8 @@ pub fn credentials(
         ))
     })?;
     let account = w.role_arn.split(':').nth(4).map(str::to_string);
-    Ok((from_sts(c, &url, "AssumeRoleWithWebIdentity")?, account))
+    Ok((
+        from_sts(c, &url, "AssumeRoleWithWebIdentity", ctx.clock.now())?,
+        account,
+    ))
 }

@@ -179,6 +179,19 @@ impl Store for FileStore {
         let mut removed = 0;
         for entry in entries.flatten() {
             let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                // Left by a writer that was killed between write and rename.
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .map(|t| t.elapsed().map(|e| e.as_secs() > 600).unwrap_or(false))
+                    .unwrap_or(false);
+                if old && fs_err::remove_file(&path).is_ok() {
+                    removed += 1;
+                }
+                continue;
+            }
             if path.extension().and_then(|e| e.to_str()) != Some("json") {
                 continue;
             }

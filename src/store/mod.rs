@@ -74,7 +74,18 @@ pub fn open(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
                 }
                 return Ok(s);
             }
-            Err(e) => skipped.push(format!("{}: {e}", candidate.name())),
+            Err(e) => {
+                // A keyring that is there but refuses (locked, broken) is worth one line;
+                // the next store still serves this run.
+                if candidate != StoreChoice::File {
+                    crate::log::warn(&format!(
+                        "the {} store is not usable ({}); using the next store (set AWSCRED_CACHE to choose one)",
+                        candidate.name(),
+                        e.message()
+                    ));
+                }
+                skipped.push(format!("{}: {e}", candidate.name()))
+            }
         }
     }
     Err(
