@@ -13,6 +13,7 @@ pub mod config;
 pub mod credentials;
 pub mod env;
 pub mod error;
+pub mod fuzzing;
 pub mod lock;
 pub mod log;
 pub mod login;
