@@ -1,7 +1,12 @@
 //! Faults from the emulator, store faults, crash safety and storms (TESTING.md lists each
 //! case and what it shows).
 
-#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::print_stderr,
+    unsafe_code
+)]
 
 mod common;
 
@@ -332,4 +337,69 @@ fn storm_of_100_on_a_cold_and_on_an_expired_cache() {
         "one refresh for 100 processes"
     );
     assert_eq!(h.emu.count("CreateToken"), 2);
+}
+
+#[test]
+fn a_read_only_cache_directory_keeps_serving_and_reports_writes() {
+    let h = signed_in(Settings::default());
+    let store = h.cache_dir().join("store");
+    let first = h.run(&["export", "--profile", "bedrock"]);
+    assert!(first.status.success());
+    // Immutable even for root (CI runs as root, so permission bits would not stop it).
+    if !std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&store)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        return missing("chattr +i (an immutable directory)");
+    }
+    let hit = h.run(&["export", "--profile", "bedrock"]);
+    let forced = h.run(&["login", "--profile", "bedrock", "--force"]);
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&store)
+        .status();
+    assert_eq!(stdout(&hit), stdout(&first), "reads still work");
+    let err = stderr(&forced);
+    assert_eq!(forced.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot write to the cache directory {}",
+            store.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: "), "{err}");
+    let after = h.run(&["export", "--profile", "bedrock"]);
+    assert_eq!(stdout(&after), stdout(&first), "nothing cached was lost");
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_loses_nothing() {
+    use std::os::unix::process::CommandExt;
+    let h = signed_in(Settings::default());
+    let first = h.run(&["export", "--profile", "bedrock"]);
+    assert!(first.status.success());
+    let mut cmd = h.command(&["login", "--profile", "bedrock", "--force"]);
+    // No byte may be written to any file: what a full disk looks like to a writer.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGXFSZ,
+                nix::sys::signal::SigHandler::SigIgn,
+            )
+            .map_err(std::io::Error::from)?;
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_FSIZE, 0, 0)
+                .map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write to the cache directory"), "{err}");
+    let after = h.run(&["export", "--profile", "bedrock"]);
+    assert!(after.status.success(), "{}", stderr(&after));
+    assert_eq!(stdout(&after), stdout(&first), "the old entries are intact");
 }

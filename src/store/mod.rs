@@ -61,38 +61,127 @@ pub fn open(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
         let store = open_one(choice, env)?;
         return Ok(store);
     }
-    let mut skipped = Vec::new();
-    for &candidate in auto_order() {
-        if candidate == StoreChoice::SecretService && !session_bus_present(env) {
-            skipped.push("secret-service: no D-Bus session bus".to_string());
-            continue;
-        }
-        match open_one(candidate, env).and_then(|s| probe(s.as_ref()).map(|()| s)) {
-            Ok(s) => {
-                for why in &skipped {
-                    crate::log::debug(&format!("store auto: skipped {why}"));
-                }
-                return Ok(s);
+    let candidates: Vec<StoreChoice> = auto_order()
+        .iter()
+        .copied()
+        .filter(|c| {
+            let usable = *c != StoreChoice::SecretService || session_bus_present(env);
+            if !usable {
+                crate::log::debug("store auto: skipped secret-service: no D-Bus session bus");
             }
-            Err(e) => {
-                // A keyring that is there but refuses (locked, broken) is worth one line;
-                // the next store still serves this run.
-                if candidate != StoreChoice::File {
-                    crate::log::warn(&format!(
-                        "the {} store is not usable ({}); using the next store (set AWSCRED_CACHE to choose one)",
-                        candidate.name(),
-                        e.message()
-                    ));
+            usable
+        })
+        .collect();
+    let failover = Failover {
+        env: env.clone(),
+        candidates,
+        active: std::sync::Mutex::new(None),
+    };
+    failover.advance(None)?;
+    Ok(Box::new(failover))
+}
+
+/// `auto`: the first store that works, and the next one when it stops working during the
+/// run (a keyring that is locked answers a probe but refuses the real read or write). Each
+/// store given up on costs one warning line; the file store is the last resort.
+struct Failover {
+    env: Environment,
+    candidates: Vec<StoreChoice>,
+    active: std::sync::Mutex<Option<(usize, Box<dyn Store>)>>,
+}
+
+impl Failover {
+    /// Moves to the first working candidate after `failed` (or the first of all).
+    fn advance(&self, failed: Option<(usize, &Error)>) -> Result<()> {
+        let start = match failed {
+            Some((i, e)) => {
+                crate::log::warn(&format!(
+                    "the {} store is not usable ({}); using the next store (set AWSCRED_CACHE to choose one)",
+                    self.candidates[i].name(),
+                    e.message()
+                ));
+                i + 1
+            }
+            None => 0,
+        };
+        let mut skipped = Vec::new();
+        for (i, &candidate) in self.candidates.iter().enumerate().skip(start) {
+            match open_one(candidate, &self.env).and_then(|s| probe(s.as_ref()).map(|()| s)) {
+                Ok(store) => {
+                    *self.active.lock().unwrap_or_else(|e| e.into_inner()) = Some((i, store));
+                    return Ok(());
                 }
-                skipped.push(format!("{}: {e}", candidate.name()))
+                Err(e) => {
+                    if candidate != StoreChoice::File {
+                        crate::log::warn(&format!(
+                            "the {} store is not usable ({}); using the next store (set AWSCRED_CACHE to choose one)",
+                            candidate.name(),
+                            e.message()
+                        ));
+                    }
+                    skipped.push(format!("{}: {e}", candidate.name()));
+                }
+            }
+        }
+        Err(
+            Error::unexpected("no credential store works on this machine")
+                .caused_by_text(skipped.join("; "))
+                .with_hint(
+                    "set AWSCRED_CACHE=file to keep credentials in a private cache directory",
+                ),
+        )
+    }
+
+    fn with<T>(&self, op: impl Fn(&dyn Store) -> Result<T>) -> Result<T> {
+        loop {
+            let (index, result) = {
+                let guard = self.active.lock().unwrap_or_else(|e| e.into_inner());
+                let Some((i, store)) = guard.as_ref() else {
+                    return Err(Error::unexpected("no credential store is open"));
+                };
+                (*i, op(store.as_ref()))
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if index + 1 < self.candidates.len() => self.advance(Some((index, &e)))?,
+                Err(e) => return Err(e),
             }
         }
     }
-    Err(
-        Error::unexpected("no credential store works on this machine")
-            .caused_by_text(skipped.join("; "))
-            .with_hint("set AWSCRED_CACHE=file to keep credentials in a private cache directory"),
-    )
+
+    fn current<T>(&self, f: impl Fn(&dyn Store) -> T, default: T) -> T {
+        let guard = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()
+            .map(|(_, s)| f(s.as_ref()))
+            .unwrap_or(default)
+    }
+}
+
+impl Store for Failover {
+    fn name(&self) -> &'static str {
+        self.current(|s| s.name(), "auto")
+    }
+
+    fn location(&self) -> String {
+        self.current(|s| s.location(), "auto".to_string())
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.with(|s| s.get(key))
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.with(|s| s.set(key, value))
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        self.with(|s| s.delete(key))
+    }
+
+    fn prune(&self, stale: &dyn Fn(&[u8]) -> bool) -> Result<usize> {
+        self.with(|s| s.prune(stale))
+    }
 }
 
 fn probe(store: &dyn Store) -> Result<()> {
