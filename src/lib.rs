@@ -18,6 +18,7 @@ pub mod lock;
 pub mod log;
 pub mod login;
 pub mod net;
+pub mod oidc;
 pub mod output;
 pub mod secret;
 pub mod source;
