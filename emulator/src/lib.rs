@@ -1057,6 +1057,11 @@ async fn sts(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok())
+        && let Some(op) = target.strip_prefix("AWSCognitoIdentityService.")
+    {
+        return cognito_identity(&state, op, &body).await;
+    }
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let action = form.get("Action").cloned().unwrap_or_default();
     if let Some(r) = enter(&state, &action, true).await {
@@ -1176,6 +1181,88 @@ async fn sts(
         }
         other => xml_error(400, "InvalidAction", &format!("action {other} is not supported")),
     }
+}
+
+/// Cognito identity pools (awsJson1.1, unsigned): GetId and GetCredentialsForIdentity,
+/// accepting a login only when the web identity check accepts its token.
+async fn cognito_identity(state: &Shared, op: &str, body: &[u8]) -> Response {
+    if let Some(r) = enter(state, op, false).await {
+        return r;
+    }
+    let v = body_json(&Bytes::copy_from_slice(body));
+    let logins = v
+        .get("Logins")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let Some(token) = logins.values().next().and_then(Value::as_str) else {
+        return json_error(400, "NotAuthorizedException", "Logins are required");
+    };
+    let verdict = {
+        let s = lock(state);
+        s.web_identity_check
+            .as_ref()
+            .map(|check| check(token))
+            .unwrap_or(Ok(()))
+    };
+    if let Err(why) = verdict {
+        return json_error(400, "NotAuthorizedException", &why);
+    }
+    let mut s = lock(state);
+    match op {
+        "GetId" => {
+            let pool = field(&v, "IdentityPoolId").unwrap_or_default().to_string();
+            let region = pool.split(':').next().unwrap_or("us-east-1").to_string();
+            let id = s.next(&format!("{region}:emu-identity-"), 30);
+            axum::Json(json!({"IdentityId": id})).into_response()
+        }
+        "GetCredentialsForIdentity" => {
+            let id = field(&v, "IdentityId").unwrap_or_default().to_string();
+            let arn = "arn:aws:sts::111122223333:assumed-role/Cognito_Authenticated/CognitoIdentityCredentials".to_string();
+            let (akid, issued) = s.issue("111122223333", &arn);
+            axum::Json(json!({"IdentityId": id, "Credentials": {
+                "AccessKeyId": akid,
+                "SecretKey": issued.secret,
+                "SessionToken": issued.token,
+                "Expiration": issued.expires_at.timestamp() as f64,
+            }}))
+            .into_response()
+        }
+        other => json_error(
+            400,
+            "InvalidParameterException",
+            &format!("{other} is not supported"),
+        ),
+    }
+}
+
+/// A web identity check that verifies a token's signature against a JWKS (as STS does with
+/// the provider's keys), its issuer and its audience. Independent of awscred's own check.
+pub fn jwks_check(
+    jwks_json: &str,
+    issuer: &str,
+    audience: &str,
+) -> Result<WebIdentityCheck, String> {
+    let set: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(jwks_json).map_err(|e| e.to_string())?;
+    let issuer = issuer.to_string();
+    let audience = audience.to_string();
+    Ok(Arc::new(move |token: &str| {
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| format!("bad token header: {e}"))?;
+        let jwk = match &header.kid {
+            Some(kid) => set.find(kid),
+            None => set.keys.first(),
+        }
+        .ok_or("no matching key in the provider's JWKS")?;
+        let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+        let mut validation = jsonwebtoken::Validation::new(header.alg);
+        validation.set_issuer(&[issuer.as_str()]);
+        validation.set_audience(&[audience.as_str()]);
+        jsonwebtoken::decode::<Value>(token, &key, &validation)
+            .map(|_| ())
+            .map_err(|e| format!("web identity token rejected: {e}"))
+    }))
 }
 
 fn duration(form: &HashMap<String, String>, default: i64) -> i64 {

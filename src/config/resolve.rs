@@ -46,7 +46,38 @@ pub enum Base {
     Container,
     /// `web_identity_token_file` + `role_arn`: STS AssumeRoleWithWebIdentity.
     WebIdentity(WebIdentity),
+    /// An external OpenID Connect provider (`awscred_oidc_*`): its ID token exchanged
+    /// through AssumeRoleWithWebIdentity or a Cognito identity pool.
+    Oidc(OidcSource),
 }
+
+/// An external identity provider and what its ID token is exchanged for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSource {
+    /// Issuer URL (discovery at `/.well-known/openid-configuration`).
+    pub issuer: String,
+    /// Client id registered with the provider.
+    pub client_id: String,
+    /// Client secret, for providers that insist on one for native apps.
+    pub client_secret: Option<Secret<String>>,
+    /// Requested scopes.
+    pub scopes: Vec<String>,
+    /// Audience the ID token must carry (default: the client id).
+    pub audience: String,
+    /// Role for AssumeRoleWithWebIdentity.
+    pub role_arn: Option<String>,
+    /// Cognito identity pool (instead of a role).
+    pub identity_pool_id: Option<String>,
+    /// Extra authorization request parameters (`k=v&k2=v2`).
+    pub authorize_params: Vec<(String, String)>,
+    /// `role_session_name` (default: from the token's email or subject).
+    pub session_name: Option<String>,
+    /// `duration_seconds`.
+    pub duration_seconds: Option<i32>,
+}
+
+/// Scopes asked for when the profile names none: a refresh token needs `offline_access`.
+pub const DEFAULT_OIDC_SCOPES: &str = "openid email offline_access";
 
 /// A role assumed with an OIDC token from a file (EKS, GitHub Actions, …).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +260,15 @@ impl Chain {
             Base::Environment => "env".to_string(),
             Base::InstanceMetadata => "imds".to_string(),
             Base::Container => "ecs".to_string(),
+            Base::Oidc(o) => format!(
+                "oidc|{}|{}|{}|{}|{}|{}",
+                o.issuer,
+                o.client_id,
+                o.role_arn.as_deref().unwrap_or(""),
+                o.identity_pool_id.as_deref().unwrap_or(""),
+                o.session_name.as_deref().unwrap_or(""),
+                o.duration_seconds.unwrap_or(0)
+            ),
             Base::WebIdentity(w) => format!(
                 "web|{}|{}|{}|{}",
                 w.role_arn,
@@ -280,6 +320,17 @@ impl Chain {
             Base::InstanceMetadata => "EC2 instance role (IMDS)".to_string(),
             Base::Container => "container credentials (ECS/EKS endpoint)".to_string(),
             Base::WebIdentity(w) => format!("web identity token {} → {}", w.token_file, w.role_arn),
+            Base::Oidc(o) => format!(
+                "identity provider {} → {}",
+                o.issuer,
+                o.role_arn
+                    .clone()
+                    .or_else(|| o
+                        .identity_pool_id
+                        .as_ref()
+                        .map(|p| format!("Cognito identity pool {p}")))
+                    .unwrap_or_default()
+            ),
         };
         for r in &self.roles {
             s.push_str(&format!(" → assume {}", r.role_arn));
@@ -364,6 +415,7 @@ fn has_credential_settings(p: &ProfileView<'_>) -> bool {
         "aws_access_key_id",
         "web_identity_token_file",
         "credential_process",
+        "awscred_oidc_issuer",
     ]
     .iter()
     .any(|k| p.get(k).is_some())
@@ -490,6 +542,10 @@ fn walk(
         .with_hint(format!(
             "add role_arn = <role to assume> to [profile {name}]"
         )));
+    }
+
+    if p.get("awscred_oidc_issuer").is_some() {
+        return oidc(files, &p).map(Base::Oidc);
     }
 
     if p.get("sso_session").is_some() || p.get("sso_start_url").is_some() {
@@ -671,6 +727,71 @@ fn sso(files: &AwsFiles, p: &ProfileView<'_>) -> Result<SsoRole> {
         session,
         account_id: required(files, p, "sso_account_id", "123456789012")?.to_string(),
         role_name: required(files, p, "sso_role_name", "BedrockUser")?.to_string(),
+    })
+}
+
+fn oidc(files: &AwsFiles, p: &ProfileView<'_>) -> Result<OidcSource> {
+    let issuer = required(files, p, "awscred_oidc_issuer", "https://my-org.okta.com")?
+        .trim_end_matches('/')
+        .to_string();
+    if !(issuer.starts_with("https://")
+        || issuer.starts_with("http://127.0.0.1")
+        || issuer.starts_with("http://localhost"))
+    {
+        let at = p
+            .get("awscred_oidc_issuer")
+            .map(|v| v.at.to_string())
+            .unwrap_or_default();
+        return Err(Error::user(format!(
+            "{at}: awscred_oidc_issuer must be an https:// URL, not {issuer}"
+        ))
+        .with_hint(format!("fix awscred_oidc_issuer in [profile {}]", p.name)));
+    }
+    let client_id = required(files, p, "awscred_oidc_client_id", "0oa1b2c3d4EXAMPLE")?.to_string();
+    let role_arn = p.text("awscred_oidc_role_arn").map(str::to_string);
+    let identity_pool_id = p.text("awscred_oidc_identity_pool_id").map(str::to_string);
+    if role_arn.is_none() && identity_pool_id.is_none() {
+        return Err(Error::user(format!(
+            "profile `{}` names an identity provider but no awscred_oidc_role_arn or awscred_oidc_identity_pool_id",
+            p.name
+        ))
+        .with_hint(format!(
+            "add awscred_oidc_role_arn = arn:aws:iam::123456789012:role/BedrockUser to [profile {}]",
+            p.name
+        )));
+    }
+    let scopes: Vec<String> = p
+        .text("awscred_oidc_scopes")
+        .unwrap_or(DEFAULT_OIDC_SCOPES)
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let authorize_params = p
+        .text("awscred_oidc_authorize_params")
+        .map(|t| {
+            crate::login::loopback::form_urlencoded(t)
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default();
+    let step = role_step(p, role_arn.as_deref().unwrap_or(""))?;
+    Ok(OidcSource {
+        audience: p
+            .text("awscred_oidc_audience")
+            .unwrap_or(&client_id)
+            .to_string(),
+        issuer,
+        client_id,
+        client_secret: p
+            .text("awscred_oidc_client_secret")
+            .map(|s| Secret::new(s.to_string())),
+        scopes,
+        role_arn,
+        identity_pool_id,
+        authorize_params,
+        session_name: step.session_name,
+        duration_seconds: step.duration_seconds,
     })
 }
 

@@ -8,6 +8,7 @@
 pub mod browser;
 pub mod device;
 pub mod loopback;
+pub mod oidc;
 pub mod pkce;
 
 use crate::config::LoginFlow;

@@ -9,6 +9,7 @@
 
 pub mod instance;
 pub mod mfa;
+pub mod oidc;
 pub mod role;
 pub mod sso;
 pub mod web_identity;
@@ -204,7 +205,7 @@ fn prune_now_and_then(ctx: &Context<'_>) {
 /// network call. Keys on disk or in the environment, and local metadata endpoints, are
 /// read each time.
 pub fn is_cacheable(base: &Base) -> bool {
-    matches!(base, Base::Sso(_) | Base::WebIdentity(_))
+    matches!(base, Base::Sso(_) | Base::WebIdentity(_) | Base::Oidc(_))
 }
 
 /// The base credentials of a chain, from their source.
@@ -230,6 +231,7 @@ fn base(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
         ),
         Base::Container => (instance::credentials(ctx, instance::Kind::Container)?, None),
         Base::WebIdentity(w) => web_identity::credentials(ctx, chain, w)?,
+        Base::Oidc(o) => oidc::credentials(ctx, chain, o)?,
     };
     Ok(CachedCredentials {
         credentials,

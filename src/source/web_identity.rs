@@ -31,26 +31,40 @@ pub fn credentials(
         ))
         .with_hint("check web_identity_token_file (or AWS_WEB_IDENTITY_TOKEN_FILE)"));
     }
+    assume_with_token(
+        ctx,
+        chain,
+        &w.role_arn,
+        &w.session_name
+            .clone()
+            .unwrap_or_else(|| default_session_name(ctx.env)),
+        w.duration_seconds,
+        token,
+    )
+}
+
+/// AssumeRoleWithWebIdentity with a token in hand (from a file or an identity provider).
+pub fn assume_with_token(
+    ctx: &Context<'_>,
+    chain: &Chain,
+    role_arn: &str,
+    session_name: &str,
+    duration_seconds: Option<i32>,
+    token: &str,
+) -> Result<(Credentials, Option<String>)> {
     let region = region(chain);
     let url = Service::Sts.url(ctx.env, region);
-    crate::log::debug(&format!(
-        "AssumeRoleWithWebIdentity {} at {url}",
-        w.role_arn
-    ));
+    crate::log::debug(&format!("AssumeRoleWithWebIdentity {role_arn} at {url}"));
     let client = ctx.net.sts(region, None);
     let out = ctx
         .net
         .block_on(
             client
                 .assume_role_with_web_identity()
-                .role_arn(&w.role_arn)
-                .role_session_name(
-                    w.session_name
-                        .clone()
-                        .unwrap_or_else(|| default_session_name(ctx.env)),
-                )
+                .role_arn(role_arn)
+                .role_session_name(session_name)
                 .web_identity_token(token)
-                .set_duration_seconds(w.duration_seconds)
+                .set_duration_seconds(duration_seconds)
                 .send(),
         )?
         .map_err(|e| {
@@ -64,8 +78,7 @@ pub fn credentials(
                 ) => f
                     .error
                     .context(format!(
-                        "STS did not accept the web identity token for {}",
-                        w.role_arn
+                        "STS did not accept the web identity token for {role_arn}"
                     ))
                     .with_kind(Kind::User)
                     .with_hint(
@@ -79,7 +92,7 @@ pub fn credentials(
             "AssumeRoleWithWebIdentity at {url} returned no credentials"
         ))
     })?;
-    let account = w.role_arn.split(':').nth(4).map(str::to_string);
+    let account = role_arn.split(':').nth(4).map(str::to_string);
     Ok((
         from_sts(c, &url, "AssumeRoleWithWebIdentity", ctx.clock.now())?,
         account,

@@ -1,0 +1,198 @@
+//! Sign-in to an external OpenID provider: authorization code + PKCE on a loopback
+//! redirect (random `state` and `nonce`, both checked), or the device authorization grant
+//! (RFC 8628: `authorization_pending`, `slow_down`, `expired_token`, `access_denied`).
+
+use super::device::{DEFAULT_INTERVAL, SLOW_DOWN_STEP, human};
+use super::loopback::{self, Loopback};
+use crate::config::OidcSource;
+use crate::error::{Error, Result};
+use crate::oidc::{self, Http, Provider, Refusal};
+use crate::source::Context;
+use crate::source::oidc::{OidcToken, accept};
+use std::time::{Duration, Instant};
+
+/// The loopback redirect path.
+pub const CALLBACK_PATH: &str = "/callback";
+
+fn client_auth<'a>(src: &'a OidcSource, form: &mut Vec<(&'a str, &'a str)>) {
+    form.push(("client_id", src.client_id.as_str()));
+    if let Some(s) = &src.client_secret {
+        form.push(("client_secret", s.expose().as_str()));
+    }
+}
+
+/// The browser flow.
+pub fn browser(
+    ctx: &Context<'_>,
+    http: &Http,
+    provider: &Provider,
+    src: &OidcSource,
+) -> Result<OidcToken> {
+    let listener = Loopback::bind(ctx.login.redirect_port)?;
+    let verifier = loopback::verifier();
+    let state = loopback::random_token(16);
+    let nonce = loopback::random_token(16);
+    let redirect = listener.redirect_uri(CALLBACK_PATH);
+    let scope = src.scopes.join(" ");
+    let mut url = format!(
+        "{}{}response_type=code&client_id={}&redirect_uri={}&scope={}&state={}&nonce={}&code_challenge={}&code_challenge_method=S256",
+        provider.authorization_endpoint,
+        if provider.authorization_endpoint.contains('?') {
+            '&'
+        } else {
+            '?'
+        },
+        loopback::encode(&src.client_id),
+        loopback::encode(&redirect),
+        loopback::encode(&scope),
+        loopback::encode(&state),
+        loopback::encode(&nonce),
+        loopback::encode(&loopback::challenge(&verifier)),
+    );
+    let mut extra = src.authorize_params.clone();
+    if src.scopes.iter().any(|s| s == "offline_access") && !extra.iter().any(|(k, _)| k == "prompt")
+    {
+        // OpenID Connect issues a refresh token for offline_access only with consent.
+        extra.push(("prompt".into(), "consent".into()));
+    }
+    for (k, v) in &extra {
+        url.push_str(&format!("&{}={}", loopback::encode(k), loopback::encode(v)));
+    }
+    let sink = ctx.login.sink;
+    sink.line(&format!(
+        "Sign in to {} for profile {} in your browser.",
+        src.issuer, ctx.profile
+    ));
+    let launcher = if ctx.login.open_browser {
+        let child = super::browser::open(&url, ctx.env);
+        sink.line(if child.is_some() {
+            "If no browser window opens, visit:"
+        } else {
+            "Could not start a browser; open this URL yourself:"
+        });
+        child
+    } else {
+        sink.line("Open this URL in a browser on this machine:");
+        None
+    };
+    sink.line(&format!("  {url}"));
+    let timeout = ctx.login.timeout;
+    let callback = listener
+        .wait(
+            CALLBACK_PATH,
+            &state,
+            Instant::now() + timeout,
+            timeout,
+            launcher,
+        )
+        .map_err(|e| e.with_hint(ctx.login_hint()))?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", callback.code.expose().as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("code_verifier", verifier.expose().as_str()),
+    ];
+    client_auth(src, &mut form);
+    match oidc::token(http, provider, &form) {
+        Ok(tokens) => {
+            let t = accept(ctx, http, provider, src, tokens, Some(&nonce), None)?;
+            sink.line(&format!("Signed in to {}.", src.issuer));
+            Ok(t)
+        }
+        Err(Refusal::InvalidGrant(why)) => Err(Error::user(format!(
+            "{} rejected the sign-in code",
+            src.issuer
+        ))
+        .caused_by_text(why)
+        .with_hint(ctx.login_hint())),
+        Err(Refusal::Failed(e)) => Err(e),
+        Err(_) => {
+            Err(Error::user(format!("{} refused the sign-in", src.issuer))
+                .with_hint(ctx.login_hint()))
+        }
+    }
+}
+
+/// The device authorization grant.
+pub fn device(
+    ctx: &Context<'_>,
+    http: &Http,
+    provider: &Provider,
+    src: &OidcSource,
+) -> Result<OidcToken> {
+    let scope = src.scopes.join(" ");
+    let mut form = vec![("scope", scope.as_str())];
+    client_auth(src, &mut form);
+    let auth = oidc::device_authorization(http, provider, &form)?;
+    let lifetime = Duration::from_secs(u64::try_from(auth.expires_in).unwrap_or(0).max(1));
+    let limit = lifetime.min(ctx.login.timeout);
+    let sink = ctx.login.sink;
+    let verify = auth
+        .verification_uri_complete
+        .clone()
+        .unwrap_or_else(|| auth.verification_uri.clone());
+    sink.line(&format!(
+        "Sign in to {} for profile {}:",
+        src.issuer, ctx.profile
+    ));
+    sink.line(&format!("  open {verify}"));
+    sink.line(&format!("  and confirm the code {}", auth.user_code));
+    sink.line(&format!("Waiting up to {} for approval…", human(limit)));
+    let mut interval = auth
+        .interval
+        .and_then(|i| u64::try_from(i).ok())
+        .filter(|&i| i > 0)
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_INTERVAL);
+    let begun = Instant::now();
+    let expired = || {
+        Error::user(format!(
+            "the device code {} expired before it was approved",
+            auth.user_code
+        ))
+        .with_hint(ctx.login_hint())
+    };
+    loop {
+        if begun.elapsed() + interval > limit {
+            return Err(if limit < lifetime {
+                Error::user(format!(
+                    "the sign-in was not approved within {}",
+                    human(limit)
+                ))
+                .with_hint(ctx.login_hint())
+            } else {
+                expired()
+            });
+        }
+        std::thread::sleep(interval);
+        let mut form = vec![
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", auth.device_code.as_str()),
+        ];
+        client_auth(src, &mut form);
+        match oidc::token(http, provider, &form) {
+            Ok(tokens) => {
+                let t = accept(ctx, http, provider, src, tokens, None, None)?;
+                sink.line(&format!("Signed in to {}.", src.issuer));
+                return Ok(t);
+            }
+            Err(Refusal::Pending) => {}
+            Err(Refusal::SlowDown) => interval += SLOW_DOWN_STEP,
+            Err(Refusal::Expired) => return Err(expired()),
+            Err(Refusal::Denied) => {
+                return Err(
+                    Error::user(format!("the sign-in to {} was denied", src.issuer))
+                        .with_hint(ctx.login_hint()),
+                );
+            }
+            Err(Refusal::InvalidGrant(why)) => {
+                return Err(
+                    Error::user(format!("{} refused the device code", src.issuer))
+                        .caused_by_text(why)
+                        .with_hint(ctx.login_hint()),
+                );
+            }
+            Err(Refusal::Failed(e)) => return Err(e),
+        }
+    }
+}
