@@ -215,9 +215,9 @@ where
             "{operation} at {url} returned a response awscred cannot read"
         ))
         .caused_by_text(DisplayErrorContext(&err).to_string()),
-        SdkError::TimeoutError(_) => Error::unexpected(format!("{operation} at {url} timed out"))
-            .caused_by_text(DisplayErrorContext(&err).to_string())
-            .with_hint("check your network connection or proxy, then run the command again"),
+        // A read or connect timeout inside the connector is a timeout too.
+        SdkError::TimeoutError(_) => timed_out(operation, url, &err),
+        SdkError::DispatchFailure(d) if d.is_timeout() => timed_out(operation, url, &err),
         SdkError::DispatchFailure(_) => {
             Error::unexpected(format!("could not reach {url} for {operation}"))
                 .caused_by_text(DisplayErrorContext(&err).to_string())
@@ -231,4 +231,10 @@ where
             .caused_by_text(DisplayErrorContext(&err).to_string()),
     };
     Failure { code, error }
+}
+
+fn timed_out(operation: &str, url: &str, err: &dyn std::error::Error) -> Error {
+    Error::unexpected(format!("{operation} at {url} timed out"))
+        .caused_by_text(DisplayErrorContext(err).to_string())
+        .with_hint("check your network connection or proxy, then run the command again")
 }

@@ -823,7 +823,10 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
             None => StoreChoice::Auto,
         },
     };
-    let login = match p.get("awscred_login") {
+    let login = match p
+        .get("awscred_login")
+        .or_else(|| p.get("awscred_oidc_flow"))
+    {
         None => LoginFlow::Auto,
         Some(v) => match v.text.to_ascii_lowercase().as_str() {
             "auto" => LoginFlow::Auto,
@@ -1098,6 +1101,34 @@ sso_role_name = r
         assert_ne!(a, b);
         assert_ne!(a, l);
         assert!(b.starts_with(&a));
+    }
+
+    #[test]
+    fn identity_provider_profiles() {
+        let f = AwsFiles::from_texts(
+            "[profile idp]\nawscred_oidc_issuer = https://idp.example.com/\nawscred_oidc_client_id = c1\nawscred_oidc_role_arn = arn:aws:iam::1:role/R\nawscred_oidc_flow = device\nawscred_oidc_authorize_params = access_type=offline&prompt=consent\n[profile nothing]\nawscred_oidc_issuer = https://idp.example.com\nawscred_oidc_client_id = c1\n[profile plain]\nawscred_oidc_issuer = http://idp.example.com\nawscred_oidc_client_id = c1\nawscred_oidc_role_arn = arn:aws:iam::1:role/R\n",
+            "",
+        )
+        .unwrap();
+        let c = resolve(&f, "idp", &env()).unwrap();
+        let Base::Oidc(o) = &c.base else { panic!() };
+        assert_eq!(o.issuer, "https://idp.example.com");
+        assert_eq!(o.audience, "c1");
+        assert_eq!(o.scopes, ["openid", "email", "offline_access"]);
+        assert_eq!(o.authorize_params.len(), 2);
+        assert_eq!(c.settings.login, LoginFlow::Device);
+        let e = resolve(&f, "nothing", &env()).unwrap_err();
+        assert!(
+            e.message().contains("no awscred_oidc_role_arn"),
+            "{}",
+            e.message()
+        );
+        let e = resolve(&f, "plain", &env()).unwrap_err();
+        assert!(
+            e.message().contains("must be an https:// URL"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
