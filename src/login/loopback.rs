@@ -122,6 +122,36 @@ impl Loopback {
     }
 }
 
+impl Loopback {
+    /// Shows `url` (and opens it in a browser unless told not to), then waits for the
+    /// callback on `path` with `state`, bounded by the policy's timeout.
+    pub fn sign_in(
+        &self,
+        ctx: &crate::source::Context<'_>,
+        url: &str,
+        path: &str,
+        state: &str,
+    ) -> Result<Callback> {
+        let sink = ctx.login.sink;
+        let launcher = if ctx.login.open_browser {
+            let child = super::browser::open(url, ctx.env);
+            sink.line(if child.is_some() {
+                "If no browser window opens, visit:"
+            } else {
+                "Could not start a browser; open this URL yourself:"
+            });
+            child
+        } else {
+            sink.line("Open this URL in a browser on this machine:");
+            None
+        };
+        sink.line(&format!("  {url}"));
+        let timeout = ctx.login.timeout;
+        self.wait(path, state, Instant::now() + timeout, timeout, launcher)
+            .map_err(|e| e.with_hint(ctx.login_hint()))
+    }
+}
+
 const PAGE_OK: &str = "<!doctype html><meta charset=utf-8><title>awscred</title><body style=\"font-family:sans-serif;margin:4em\"><h1>Signed in</h1><p>You can close this tab and return to your terminal.</p>";
 
 fn page_fail(msg: &str) -> String {

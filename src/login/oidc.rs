@@ -63,29 +63,7 @@ pub fn browser(
         "Sign in to {} for profile {} in your browser.",
         src.issuer, ctx.profile
     ));
-    let launcher = if ctx.login.open_browser {
-        let child = super::browser::open(&url, ctx.env);
-        sink.line(if child.is_some() {
-            "If no browser window opens, visit:"
-        } else {
-            "Could not start a browser; open this URL yourself:"
-        });
-        child
-    } else {
-        sink.line("Open this URL in a browser on this machine:");
-        None
-    };
-    sink.line(&format!("  {url}"));
-    let timeout = ctx.login.timeout;
-    let callback = listener
-        .wait(
-            CALLBACK_PATH,
-            &state,
-            Instant::now() + timeout,
-            timeout,
-            launcher,
-        )
-        .map_err(|e| e.with_hint(ctx.login_hint()))?;
+    let callback = listener.sign_in(ctx, &url, CALLBACK_PATH, &state)?;
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", callback.code.expose().as_str()),

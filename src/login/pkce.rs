@@ -12,7 +12,6 @@ use crate::error::{Error, Result};
 use crate::net::Service;
 use crate::source::Context;
 use crate::source::sso::{self, SsoToken};
-use std::time::Instant;
 
 /// The redirect path registered with IAM Identity Center.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
@@ -41,29 +40,7 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
         session.display_name(),
         ctx.profile
     ));
-    let launcher = if ctx.login.open_browser {
-        let child = super::browser::open(&url, ctx.env);
-        if child.is_none() {
-            sink.line("Could not start a browser; open this URL yourself:");
-        } else {
-            sink.line("If no browser window opens, visit:");
-        }
-        child
-    } else {
-        sink.line("Open this URL in a browser on this machine:");
-        None
-    };
-    sink.line(&format!("  {url}"));
-    let timeout = ctx.login.timeout;
-    let callback = listener
-        .wait(
-            CALLBACK_PATH,
-            &state,
-            Instant::now() + timeout,
-            timeout,
-            launcher,
-        )
-        .map_err(|e| e.with_hint(ctx.login_hint()))?;
+    let callback = listener.sign_in(ctx, &url, CALLBACK_PATH, &state)?;
 
     let out = sso::create_token(
         ctx,
