@@ -201,6 +201,54 @@ fn prune_now_and_then(ctx: &Context<'_>) {
     }
 }
 
+/// A sign-in token as cached: what the shared token lifecycle needs to know of it.
+pub trait CachedToken: serde::Serialize + serde::de::DeserializeOwned + Clone {
+    /// When it stops working.
+    fn expires_at(&self) -> DateTime<Utc>;
+    /// When this process or a peer obtained it.
+    fn obtained_at(&self) -> DateTime<Utc>;
+}
+
+/// The token lifecycle every sign-in source shares: a fresh cached token without a lock;
+/// otherwise the key's lock, a second look (a peer may just have renewed it, which also
+/// satisfies `login --force`), then `renew` (refresh or sign in) and the cache. `renew` gets
+/// the stale token, or `None` when a new sign-in is forced.
+pub(crate) fn cached_token<T: CachedToken>(
+    ctx: &Context<'_>,
+    key: &str,
+    what: &str,
+    renew: impl FnOnce(Option<&T>) -> Result<T>,
+) -> Result<T> {
+    if !ctx.login.force
+        && let Some(t) = ctx.cache.get::<T>(key)?
+        && cache::fresh(
+            Some(t.expires_at()),
+            ctx.clock.now(),
+            cache::TOKEN_REFRESH_WINDOW,
+        )
+    {
+        return Ok(t);
+    }
+    let _guard = ctx.locks.acquire(key, ctx.lock_wait(), what)?;
+    let cached = ctx.cache.get::<T>(key)?;
+    if let Some(t) = &cached
+        && (!ctx.login.force || t.obtained_at() >= ctx.started)
+        && cache::fresh_or_just_refreshed(
+            Some(t.expires_at()),
+            t.obtained_at(),
+            ctx.started,
+            ctx.clock.now(),
+            cache::TOKEN_REFRESH_WINDOW,
+            MIN_USEFUL,
+        )
+    {
+        return Ok(t.clone());
+    }
+    let t = renew(cached.as_ref().filter(|_| !ctx.login.force))?;
+    ctx.cache.put(key, &t)?;
+    Ok(t)
+}
+
 /// Whether a base's own credentials are worth caching: those that cost a sign-in or a
 /// network call. Keys on disk or in the environment, and local metadata endpoints, are
 /// read each time.

@@ -6,7 +6,7 @@
 use super::Context;
 use super::role::check_expiration;
 use super::web_identity::assume_with_token;
-use crate::cache::{self, MIN_USEFUL, TOKEN_REFRESH_WINDOW};
+
 use crate::config::{Chain, OidcSource};
 use crate::credentials::Credentials;
 use crate::error::{Error, Kind, Result};
@@ -101,79 +101,61 @@ fn login_required(ctx: &Context<'_>, src: &OidcSource) -> Error {
 /// A valid ID token: cached, refreshed, or from a new sign-in.
 pub fn id_token(ctx: &Context<'_>, src: &OidcSource) -> Result<OidcToken> {
     let key = token_key(src);
-    if !ctx.login.force
-        && let Some(t) = ctx.cache.get::<OidcToken>(&key)?
-        && cache::fresh(Some(t.expires_at), ctx.clock.now(), TOKEN_REFRESH_WINDOW)
-    {
-        return Ok(t);
-    }
-    let _guard = ctx.locks.acquire(
-        &key,
-        ctx.lock_wait(),
-        &format!("signing in to {}", src.issuer),
-    )?;
-    let cached = ctx.cache.get::<OidcToken>(&key)?;
-    if let Some(t) = &cached
-        && (!ctx.login.force || t.obtained_at >= ctx.started)
-        && cache::fresh_or_just_refreshed(
-            Some(t.expires_at),
-            t.obtained_at,
-            ctx.started,
-            ctx.clock.now(),
-            TOKEN_REFRESH_WINDOW,
-            MIN_USEFUL,
-        )
-    {
-        return Ok(t.clone());
-    }
-    let http = Http::new(ctx.env);
-    let provider = oidc::discover(&http, &src.issuer)?;
-    if !ctx.login.force
-        && let Some(old) = &cached
-        && let Some(refresh) = &old.refresh_token
-    {
-        let mut form = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh.expose().as_str()),
-            ("client_id", src.client_id.as_str()),
-        ];
-        if let Some(s) = &src.client_secret {
-            form.push(("client_secret", s.expose().as_str()));
-        }
-        crate::log::debug(&format!("refresh at {}", provider.token_endpoint));
-        match oidc::token(&http, &provider, &form) {
-            Ok(tokens) => {
-                let t = accept(
-                    ctx,
-                    &http,
-                    &provider,
-                    src,
-                    tokens,
-                    None,
-                    Some(refresh.clone()),
-                )?;
-                ctx.cache.put(&key, &t)?;
-                return Ok(t);
+    let what = format!("signing in to {}", src.issuer);
+    super::cached_token(ctx, &key, &what, |stale: Option<&OidcToken>| {
+        let http = Http::new(ctx.env);
+        let provider = oidc::discover(&http, &src.issuer)?;
+        if let Some(old) = stale
+            && let Some(refresh) = &old.refresh_token
+        {
+            let mut form = vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose().as_str()),
+                ("client_id", src.client_id.as_str()),
+            ];
+            if let Some(s) = &src.client_secret {
+                form.push(("client_secret", s.expose().as_str()));
             }
-            Err(Refusal::InvalidGrant(why)) => {
-                crate::log::info(&format!(
-                    "{} refused the refresh token ({why}); a new sign-in is needed",
-                    src.issuer
-                ));
-                ctx.cache.delete(&key)?;
+            crate::log::debug(&format!("refresh at {}", provider.token_endpoint));
+            match oidc::token(&http, &provider, &form) {
+                Ok(tokens) => {
+                    return accept(
+                        ctx,
+                        &http,
+                        &provider,
+                        src,
+                        tokens,
+                        None,
+                        Some(refresh.clone()),
+                    );
+                }
+                Err(Refusal::InvalidGrant(why)) => {
+                    crate::log::info(&format!(
+                        "{} refused the refresh token ({why}); a new sign-in is needed",
+                        src.issuer
+                    ));
+                    ctx.cache.delete(&key)?;
+                }
+                Err(Refusal::Failed(e)) => return Err(e),
+                Err(_) => return Err(login_required(ctx, src)),
             }
-            Err(Refusal::Failed(e)) => return Err(e),
-            Err(_) => return Err(login_required(ctx, src)),
         }
+        match login::choose(&ctx.login, ctx.env) {
+            Ok(login::Flow::Device) => login::oidc::device(ctx, &http, &provider, src),
+            Ok(login::Flow::Browser) => login::oidc::browser(ctx, &http, &provider, src),
+            Err(why) if ctx.login.allowed => Err(login_required(ctx, src).caused_by_text(why)),
+            Err(_) => Err(login_required(ctx, src)),
+        }
+    })
+}
+
+impl super::CachedToken for OidcToken {
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
     }
-    let t = match login::choose(&ctx.login, ctx.env) {
-        Ok(login::Flow::Device) => login::oidc::device(ctx, &http, &provider, src)?,
-        Ok(login::Flow::Browser) => login::oidc::browser(ctx, &http, &provider, src)?,
-        Err(why) if ctx.login.allowed => return Err(login_required(ctx, src).caused_by_text(why)),
-        Err(_) => return Err(login_required(ctx, src)),
-    };
-    ctx.cache.put(&key, &t)?;
-    Ok(t)
+    fn obtained_at(&self) -> DateTime<Utc> {
+        self.obtained_at
+    }
 }
 
 /// Verifies a token answer and turns it into a cache entry.

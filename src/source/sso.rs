@@ -7,7 +7,7 @@
 //! `login required` error with the command to run.
 
 use super::Context;
-use crate::cache::{self, MIN_USEFUL, REGISTRATION_WINDOW, TOKEN_REFRESH_WINDOW};
+use crate::cache::{self, REGISTRATION_WINDOW};
 use crate::config::{SsoRole, SsoSession};
 use crate::credentials::Credentials;
 use crate::error::{Error, Kind, Result};
@@ -156,68 +156,54 @@ pub fn cached_token(ctx: &Context<'_>, session: &SsoSession) -> Result<Option<Ss
 
 /// A valid access token for `session`: cached, refreshed, or from a new sign-in.
 pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
-    let key = token_key(session);
-    if !ctx.login.force
-        && let Some(t) = ctx.cache.get::<SsoToken>(&key)?
-        && cache::fresh(Some(t.expires_at), ctx.clock.now(), TOKEN_REFRESH_WINDOW)
-    {
-        return Ok(t);
-    }
-    let _guard = ctx
-        .locks
-        .acquire(&key, ctx.lock_wait(), "signing in to IAM Identity Center")?;
-    let cached = ctx.cache.get::<SsoToken>(&key)?;
-    if let Some(t) = &cached {
-        let peer = t.obtained_at >= ctx.started;
-        if (!ctx.login.force || peer)
-            && cache::fresh_or_just_refreshed(
-                Some(t.expires_at),
-                t.obtained_at,
-                ctx.started,
-                ctx.clock.now(),
-                TOKEN_REFRESH_WINDOW,
-                MIN_USEFUL,
-            )
-        {
-            return Ok(t.clone());
-        }
-    }
-    if !ctx.login.force
-        && let Some(old) = &cached
-        && let Some(refresh_token) = &old.refresh_token
-    {
-        match refresh(ctx, session, old, refresh_token) {
-            Ok(t) => {
-                ctx.cache.put(&key, &t)?;
-                return Ok(t);
-            }
-            Err(e) if e.kind() == Kind::LoginRequired => {
-                crate::log::info(&format!("{}; a new sign-in is needed", e.message()));
-            }
-            Err(e) => {
-                // A network failure with a token still valid for a while: use it.
-                if cache::fresh(
-                    Some(old.expires_at),
-                    ctx.clock.now(),
-                    std::time::Duration::from_secs(60),
-                ) {
-                    crate::log::warn(&format!("{e}; using the current token until it expires"));
-                    return Ok(old.clone());
+    super::cached_token(
+        ctx,
+        &token_key(session),
+        "signing in to IAM Identity Center",
+        |stale: Option<&SsoToken>| {
+            if let Some(old) = stale
+                && let Some(refresh_token) = &old.refresh_token
+            {
+                match refresh(ctx, session, old, refresh_token) {
+                    Ok(t) => return Ok(t),
+                    Err(e) if e.kind() == Kind::LoginRequired => {
+                        crate::log::info(&format!("{}; a new sign-in is needed", e.message()));
+                    }
+                    Err(e) => {
+                        // A network failure with a token still valid for a while: use it.
+                        if cache::fresh(
+                            Some(old.expires_at),
+                            ctx.clock.now(),
+                            std::time::Duration::from_secs(60),
+                        ) {
+                            crate::log::warn(&format!(
+                                "{e}; using the current token until it expires"
+                            ));
+                            return Ok(old.clone());
+                        }
+                        return Err(e);
+                    }
                 }
-                return Err(e);
             }
-        }
+            match login::choose(&ctx.login, ctx.env) {
+                Ok(login::Flow::Device) => login::device::sign_in(ctx, session),
+                Ok(login::Flow::Browser) => login::pkce::sign_in(ctx, session),
+                Err(why) if ctx.login.allowed => {
+                    Err(login_required(ctx, session).caused_by_text(why))
+                }
+                Err(_) => Err(login_required(ctx, session)),
+            }
+        },
+    )
+}
+
+impl super::CachedToken for SsoToken {
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
     }
-    let t = match login::choose(&ctx.login, ctx.env) {
-        Ok(login::Flow::Device) => login::device::sign_in(ctx, session)?,
-        Ok(login::Flow::Browser) => login::pkce::sign_in(ctx, session)?,
-        Err(why) if ctx.login.allowed => {
-            return Err(login_required(ctx, session).caused_by_text(why));
-        }
-        Err(_) => return Err(login_required(ctx, session)),
-    };
-    ctx.cache.put(&key, &t)?;
-    Ok(t)
+    fn obtained_at(&self) -> DateTime<Utc> {
+        self.obtained_at
+    }
 }
 
 fn refresh(
