@@ -20,6 +20,7 @@ pub mod login;
 pub mod net;
 pub mod oidc;
 pub mod output;
+pub mod remote;
 pub mod secret;
 pub mod source;
 pub mod store;
