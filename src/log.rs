@@ -47,7 +47,8 @@ fn enabled(level: Level) -> bool {
 #[allow(clippy::print_stderr)]
 fn emit(tag: &str, msg: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "awscred: {tag}{msg}");
+    // One inert line: a log line may quote a server, and must not steer the terminal.
+    let _ = writeln!(err, "awscred: {tag}{}", crate::remote::text(msg));
 }
 
 /// A debug line.

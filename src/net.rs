@@ -10,8 +10,15 @@ use crate::env::{self, Environment};
 use crate::error::{Error, Result};
 use aws_sdk_sso::config::Region;
 use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -25,6 +32,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const READ_TIMEOUT: Duration = Duration::from_secs(20);
 /// Upper bound of one attempt.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest response body read from an AWS service; AWS's answers to these operations are a
+/// few kilobytes, and a hostile endpoint must not make awscred buffer gigabytes.
+pub const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// Attempts per request (the SDK's standard retry with backoff for 5xx and throttling).
 pub const MAX_ATTEMPTS: u32 = 3;
 
@@ -55,14 +65,16 @@ impl Service {
         }
     }
 
-    /// The URL requests go to, for messages.
+    /// The URL requests go to, for messages (without userinfo, query or fragment).
     pub fn url(self, env: &Environment, region: &str) -> String {
-        env.endpoint_url(self.endpoint_var())
+        let url = env
+            .endpoint_url(self.endpoint_var())
             .unwrap_or_else(|| match self {
                 Service::SsoOidc => format!("https://oidc.{region}.amazonaws.com"),
                 Service::Sso => format!("https://portal.sso.{region}.amazonaws.com"),
                 Service::Sts => format!("https://sts.{region}.amazonaws.com"),
-            })
+            });
+        crate::remote::url(&url)
     }
 }
 
@@ -77,8 +89,11 @@ impl Net {
     }
 
     /// Runs a future to completion on the shared runtime.
+    /// The first call checks the endpoint overrides, so a malformed one is refused before
+    /// any request is sent.
     pub fn block_on<F: Future>(&self, f: F) -> Result<F::Output> {
         if self.runtime.get().is_none() {
+            self.env.check_endpoint_urls()?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -96,11 +111,13 @@ impl Net {
     pub fn http(&self) -> SharedHttpClient {
         self.http
             .get_or_init(|| {
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(
-                        tls::rustls_provider::CryptoMode::Ring,
-                    ))
-                    .build_https()
+                SharedHttpClient::new(Capped(
+                    aws_smithy_http_client::Builder::new()
+                        .tls_provider(tls::Provider::Rustls(
+                            tls::rustls_provider::CryptoMode::Ring,
+                        ))
+                        .build_https(),
+                ))
             })
             .clone()
     }
@@ -175,6 +192,39 @@ impl Net {
     }
 }
 
+/// An HTTP client whose response bodies end after [`MAX_RESPONSE_BYTES`]: a longer body is a
+/// read error, reported as a response awscred cannot read.
+#[derive(Debug)]
+struct Capped(SharedHttpClient);
+
+impl HttpClient for Capped {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(CappedConnector(self.0.http_connector(settings, components)))
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
+}
+
+#[derive(Debug)]
+struct CappedConnector(SharedHttpConnector);
+
+impl HttpConnector for CappedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let response = self.0.call(request);
+        HttpConnectorFuture::new(async move {
+            Ok(response.await?.map(|body| {
+                SdkBody::from_body_1_x(http_body_util::Limited::new(body, MAX_RESPONSE_BYTES))
+            }))
+        })
+    }
+}
+
 /// What went wrong with a request, reduced to what awscred decides on.
 #[derive(Debug)]
 pub struct Failure {
@@ -184,57 +234,73 @@ pub struct Failure {
     pub error: Error,
 }
 
-/// Turns an SDK error into a [`Failure`] whose message names the operation and URL.
-pub fn failure<E, R>(
-    err: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+/// Turns an SDK error into a [`Failure`] whose message names the operation, the URL (without
+/// userinfo, query or fragment), the HTTP status and the service's error code and message.
+///
+/// Never the response body, a request header or the SDK's `Debug` text: a reply the SDK
+/// could not read may be a 200 carrying valid secrets next to one malformed field, and the
+/// SDK's own error context prints the raw response and the signed request.
+pub fn failure<E>(
+    err: aws_smithy_runtime_api::client::result::SdkError<E, HttpResponse>,
     operation: &str,
     url: &str,
 ) -> Failure
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
-    let code = err.code().map(str::to_string);
+    let url = crate::remote::url(url);
+    let status = err
+        .raw_response()
+        .map(|r| format!(" (HTTP {})", r.status().as_u16()))
+        .unwrap_or_default();
+    let code = match &err {
+        SdkError::ServiceError(se) => se.err().code().map(str::to_string),
+        _ => None,
+    };
     let error = match &err {
         SdkError::ServiceError(se) if se.err().code().is_some() => {
             let e = se.err();
-            let mut text = e.code().unwrap_or("error").to_string();
-            if let Some(m) = e.message() {
+            let mut text = crate::remote::text(e.code().unwrap_or("error"));
+            if let Some(m) = e.message().filter(|m| !m.is_empty()) {
                 text.push_str(": ");
-                text.push_str(m);
+                text.push_str(&crate::remote::text(m));
             }
-            Error::unexpected(format!("{operation} at {url} failed")).caused_by_text(text)
+            Error::unexpected(format!("{operation} at {url} failed{status}")).caused_by_text(text)
         }
-        // An answer without an error code is one the SDK could not parse.
-        SdkError::ServiceError(_) => Error::unexpected(format!(
-            "{operation} at {url} returned a response awscred cannot read"
+        // An answer without an error code, or one that could not be read, is one the SDK
+        // could not parse: say so, and show none of it.
+        SdkError::ServiceError(_) | SdkError::ResponseError(_) => Error::unexpected(format!(
+            "{operation} at {url} returned a response awscred cannot read{status}"
         ))
-        .caused_by_text(DisplayErrorContext(&err).to_string()),
+        .with_hint("check AWS_ENDPOINT_URL settings and any proxy between you and AWS"),
         // A read or connect timeout inside the connector is a timeout too.
-        SdkError::TimeoutError(_) => timed_out(operation, url, &err),
-        SdkError::DispatchFailure(d) if d.is_timeout() => timed_out(operation, url, &err),
-        SdkError::DispatchFailure(_) => {
-            Error::unexpected(format!("could not reach {url} for {operation}"))
-                .caused_by_text(DisplayErrorContext(&err).to_string())
-                .with_hint("check your network connection, proxy and AWS_ENDPOINT_URL settings")
+        SdkError::TimeoutError(_) => timed_out(operation, &url),
+        SdkError::DispatchFailure(d) if d.is_timeout() => timed_out(operation, &url),
+        SdkError::DispatchFailure(d) => {
+            let mut e = Error::unexpected(format!("could not reach {url} for {operation}"))
+                .with_hint("check your network connection, proxy and AWS_ENDPOINT_URL settings");
+            if let Some(cause) = std::error::Error::source(
+                d.as_connector_error()
+                    .map_or(&err as &(dyn std::error::Error + 'static), |c| {
+                        c as &(dyn std::error::Error + 'static)
+                    }),
+            ) {
+                e = e.caused_by(cause);
+            }
+            e
         }
-        SdkError::ResponseError(_) => Error::unexpected(format!(
-            "{operation} at {url} returned a response awscred cannot read"
-        ))
-        .caused_by_text(DisplayErrorContext(&err).to_string()),
-        _ => Error::unexpected(format!("{operation} at {url} failed"))
-            .caused_by_text(DisplayErrorContext(&err).to_string()),
+        // Building the request failed before anything was sent.
+        SdkError::ConstructionFailure(_) => {
+            Error::unexpected(format!("cannot build the {operation} request for {url}"))
+                .with_hint("check the region and the AWS_ENDPOINT_URL settings")
+        }
+        _ => Error::unexpected(format!("{operation} at {url} failed{status}")),
     };
     Failure { code, error }
 }
 
-fn timed_out(operation: &str, url: &str, err: &dyn std::error::Error) -> Error {
+fn timed_out(operation: &str, url: &str) -> Error {
     Error::unexpected(format!("{operation} at {url} timed out"))
-        .caused_by_text(DisplayErrorContext(err).to_string())
         .with_hint("check your network connection or proxy, then run the command again")
 }

@@ -92,6 +92,17 @@ pub struct Fault {
     /// Delay before answering (milliseconds).
     #[serde(default)]
     pub delay_ms: u64,
+    /// Answer normally, then replace the value of this JSON field (`"name":value`) or XML
+    /// element (`<Name>value</Name>`) with the raw text of [`Fault::value`]: a 200 that
+    /// carries real secrets next to one malformed field.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// The raw replacement for [`Fault::field`] (JSON: include quotes for a string).
+    #[serde(default)]
+    pub value: String,
+    /// Answer normally, then send only the first half of the body.
+    #[serde(default)]
+    pub truncate: bool,
     /// How many calls it applies to.
     pub count: u32,
 }
@@ -105,9 +116,64 @@ impl Fault {
             code: code.into(),
             body: None,
             delay_ms: 0,
+            field: None,
+            value: String::new(),
+            truncate: false,
             count,
         }
     }
+
+    /// The next `count` successful answers of `operation` have `field`'s value replaced by
+    /// the raw text `value`.
+    pub fn rewrite(operation: &str, field: &str, value: &str, count: u32) -> Self {
+        Self {
+            field: Some(field.into()),
+            value: value.into(),
+            ..Self::error(operation, 0, "", count)
+        }
+    }
+
+    /// The next `count` successful answers of `operation` are cut in half.
+    pub fn truncated(operation: &str, count: u32) -> Self {
+        Self {
+            truncate: true,
+            ..Self::error(operation, 0, "", count)
+        }
+    }
+}
+
+/// Rewrites a successful answer as a [`Fault`] asks: one field's value replaced, or the
+/// body cut in half.
+fn rewrite_body(body: &str, fault: &Fault) -> String {
+    if fault.truncate {
+        let mut cut = body.len() / 2;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        return body[..cut].to_string();
+    }
+    let Some(field) = &fault.field else {
+        return body.to_string();
+    };
+    let json_key = format!("\"{field}\":");
+    if let Some(i) = body.find(&json_key) {
+        let start = i + json_key.len();
+        let rest = &body[start..];
+        let end = if rest.starts_with('"') {
+            rest[1..].find('"').map_or(rest.len(), |j| j + 2)
+        } else {
+            rest.find([',', '}']).unwrap_or(rest.len())
+        };
+        return format!("{}{}{}", &body[..start], fault.value, &rest[end..]);
+    }
+    let (open, close) = (format!("<{field}>"), format!("</{field}>"));
+    if let (Some(a), Some(b)) = (body.find(&open), body.find(&close)) {
+        let start = a + open.len();
+        if start <= b {
+            return format!("{}{}{}", &body[..start], fault.value, &body[b..]);
+        }
+    }
+    body.to_string()
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +237,9 @@ pub struct EmulatorState {
     codes: HashMap<String, AuthCode>,
     issued: HashMap<String, Issued>,
     faults: Vec<Fault>,
+    /// A rewrite for the answer being produced (see [`Fault::field`]); one at a time, which
+    /// is what the tests that inject one need.
+    rewrite: Option<Fault>,
     calls: Vec<(String, HashMap<String, String>)>,
     denied_roles: Vec<String>,
     mfa_roles: Vec<String>,
@@ -440,7 +509,30 @@ fn router(state: Shared) -> Router {
         .route("/_emulator/approve", post(admin_approve))
         .route("/_emulator/settings", post(admin_settings))
         .route("/_emulator/fault", post(admin_fault))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            apply_rewrite,
+        ))
         .with_state(state)
+}
+
+/// Applies a pending [`Fault`] rewrite to the answer a handler produced.
+async fn apply_rewrite(
+    State(state): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let Some(fault) = lock(&state).rewrite.take() else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 16 << 20)
+        .await
+        .unwrap_or_default();
+    let text = rewrite_body(&String::from_utf8_lossy(&bytes), &fault);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(text))
 }
 
 // ---------- wire helpers ----------
@@ -495,6 +587,10 @@ pub(crate) async fn enter(state: &Shared, op: &str, xml: bool) -> Option<Respons
     }?;
     if fault.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+    }
+    if fault.field.is_some() || fault.truncate {
+        lock(state).rewrite = Some(fault);
+        return None;
     }
     if let Some(body) = fault.body {
         let status = StatusCode::from_u16(if fault.status == 0 { 200 } else { fault.status })

@@ -59,6 +59,10 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
             Some("create it with an [sso-session] and a profile (see the README)".into()),
         );
     }
+    if let Err(e) = env.check_endpoint_urls() {
+        add(Severity::Error, e.to_string(), e.hint().map(str::to_string));
+        return Ok(ExitCode::from(1));
+    }
     let chain = match config::resolve::resolve(&files, profile, env) {
         Ok(c) => {
             add(
