@@ -159,8 +159,8 @@ fn rewrite_body(body: &str, fault: &Fault) -> String {
     if let Some(i) = body.find(&json_key) {
         let start = i + json_key.len();
         let rest = &body[start..];
-        let end = if rest.starts_with('"') {
-            rest[1..].find('"').map_or(rest.len(), |j| j + 2)
+        let end = if let Some(quoted) = rest.strip_prefix('"') {
+            quoted.find('"').map_or(rest.len(), |j| j + 2)
         } else {
             rest.find([',', '}']).unwrap_or(rest.len())
         };
