@@ -172,10 +172,7 @@ fn mfa_code_typed_on_the_terminal() {
     unsafe {
         cmd.pre_exec(move || {
             nix::unistd::setsid().map_err(std::io::Error::from)?;
-            if libc::ioctl(0, libc::TIOCSCTTY as _, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
+            rustix::process::ioctl_tiocsctty(std::io::stdin()).map_err(std::io::Error::from)
         });
     }
     let child = cmd.spawn().unwrap();
