@@ -123,16 +123,20 @@ impl Sections {
             if let Some(rest) = trimmed.strip_prefix('[') {
                 let Some(end) = rest.find(']') else {
                     return Err(Error::user(format!(
-                        "{at}: section header `{trimmed}` has no closing `]`"
+                        "{at}: a section header has no closing `]` (the line is not shown: it may hold a secret)"
                     ))
                     .with_hint(format!("fix line {line_no} of {}", file.display())));
                 };
                 let after = rest[end + 1..].trim();
                 if !after.is_empty() && !after.starts_with('#') && !after.starts_with(';') {
                     return Err(Error::user(format!(
-                        "{at}: unexpected text `{after}` after section header"
+                        "{at}: unexpected text after the section header{} (not shown: it may hold a secret)",
+                        named_key(after).map(|k| format!(", starting with key `{k}`")).unwrap_or_default()
                     ))
-                    .with_hint(format!("fix line {line_no} of {}", file.display())));
+                    .with_hint(format!(
+                        "put the section header and each `key = value` on lines of their own in {}",
+                        file.display()
+                    )));
                 }
                 current = section_name(rest[..end].trim(), kind);
                 last_key = None;
@@ -145,9 +149,12 @@ impl Sections {
                 continue;
             }
             let Some((key, value)) = trimmed.split_once('=') else {
+                let what = match named_key(trimmed) {
+                    Some(k) => format!("key `{k}` has no `=`"),
+                    None => "expected `key = value` or a `[section]`".to_string(),
+                };
                 return Err(Error::user(format!(
-                    "{at}: expected `key = value` or a `[section]`, found `{}`",
-                    first_word(trimmed)
+                    "{at}: {what} (the line is not shown: it may hold a secret)"
                 ))
                 .with_hint(format!("fix line {line_no} of {}", file.display())));
             };
@@ -170,18 +177,45 @@ impl Sections {
     }
 }
 
-/// Shows the shape of a bad line without echoing what could be a secret.
-fn first_word(line: &str) -> String {
-    let w: String = line
+/// Keys AWS tools and awscred read; a bad line may be named by its key when it starts with
+/// one of these, and never otherwise (an unknown first word may be a pasted secret).
+const KNOWN_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_account_id",
+    "region",
+    "output",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "external_id",
+    "role_session_name",
+    "duration_seconds",
+    "mfa_serial",
+    "web_identity_token_file",
+    "sso_session",
+    "sso_start_url",
+    "sso_region",
+    "sso_account_id",
+    "sso_role_name",
+    "sso_registration_scopes",
+    "login_session",
+    "ca_bundle",
+    "endpoint_url",
+];
+
+/// The key a bad line starts with, when it is one awscred knows (`awscred_*` included).
+fn named_key(line: &str) -> Option<String> {
+    let word: String = line
         .chars()
-        .take_while(|c| !c.is_whitespace())
-        .take(24)
-        .collect();
-    if w.len() < line.len() {
-        format!("{w}…")
-    } else {
-        w
-    }
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let known =
+        KNOWN_KEYS.contains(&word.as_str()) || (word.starts_with("awscred_") && word.len() <= 40);
+    known.then_some(word)
 }
 
 fn section_name(header: &str, kind: FileKind) -> Option<(SectionKind, String)> {
@@ -275,9 +309,38 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message().contains("/cfg:2"), "{}", e.message());
+        assert!(
+            e.message()
+                .contains("key `aws_secret_access_key` has no `=`"),
+            "{}",
+            e.message()
+        );
         assert!(!e.report().contains("K7MDENG"), "{}", e.report());
         let e = parse("[profile a\n", FileKind::Config).unwrap_err();
         assert!(e.message().contains("/cfg:1"));
+        // Every malformed shape: the value never appears, not even its first characters.
+        for text in [
+            "[default] aws_secret_access_key=wJalrXUtnFEMIK7MDENGbPxRfiCY\n",
+            "[default]\nwJalrXUtnFEMIK7MDENGbPxRfiCY\n",
+            "[default]\nwJalrXUtnFEMI/K7MDENG+bPxRfiCY wJalr\n",
+            "[wJalrXUtnFEMIK7MDENGbPxRfiCY\n",
+            "[default]\n[wJalrXUtnFEMIK7MDENGbPxRfiCY\n",
+        ] {
+            let e = parse(text, FileKind::Credentials).unwrap_err();
+            let shown = format!("{}{}", e.report(), e);
+            assert!(!shown.contains("wJalr"), "{text:?} shows: {shown}");
+            assert!(shown.contains("/cfg:"), "names file and line: {shown}");
+        }
+        let e = parse(
+            "[default] aws_secret_access_key=wJalrXUtnFEMIK7MDENG\n",
+            FileKind::Config,
+        )
+        .unwrap_err();
+        assert!(
+            e.message().contains("`aws_secret_access_key`"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]
