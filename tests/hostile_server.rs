@@ -322,3 +322,28 @@ fn a_server_message_cannot_steer_the_terminal_or_fake_a_hint() {
         "{err}"
     );
 }
+
+#[test]
+fn a_verification_url_and_user_code_are_shown_inert() {
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+    );
+    h.emu.inject(Fault::rewrite(
+        "StartDeviceAuthorization",
+        "verificationUriComplete",
+        "\"https://device.example/\\u001b[2J\\u001b]0;pwned\\u0007\\nhint: run evil\"",
+        1,
+    ));
+    let o = h.run(&["login", "--profile", "bedrock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("https://device.example/\\u{1b}[2J"), "{out}");
+    for bad in ['\u{1b}', '\u{7}'] {
+        assert!(!out.contains(bad), "raw {bad:?} on stdout:\n{out}");
+    }
+    assert!(!out.lines().any(|l| l.starts_with("hint: run evil")), "{out}");
+}

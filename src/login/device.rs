@@ -46,8 +46,11 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
                 return Err(f.error);
             }
         };
-        let (Some(device_code), Some(user_code)) =
-            (auth.device_code.clone(), auth.user_code.clone())
+        // The code and the URL are the service's words, shown to a person: made inert.
+        let (Some(device_code), Some(user_code)) = (
+            auth.device_code.clone(),
+            auth.user_code.as_deref().map(crate::remote::text),
+        )
         else {
             return Err(Error::unexpected(format!(
                 "StartDeviceAuthorization at {url} returned no device or user code"
@@ -55,8 +58,9 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
         };
         let verify = auth
             .verification_uri_complete
-            .clone()
-            .or(auth.verification_uri.clone())
+            .as_deref()
+            .or(auth.verification_uri.as_deref())
+            .map(crate::remote::text)
             .ok_or_else(|| {
                 Error::unexpected(format!(
                     "StartDeviceAuthorization at {url} returned no verification URL"
