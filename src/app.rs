@@ -33,6 +33,7 @@ pub const PEER_WAIT: Duration = Duration::from_secs(120);
 
 /// Runs awscred with these arguments and returns the exit status.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    crate::hardening::apply();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Path of the AWS config file (default `~/.aws/config`).
 pub const AWS_CONFIG_FILE: &str = "AWS_CONFIG_FILE";
@@ -52,6 +53,9 @@ pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const HOME: &str = "HOME";
 /// Windows home directory.
 pub const USERPROFILE: &str = "USERPROFILE";
+
+/// Longest `AWSCRED_HTTP_TIMEOUT` accepted.
+pub const MAX_HTTP_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A snapshot of the environment.
 #[derive(Debug, Clone, Default)]
@@ -167,6 +171,29 @@ impl Environment {
         Ok(())
     }
 
+    /// `AWSCRED_HTTP_TIMEOUT` in seconds (fractions allowed), if set: more than 0 and at
+    /// most [`MAX_HTTP_TIMEOUT`]; anything else is an error naming the variable.
+    pub fn http_timeout(&self) -> crate::error::Result<Option<Duration>> {
+        let Some(v) = self.get(AWSCRED_HTTP_TIMEOUT) else {
+            return Ok(None);
+        };
+        v.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| *s > 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .filter(|d| *d <= MAX_HTTP_TIMEOUT)
+            .map(Some)
+            .ok_or_else(|| {
+                crate::error::Error::user(format!(
+                    "{AWSCRED_HTTP_TIMEOUT} = `{}` is not a number of seconds from 0 to {}",
+                    crate::remote::text(v),
+                    MAX_HTTP_TIMEOUT.as_secs()
+                ))
+                .with_hint(format!("set {AWSCRED_HTTP_TIMEOUT}=30, or unset it"))
+            })
+    }
+
     /// The endpoint override for a service, most specific first.
     pub fn endpoint_url(&self, service_var: &str) -> Option<String> {
         self.get(service_var)
@@ -196,6 +223,23 @@ fn check_endpoint_url(value: &str) -> std::result::Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_timeout_is_checked_not_trusted() {
+        let t = |v: &str| Environment::from_pairs([("AWSCRED_HTTP_TIMEOUT", v)]).http_timeout();
+        assert_eq!(t("1.5").unwrap(), Some(Duration::from_millis(1500)));
+        assert_eq!(t("3600").unwrap(), Some(Duration::from_secs(3600)));
+        assert_eq!(Environment::default().http_timeout().unwrap(), None);
+        for bad in ["1e300", "inf", "NaN", "-1", "0", "3601", "soon", "1e20"] {
+            let e = t(bad).expect_err(bad);
+            assert!(
+                e.message().contains("AWSCRED_HTTP_TIMEOUT"),
+                "{}",
+                e.message()
+            );
+            assert_eq!(e.exit_code(), 1);
+        }
+    }
 
     #[test]
     fn endpoint_overrides_need_a_scheme_and_a_host() {

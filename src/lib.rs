@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod env;
 pub mod error;
 pub mod fuzzing;
+pub mod hardening;
 pub mod lock;
 pub mod log;
 pub mod login;

@@ -94,6 +94,7 @@ impl Net {
     pub fn block_on<F: Future>(&self, f: F) -> Result<F::Output> {
         if self.runtime.get().is_none() {
             self.env.check_endpoint_urls()?;
+            self.env.http_timeout()?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -125,12 +126,8 @@ impl Net {
     /// Timeouts: the defaults, or `AWSCRED_HTTP_TIMEOUT` seconds for reads and attempts
     /// (slow proxies want more, tests less).
     fn timeouts(&self) -> TimeoutConfig {
-        let custom = self
-            .env
-            .get(env::AWSCRED_HTTP_TIMEOUT)
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v > 0.0 && v.is_finite())
-            .map(Duration::from_secs_f64);
+        // Checked (an error naming the variable) before the first request, in `block_on`.
+        let custom = self.env.http_timeout().ok().flatten();
         TimeoutConfig::builder()
             .connect_timeout(custom.map_or(CONNECT_TIMEOUT, |c| c.min(CONNECT_TIMEOUT)))
             .read_timeout(custom.unwrap_or(READ_TIMEOUT))

@@ -345,5 +345,8 @@ fn a_verification_url_and_user_code_are_shown_inert() {
     for bad in ['\u{1b}', '\u{7}'] {
         assert!(!out.contains(bad), "raw {bad:?} on stdout:\n{out}");
     }
-    assert!(!out.lines().any(|l| l.starts_with("hint: run evil")), "{out}");
+    assert!(
+        !out.lines().any(|l| l.starts_with("hint: run evil")),
+        "{out}"
+    );
 }

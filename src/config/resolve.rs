@@ -465,6 +465,16 @@ fn walk(
             files.config_path.display()
         )));
     }
+    if visited.len() >= MAX_CHAIN {
+        return Err(Error::user(format!(
+            "profile `{}` has a source_profile chain longer than {MAX_CHAIN} profiles",
+            visited[0]
+        ))
+        .with_hint(format!(
+            "shorten the chain in {}: point source_profile at a profile with credentials",
+            files.config_path.display()
+        )));
+    }
     visited.push(name.to_string());
     let p = view(files, name);
     if !p.exists() {
@@ -843,21 +853,23 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
     };
     let refresh_window = match p.get("awscred_refresh_window") {
         None => DEFAULT_REFRESH_WINDOW,
-        Some(v) => parse_duration(&v.text).ok_or_else(|| {
-            Error::user(format!(
-                "{}: awscred_refresh_window = `{}` is not a duration",
-                v.at, v.text
-            ))
-            .with_hint("write it as seconds or with a unit, e.g. 900, 15m or 1h")
-        })?,
+        Some(v) => parse_duration(&v.text)
+            .filter(|d| *d <= MAX_REFRESH_WINDOW)
+            .ok_or_else(|| {
+                Error::user(format!(
+                    "{}: awscred_refresh_window = `{}` is not a duration of at most 12h",
+                    v.at, v.text
+                ))
+                .with_hint("write it as seconds or with a unit, e.g. 900, 15m or 1h")
+            })?,
     };
     let login_timeout = match p.get("awscred_login_timeout") {
         None => DEFAULT_LOGIN_TIMEOUT,
         Some(v) => parse_duration(&v.text)
-            .filter(|d| !d.is_zero())
+            .filter(|d| !d.is_zero() && *d <= MAX_LOGIN_TIMEOUT)
             .ok_or_else(|| {
                 Error::user(format!(
-                    "{}: awscred_login_timeout = `{}` is not a duration",
+                    "{}: awscred_login_timeout = `{}` is not a duration from 1s to 1h",
                     v.at, v.text
                 ))
                 .with_hint("write it as seconds or with a unit, e.g. 120 or 2m")
@@ -898,7 +910,18 @@ fn list(v: Option<&str>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// Parses `900`, `900s`, `15m`, `1h`.
+/// Longest duration any setting accepts (a year); longer values, and values whose seconds
+/// overflow, are not durations.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+/// Longest `awscred_login_timeout`.
+pub const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Longest `awscred_refresh_window` (role credentials last at most 12 hours).
+pub const MAX_REFRESH_WINDOW: Duration = Duration::from_secs(12 * 3600);
+/// Most profiles in one `source_profile` chain; longer chains are refused (the AWS CLI
+/// allows any length, but no real chain comes near this).
+pub const MAX_CHAIN: usize = 64;
+
+/// Parses `900`, `900s`, `15m`, `1h` (at most [`MAX_DURATION`]).
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last()? {
@@ -910,7 +933,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     num.trim()
         .parse::<u64>()
         .ok()
-        .map(|n| Duration::from_secs(n * mult))
+        .and_then(|n| n.checked_mul(mult))
+        .map(Duration::from_secs)
+        .filter(|d| *d <= MAX_DURATION)
 }
 
 #[cfg(test)]
@@ -1136,6 +1161,10 @@ sso_role_name = r
         assert_eq!(parse_duration("900"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("18446744073709551615"), None);
+        assert_eq!(parse_duration("18446744073709551615h"), None);
+        assert_eq!(parse_duration("367d"), None);
+        assert_eq!(parse_duration("9000h"), None);
         assert_eq!(parse_duration("x"), None);
     }
 }

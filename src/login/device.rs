@@ -50,8 +50,7 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
         let (Some(device_code), Some(user_code)) = (
             auth.device_code.clone(),
             auth.user_code.as_deref().map(crate::remote::text),
-        )
-        else {
+        ) else {
             return Err(Error::unexpected(format!(
                 "StartDeviceAuthorization at {url} returned no device or user code"
             )));
