@@ -170,7 +170,7 @@ fn a_running_awscred_writes_no_core_and_cannot_be_read() {
         std::os::unix::fs::chown(&p, Some(54331), Some(54331)).unwrap();
     }
     std::fs::set_permissions(h.home(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut c = h.command(&[
+    let c = h.command(&[
         "exec",
         "--profile",
         "static",
