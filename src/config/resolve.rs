@@ -713,10 +713,14 @@ fn sso(files: &AwsFiles, p: &ProfileView<'_>) -> Result<SsoRole> {
             })
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| vec![DEFAULT_SSO_SCOPE.to_string()]);
+        let where_ = section
+            .get("sso_region")
+            .map(|v| v.at.to_string())
+            .unwrap_or_else(|| format!("[sso-session {sname}]"));
         SsoSession {
             name: Some(sname.to_string()),
             start_url,
-            region,
+            region: check_region(&region, &format!("{where_}: sso_region"))?,
             scopes,
         }
     } else {
@@ -729,7 +733,10 @@ fn sso(files: &AwsFiles, p: &ProfileView<'_>) -> Result<SsoRole> {
                 "https://my-org.awsapps.com/start",
             )?
             .to_string(),
-            region: required(files, p, "sso_region", "us-east-1")?.to_string(),
+            region: check_region(
+                required(files, p, "sso_region", "us-east-1")?,
+                &format!("profile `{}`: sso_region", p.name),
+            )?,
             scopes: vec![DEFAULT_SSO_SCOPE.to_string()],
         }
     };
@@ -885,11 +892,15 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
             .with_hint("use a number from 1024 to 65535, or 0 for any free port")
         })?,
     };
-    let region = env
-        .get(env::AWS_REGION)
-        .or_else(|| env.get(env::AWS_DEFAULT_REGION))
-        .or_else(|| p.text("region"))
-        .map(str::to_string);
+    let region = if let Some(r) = env.get(env::AWS_REGION) {
+        Some(check_region(r, env::AWS_REGION)?)
+    } else if let Some(r) = env.get(env::AWS_DEFAULT_REGION) {
+        Some(check_region(r, env::AWS_DEFAULT_REGION)?)
+    } else if let Some(v) = p.get("region") {
+        Some(check_region(&v.text, &format!("{}: region", v.at))?)
+    } else {
+        None
+    };
     Ok(Settings {
         store,
         login,
@@ -920,6 +931,28 @@ pub const MAX_REFRESH_WINDOW: Duration = Duration::from_secs(12 * 3600);
 /// Most profiles in one `source_profile` chain; longer chains are refused (the AWS CLI
 /// allows any length, but no real chain comes near this).
 pub const MAX_CHAIN: usize = 64;
+
+/// A region name as AWS spells them (`us-east-1`, `us-gov-west-1`, `eusc-de-east-1`):
+/// lower-case letters and digits in dash-separated words. Regions become part of host
+/// names, so anything else (`us-east-1.attacker.example#`) is refused, naming where it
+/// was set.
+pub fn check_region(region: &str, set_in: &str) -> Result<String> {
+    let ok = !region.is_empty()
+        && region.len() <= 32
+        && region.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if ok {
+        return Ok(region.to_string());
+    }
+    Err(Error::user(format!(
+        "{set_in} = `{}` is not an AWS region name",
+        crate::remote::text(region)
+    ))
+    .with_hint("use a region name such as us-east-1 or eu-west-1"))
+}
 
 /// Parses `900`, `900s`, `15m`, `1h` (at most [`MAX_DURATION`]).
 pub fn parse_duration(s: &str) -> Option<Duration> {
@@ -1162,6 +1195,20 @@ sso_role_name = r
         assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
         assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_duration("18446744073709551615"), None);
+        for good in ["us-east-1", "us-gov-west-1", "eusc-de-east-1", "cn-north-1"] {
+            assert_eq!(check_region(good, "x").unwrap(), good);
+        }
+        for bad in [
+            "us-east-1.attacker.example#",
+            "US-EAST-1",
+            "",
+            "us--east-1",
+            "us-east-1/",
+            "a b",
+        ] {
+            let e = check_region(bad, "AWS_REGION").expect_err(bad);
+            assert!(e.message().starts_with("AWS_REGION = `"), "{}", e.message());
+        }
         assert_eq!(parse_duration("18446744073709551615h"), None);
         assert_eq!(parse_duration("367d"), None);
         assert_eq!(parse_duration("9000h"), None);
