@@ -350,3 +350,44 @@ fn a_verification_url_and_user_code_are_shown_inert() {
         "{out}"
     );
 }
+
+#[test]
+fn metadata_endpoints_with_malformed_answers_show_no_secret() {
+    for (name, profile, fault) in [
+        (
+            "container endpoint with a bad Expiration",
+            "from-ecs",
+            Fault::rewrite("ContainerCredentials", "Expiration", "\"soon\"", 3),
+        ),
+        (
+            "container endpoint cut in half",
+            "from-ecs",
+            Fault::truncated("ContainerCredentials", 3),
+        ),
+        (
+            "instance metadata with a bad Expiration",
+            "from-imds",
+            Fault::rewrite("ImdsCredentials", "Expiration", "\"soon\"", 9),
+        ),
+    ] {
+        for level in ["warn", "debug"] {
+            let mut h = Harness::new("file", Settings::default());
+            h.write_config(
+                "[profile from-ecs]\nrole_arn = arn:aws:iam::222233334444:role/FromEcs\ncredential_source = EcsContainer\nregion = us-east-1\n\
+                 [profile from-imds]\nrole_arn = arn:aws:iam::222233334444:role/FromImds\ncredential_source = Ec2InstanceMetadata\nregion = us-east-1\n",
+            );
+            let url = h.emu.url().to_string();
+            h.set_env(
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                &format!("{url}/ecs-credentials"),
+            );
+            h.set_env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &url);
+            h.set_env("AWSCRED_LOG", level);
+            h.emu.inject(fault.clone());
+            let o = h.run(&["process", "--profile", profile]);
+            let case = format!("{name} (AWSCRED_LOG={level})");
+            assert_failed_cleanly(&case, &o, &[]);
+            assert_no_secret(&h, &case, &visible(&o, true));
+        }
+    }
+}
