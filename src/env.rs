@@ -61,40 +61,61 @@ pub const MAX_HTTP_TIMEOUT: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone, Default)]
 pub struct Environment {
     vars: HashMap<String, String>,
+    /// Windows rules: names are case-insensitive (`Path` is `PATH`) and the home directory
+    /// is `USERPROFILE`.
+    windows: bool,
 }
 
 impl Environment {
     /// Reads the process environment (non-UTF-8 values are skipped).
     pub fn from_process() -> Self {
-        Self {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
-        }
+        Self::with_rules(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            cfg!(windows),
+        )
     }
 
     /// Builds an environment from pairs; for tests.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self {
-            vars: pairs
+        Self::with_rules(
+            pairs
                 .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        }
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+            cfg!(windows),
+        )
+    }
+
+    /// Builds an environment with Windows rules or Unix rules, whatever this platform is
+    /// (so both are tested everywhere).
+    pub fn with_rules(pairs: impl IntoIterator<Item = (String, String)>, windows: bool) -> Self {
+        let vars = pairs
+            .into_iter()
+            .map(|(k, v)| (if windows { k.to_ascii_uppercase() } else { k }, v))
+            .collect();
+        Self { vars, windows }
     }
 
     /// A variable's value; empty values count as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        let value = if self.windows {
+            self.vars.get(&name.to_ascii_uppercase())
+        } else {
+            self.vars.get(name)
+        };
+        value.map(String::as_str).filter(|v| !v.is_empty())
     }
 
-    /// The home directory.
+    /// The home directory: `HOME` on Unix; on Windows `USERPROFILE`, as Claude Code
+    /// (`os.homedir()`) and the AWS CLI use, never a stray `HOME` set by Git Bash or MSYS.
     pub fn home(&self) -> Option<PathBuf> {
-        self.get(HOME)
-            .or_else(|| self.get(USERPROFILE))
+        let (first, second) = if self.windows {
+            (USERPROFILE, None)
+        } else {
+            (HOME, Some(USERPROFILE))
+        };
+        self.get(first)
+            .or_else(|| second.and_then(|s| self.get(s)))
             .map(PathBuf::from)
             .or_else(dirs::home_dir)
     }
@@ -223,6 +244,27 @@ fn check_endpoint_url(value: &str) -> std::result::Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_names_ignore_case_and_home_is_userprofile() {
+        let pairs = || {
+            [
+                ("Path", "C:\\bin"),
+                ("HOME", "/c/Users/git-bash"),
+                ("USERPROFILE", "C:\\Users\\ada"),
+                ("aws_profile", "dev"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        };
+        let w = Environment::with_rules(pairs(), true);
+        assert_eq!(w.get("PATH"), Some("C:\\bin"));
+        assert_eq!(w.get(AWS_PROFILE), Some("dev"));
+        assert_eq!(w.home(), Some(PathBuf::from("C:\\Users\\ada")));
+        let u = Environment::with_rules(pairs(), false);
+        assert_eq!(u.get("PATH"), None);
+        assert_eq!(u.get(AWS_PROFILE), None);
+        assert_eq!(u.home(), Some(PathBuf::from("/c/Users/git-bash")));
+    }
 
     #[test]
     fn http_timeout_is_checked_not_trusted() {

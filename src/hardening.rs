@@ -6,12 +6,25 @@
 //! nothing) and, on Linux, the process is marked not dumpable (which also stops a pipe
 //! `core_pattern` such as systemd-coredump, and `ptrace` and `/proc/PID/mem` access by
 //! other processes of the same user). Children get their own dumpable flag back at
-//! `execve`; the soft core limit of 0 is inherited, the hard limit is kept so a child can
-//! raise it again.
+//! `execve`; the soft core limit of 0 is inherited by helpers awscred starts (a browser, an
+//! MFA tool), and given back to the program `awscred exec` becomes.
 //!
 //! macOS gets the core limit through the same POSIX call (type-checked only: it cannot be
 //! run here); Windows writes no core files unless Windows Error Reporting is configured
 //! for local dumps, which is the user's choice.
+
+/// The core-file limit this process started with, restored for a program that replaces it.
+#[cfg(unix)]
+static STARTED_WITH: std::sync::OnceLock<rustix::process::Rlimit> = std::sync::OnceLock::new();
+
+/// Gives back the core-file limit the user started awscred with, just before awscred
+/// replaces itself with another program (`exec`): that program is the user's, not ours.
+pub fn restore_for_child() {
+    #[cfg(unix)]
+    if let Some(limit) = STARTED_WITH.get() {
+        let _ = rustix::process::setrlimit(rustix::process::Resource::Core, *limit);
+    }
+}
 
 /// Applies the protections; failures are ignored (the program still works, only less
 /// protected), since none of them can be fixed by the user at this point.
@@ -19,7 +32,9 @@ pub fn apply() {
     #[cfg(unix)]
     {
         use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-        let hard = getrlimit(Resource::Core).maximum;
+        let started = getrlimit(Resource::Core);
+        let hard = started.maximum;
+        let _ = STARTED_WITH.set(started);
         let _ = setrlimit(
             Resource::Core,
             Rlimit {

@@ -245,6 +245,35 @@ fn exec_passes_credentials_and_the_exit_code() {
     assert!(out.contains(" us-east-1 none"), "{out}");
     let o = h.run(&["exec", "--profile", "bedrock", "--", "no-such-program-xyz"]);
     assert_eq!(o.status.code(), Some(1));
+    // awscred becomes the child: a signal ends it as it would end the child, the child's
+    // parent is the caller, and the child is not held to awscred's core-file limit of 0.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        let o = h.run(&[
+            "exec",
+            "--profile",
+            "bedrock",
+            "--",
+            "sh",
+            "-c",
+            "kill -TERM $$",
+        ]);
+        assert_eq!(o.status.signal(), Some(15), "{}", stderr(&o));
+        let o = h
+            .command(&[
+                "exec",
+                "--profile",
+                "bedrock",
+                "--",
+                "sh",
+                "-c",
+                "echo $PPID",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&o).trim(), std::process::id().to_string());
+    }
 }
 
 #[test]

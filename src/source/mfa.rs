@@ -12,6 +12,17 @@ use std::process::{Command, Stdio};
 pub fn code(ctx: &Context<'_>, step: &RoleStep, serial: &str) -> Result<Secret<String>> {
     let raw = if let Some(cmd) = &step.mfa_process {
         from_process(cmd, &step.profile)?
+    } else if cfg!(windows) && in_mintty(ctx.env) {
+        // mintty is not a console: a prompt on CONOUT$ is invisible and CONIN$ never
+        // answers, so asking would hang.
+        return Err(Error::user(format!(
+            "profile `{}` needs an MFA code for {serial}, and Git Bash's mintty window cannot show the prompt",
+            step.profile
+        ))
+        .with_hint(format!(
+            "set awscred_mfa_process in [profile {}] to a command that prints the code (for example `ykman oath accounts code -s NAME`), or run awscred from Windows Terminal, PowerShell or `winpty awscred …`",
+            step.profile
+        )));
     } else if ctx.login.can_prompt {
         from_terminal(serial, &step.profile)?
     } else {
@@ -38,12 +49,32 @@ pub fn code(ctx: &Context<'_>, step: &RoleStep, serial: &str) -> Result<Secret<S
     Ok(Secret::new(code))
 }
 
+/// Whether this runs in mintty (Git Bash, MSYS2, Cygwin's default terminal), which sets
+/// `TERM_PROGRAM=mintty`.
+fn in_mintty(env: &crate::env::Environment) -> bool {
+    env.get("TERM_PROGRAM")
+        .is_some_and(|t| t.eq_ignore_ascii_case("mintty"))
+}
+
+/// What `cmd.exe` gets for `command`, passed as one raw argument: `/d` skips AutoRun, `/s`
+/// strips exactly the outer quotes, so a quoted program path with spaces
+/// (`"C:\Program Files\Yubico\ykman.exe" oath …`) reaches cmd as written. Rust's own
+/// argument quoting would escape those quotes and break the path.
+#[cfg_attr(not(windows), allow(dead_code))]
+fn cmd_line(command: &str) -> String {
+    format!("/d /s /c \"{command}\"")
+}
+
 fn from_process(cmd: &str, profile: &str) -> Result<String> {
-    let mut command = if cfg!(windows) {
-        let mut c = Command::new("cmd");
-        c.args(["/C", cmd]);
+    #[cfg(windows)]
+    let mut command = {
+        use std::os::windows::process::CommandExt;
+        let mut c = Command::new("cmd.exe");
+        c.raw_arg(cmd_line(cmd));
         c
-    } else {
+    };
+    #[cfg(not(windows))]
+    let mut command = {
         let mut c = Command::new("sh");
         c.args(["-c", cmd]);
         c
@@ -123,4 +154,25 @@ fn from_terminal(_serial: &str, profile: &str) -> Result<String> {
         "cannot ask for the MFA code of profile `{profile}` on this platform"
     ))
     .with_hint("set awscred_mfa_process to a command that prints the code"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmd_gets_the_command_line_unescaped() {
+        assert_eq!(
+            cmd_line("\"C:\\Program Files\\Yubico\\ykman.exe\" oath accounts code -s aws"),
+            "/d /s /c \"\"C:\\Program Files\\Yubico\\ykman.exe\" oath accounts code -s aws\""
+        );
+    }
+
+    #[test]
+    fn mintty_is_recognised() {
+        let env = |v: &str| crate::env::Environment::from_pairs([("TERM_PROGRAM", v)]);
+        assert!(in_mintty(&env("mintty")));
+        assert!(!in_mintty(&env("vscode")));
+        assert!(!in_mintty(&crate::env::Environment::default()));
+    }
 }
