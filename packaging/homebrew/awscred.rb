@@ -1,4 +1,4 @@
-# Homebrew formula for awscred. The release workflow (.github/workflows/release.yml)
+# Homebrew formula for awscred. The release workflow, through packaging/fill,
 # replaces VERSION_PLACEHOLDER and the SHA256_* placeholders with the values of the archives
 # it built, and publishes the result to the tap.
 class Awscred < Formula
