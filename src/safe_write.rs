@@ -1,0 +1,666 @@
+//! Files awscred changes outside its own store: Claude Code settings, `~/.aws/config`, and
+//! the backups of both.
+//!
+//! Every write goes to a temporary file created with `O_EXCL|O_NOFOLLOW` in the target's
+//! directory, with the original's permissions (or the caller's choice for a new file), and
+//! is then renamed over the original: a reader sees the old text or the new one, and a link
+//! planted at any name is never written through.
+//!
+//! Where a file is decides how far links are trusted ([`Place`]). Inside a project (the
+//! `.claude` directory of a checkout, which whoever wrote the repository controls) every
+//! component is opened relative to the project directory without following links, for
+//! reading as well as writing. A user's own file that is a link to another file the user
+//! owns (stow, chezmoi, home-manager) is updated beside that target, keeping the link.
+//!
+//! Backups go to awscred's state directory, private, named by file and time; the last
+//! [`BACKUPS_KEPT`] of each file are kept.
+
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest file awscred reads here; settings files and AWS config are a few KiB.
+const MAX_LEN: u64 = 4 << 20;
+/// Backups kept per original file.
+pub const BACKUPS_KEPT: usize = 5;
+/// Mode of a new file that holds nothing secret.
+pub const MODE_SHARED: u32 = 0o644;
+/// Mode of a new file that may hold a secret, and of every backup.
+pub const MODE_PRIVATE: u32 = 0o600;
+
+/// Where a file is, and so which links on the way to it are followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A file of the user's own (`~/.claude/settings.json`, `~/.aws/config`, managed
+    /// settings): a link to a regular file the user owns is updated beside its target.
+    Own(PathBuf),
+    /// `rel` under `root`, a directory whose contents someone else may have written (a
+    /// checked-out repository): no component of `rel` is followed when it is a link.
+    Inside {
+        /// The project directory.
+        root: PathBuf,
+        /// Single names, outermost first, the file's last.
+        rel: Vec<String>,
+    },
+}
+
+impl Place {
+    /// The path shown to the user.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            Place::Own(p) => p.clone(),
+            Place::Inside { root, rel } => rel.iter().fold(root.clone(), |p, n| p.join(n)),
+        }
+    }
+}
+
+/// What is found at a name, without following a link there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    Missing,
+    Link,
+    Dir,
+    /// A regular file with its permission bits and owner.
+    File {
+        mode: u32,
+        #[cfg_attr(not(unix), allow(dead_code))]
+        uid: u32,
+    },
+    Other,
+}
+
+fn link_refused(path: &Path) -> Error {
+    Error::user(format!(
+        "{} is a symbolic link; awscred does not follow links inside a project",
+        path.display()
+    ))
+    .with_hint(format!(
+        "remove the link, or use --scope user; awscred left {} unchanged",
+        path.display()
+    ))
+}
+
+fn not_a_file(path: &Path) -> Error {
+    Error::user(format!("{} is not a regular file", path.display()))
+        .with_hint(format!("remove or rename {}", path.display()))
+}
+
+fn cannot(verb: &str, path: &Path, e: &std::io::Error) -> Error {
+    Error::user(format!("cannot {verb} {}", path.display()))
+        .caused_by(e)
+        .with_hint("check the permissions of the file and its directory (managed settings need administrator rights)")
+}
+
+/// Reads a file as text; `None` when it does not exist.
+pub fn read(place: &Place) -> Result<Option<String>> {
+    let bytes = match place {
+        Place::Own(path) => read_own(path)?,
+        Place::Inside { root, rel } => read_inside(root, rel)?,
+    };
+    bytes
+        .map(|b| {
+            String::from_utf8(b).map_err(|_| {
+                Error::user(format!("{} is not UTF-8 text", place.path().display())).with_hint(
+                    format!(
+                        "fix {} by hand; awscred left it unchanged",
+                        place.path().display()
+                    ),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Replaces a file's content atomically, keeping its permissions; a new file gets
+/// `new_mode`.
+pub fn write(place: &Place, bytes: &[u8], new_mode: u32) -> Result<()> {
+    match place {
+        Place::Own(path) => write_own(path, bytes, new_mode),
+        Place::Inside { root, rel } => write_inside(root, rel, bytes, new_mode),
+    }
+}
+
+fn read_limited(mut f: impl Read, path: &Path) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    (&mut f)
+        .take(MAX_LEN.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| cannot("read", path, &e))?;
+    if u64::try_from(buf.len()).map_or(true, |n| n > MAX_LEN) {
+        return Err(Error::user(format!(
+            "{} is larger than {} MiB",
+            path.display(),
+            MAX_LEN >> 20
+        ))
+        .with_hint(format!("awscred left {} unchanged", path.display())));
+    }
+    Ok(buf)
+}
+
+fn read_own(path: &Path) -> Result<Option<Vec<u8>>> {
+    match fs_err::File::open(path) {
+        Ok(f) => {
+            if !f.metadata().is_ok_and(|m| m.is_file()) {
+                return Err(not_a_file(path));
+            }
+            read_limited(f, path).map(Some)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(cannot("read", path, &e)),
+    }
+}
+
+/// Opens the directories of `rel` under `root` one at a time, refusing links; `None` when
+/// one is missing and `create` is false.
+fn walk(root: &Path, dirs: &[String], create: bool) -> Result<Option<(sys::Dir, PathBuf)>> {
+    let mut dir = sys::open_dir(root).map_err(|e| cannot("open", root, &e))?;
+    let mut shown = root.to_path_buf();
+    for name in dirs {
+        shown.push(name);
+        match sys::lookup(&dir, name).map_err(|e| cannot("open", &shown, &e))? {
+            Found::Dir => {}
+            Found::Missing if create => match sys::mkdir(&dir, name) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(cannot("create", &shown, &e)),
+            },
+            Found::Missing => return Ok(None),
+            Found::Link => return Err(link_refused(&shown)),
+            Found::File { .. } | Found::Other => {
+                return Err(
+                    Error::user(format!("{} is not a directory", shown.display()))
+                        .with_hint(format!("remove or rename {}", shown.display())),
+                );
+            }
+        }
+        dir = match sys::subdir(&dir, name) {
+            Ok(d) => d,
+            // Replaced by a link between the look and the open.
+            Err(_) if sys::lookup(&dir, name).ok() == Some(Found::Link) => {
+                return Err(link_refused(&shown));
+            }
+            Err(e) => return Err(cannot("open", &shown, &e)),
+        };
+    }
+    Ok(Some((dir, shown)))
+}
+
+fn split(rel: &[String]) -> Result<(&String, &[String])> {
+    rel.split_last()
+        .ok_or_else(|| Error::unexpected("an empty path inside the project"))
+}
+
+fn read_inside(root: &Path, rel: &[String]) -> Result<Option<Vec<u8>>> {
+    let (name, dirs) = split(rel)?;
+    let Some((dir, mut shown)) = walk(root, dirs, false)? else {
+        return Ok(None);
+    };
+    shown.push(name);
+    match sys::open_file(&dir, name) {
+        Ok(f) => {
+            if !f.metadata().is_ok_and(|m| m.is_file()) {
+                return Err(not_a_file(&shown));
+            }
+            read_limited(f, &shown).map(Some)
+        }
+        Err(e) => match sys::lookup(&dir, name) {
+            Ok(Found::Missing) => Ok(None),
+            Ok(Found::Link) => Err(link_refused(&shown)),
+            Ok(Found::Dir | Found::Other) => Err(not_a_file(&shown)),
+            _ => Err(cannot("read", &shown, &e)),
+        },
+    }
+}
+
+fn write_inside(root: &Path, rel: &[String], bytes: &[u8], new_mode: u32) -> Result<()> {
+    let (name, dirs) = split(rel)?;
+    let Some((dir, mut shown)) = walk(root, dirs, true)? else {
+        return Err(Error::unexpected(
+            "a directory vanished while awscred created it",
+        ));
+    };
+    shown.push(name);
+    let mode = match sys::lookup(&dir, name).map_err(|e| cannot("read", &shown, &e))? {
+        Found::Missing => new_mode,
+        Found::File { mode, .. } => mode,
+        Found::Link => return Err(link_refused(&shown)),
+        Found::Dir | Found::Other => return Err(not_a_file(&shown)),
+    };
+    sys::replace(&dir, name, bytes, mode).map_err(|e| cannot("write", &shown, &e))
+}
+
+fn file_name(path: &Path) -> Result<&str> {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::user(format!("{} does not name a file", path.display())))
+}
+
+fn write_own(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
+    let name = file_name(path)?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let meta = match fs_err::symlink_metadata(path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(cannot("read", path, &e)),
+    };
+    match meta {
+        None => {
+            fs_err::create_dir_all(parent).map_err(|e| cannot("create", parent, &e))?;
+            let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
+            sys::replace(&dir, name, bytes, new_mode).map_err(|e| cannot("write", path, &e))
+        }
+        Some(m) if m.file_type().is_symlink() => write_through_link(path, bytes),
+        Some(m) if m.is_file() => {
+            let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
+            let mode = match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
+                Found::File { mode, .. } => mode,
+                Found::Missing => new_mode,
+                Found::Link => return write_through_link(path, bytes),
+                Found::Dir | Found::Other => return Err(not_a_file(path)),
+            };
+            sys::replace(&dir, name, bytes, mode).map_err(|e| cannot("write", path, &e))
+        }
+        Some(_) => Err(not_a_file(path)),
+    }
+}
+
+/// `link` is a user's own link (a dotfile manager's): the new content goes beside the
+/// file it points to, so the link stays and keeps pointing at the updated file.
+fn write_through_link(link: &Path, bytes: &[u8]) -> Result<()> {
+    let both = |what: &str| {
+        let to = std::fs::read_link(link)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "its target".into());
+        format!("{} is a link to {to}, {what}", link.display())
+    };
+    let target = std::fs::canonicalize(link).map_err(|e| {
+        Error::user(both("which cannot be reached"))
+            .caused_by(&e)
+            .with_hint(format!("create the target, or remove {}", link.display()))
+    })?;
+    let name = file_name(&target)?;
+    let parent = target.parent().unwrap_or(Path::new("/"));
+    let shown = |what: &str| {
+        format!(
+            "{} is a link to {}, {what}",
+            link.display(),
+            target.display()
+        )
+    };
+    let dir = sys::open_dir(parent)
+        .map_err(|e| Error::user(shown("whose directory cannot be opened")).caused_by(&e))?;
+    let (mode, uid) = match sys::lookup(&dir, name)
+        .map_err(|e| Error::user(shown("which cannot be read")).caused_by(&e))?
+    {
+        Found::File { mode, uid } => (mode, uid),
+        _ => return Err(Error::user(shown("which is not a regular file"))),
+    };
+    if !sys::is_current_user(uid) {
+        return Err(
+            Error::user(shown("which belongs to another user")).with_hint(format!(
+                "change {} where it is managed, or replace the link with a file of your own",
+                target.display()
+            )),
+        );
+    }
+    if mode & 0o200 == 0 {
+        return Err(Error::user(shown("which is read-only")).with_hint(format!(
+            "make {} writable, or change it where your dotfiles are managed",
+            target.display()
+        )));
+    }
+    sys::replace(&dir, name, bytes, mode).map_err(|e| {
+        Error::user(shown("which cannot be written"))
+            .caused_by(&e)
+            .with_hint(format!(
+                "check the permissions of {} and its directory",
+                target.display()
+            ))
+    })
+}
+
+/// Private copies of files as they were before awscred changed them.
+#[derive(Debug, Clone)]
+pub struct Backups {
+    dir: PathBuf,
+}
+
+impl Backups {
+    /// Backups in `dir` (awscred's state directory), created private when missing.
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    /// Keeps `bytes`, the content of `original` before a change, as a new backup (0600)
+    /// and drops all but the newest [`BACKUPS_KEPT`] of that file. Returns its path.
+    pub fn keep(&self, original: &Path, bytes: &[u8], now: DateTime<Utc>) -> Result<PathBuf> {
+        let fail = |e: &std::io::Error| {
+            Error::user(format!(
+                "cannot keep a backup in {}; awscred changed nothing",
+                self.dir.display()
+            ))
+            .caused_by(e)
+            .with_hint(format!("check the permissions of {}", self.dir.display()))
+        };
+        sys::create_private_dir(&self.dir).map_err(|e| fail(&e))?;
+        let dir = sys::open_dir(&self.dir).map_err(|e| fail(&e))?;
+        if sys::others_can_write(&self.dir) {
+            return Err(Error::user(format!(
+                "{} can be written by other users; awscred will not keep backups there",
+                self.dir.display()
+            ))
+            .with_hint(format!("run chmod 700 {}", self.dir.display())));
+        }
+        let stem = backup_stem(original);
+        let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
+        let mut chosen = None;
+        for n in 0..10 {
+            let name = if n == 0 {
+                format!("{stem}.{stamp}")
+            } else {
+                format!("{stem}.{stamp}-{n}")
+            };
+            if sys::lookup(&dir, &name).map_err(|e| fail(&e))? == Found::Missing {
+                chosen = Some(name);
+                break;
+            }
+        }
+        let Some(name) = chosen else {
+            return Err(Error::unexpected(format!(
+                "too many backups of {} this second",
+                original.display()
+            )));
+        };
+        sys::replace(&dir, &name, bytes, MODE_PRIVATE).map_err(|e| fail(&e))?;
+        if let Ok(entries) = fs_err::read_dir(&self.dir) {
+            let names = entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok());
+            for old in outdated(names, &stem, BACKUPS_KEPT) {
+                let _ = sys::remove(&dir, &old);
+            }
+        }
+        Ok(self.dir.join(name))
+    }
+}
+
+/// `<file name>.<8 hex digits of the full path>`: a project's `settings.json` and the
+/// user's keep separate turns.
+fn backup_stem(original: &Path) -> String {
+    let name = original
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let digest = Sha256::digest(original.to_string_lossy().as_bytes());
+    format!("{name}.{}", crate::store::file::hex(&digest[..4]))
+}
+
+/// The backups of `stem` beyond the newest `keep`, oldest first.
+fn outdated(names: impl Iterator<Item = String>, stem: &str, keep: usize) -> Vec<String> {
+    let prefix = format!("{stem}.");
+    let mut mine: Vec<String> = names
+        .filter(|n| {
+            n.strip_prefix(&prefix).is_some_and(|rest| {
+                rest.len() >= 16
+                    && rest.as_bytes().get(8) == Some(&b'T')
+                    && rest[..8].bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+        .collect();
+    mine.sort();
+    let extra = mine.len().saturating_sub(keep);
+    mine.truncate(extra);
+    mine
+}
+
+/// Name of the temporary file for `name`: a fixed one first, then random ones when that is
+/// taken (by a planted link, or a writer that was killed).
+fn temp_name(name: &str, attempt: u32) -> String {
+    if attempt == 0 {
+        format!(".{name}.awscred.tmp")
+    } else {
+        format!(".{name}.awscred.{:08x}.tmp", rand::random::<u32>())
+    }
+}
+
+const TEMP_ATTEMPTS: u32 = 8;
+
+#[cfg(unix)]
+mod sys {
+    //! Directory handles and `*at` calls: nothing here follows a link at the last name.
+
+    use super::{Found, TEMP_ATTEMPTS, temp_name};
+    use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    /// An open directory.
+    pub type Dir = OwnedFd;
+
+    pub fn open_dir(path: &Path) -> std::io::Result<Dir> {
+        Ok(rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?)
+    }
+
+    pub fn subdir(dir: &Dir, name: &str) -> std::io::Result<Dir> {
+        Ok(rustix::fs::openat(
+            dir,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?)
+    }
+
+    pub fn mkdir(dir: &Dir, name: &str) -> std::io::Result<()> {
+        Ok(rustix::fs::mkdirat(
+            dir,
+            name,
+            Mode::from_bits_truncate(0o755),
+        )?)
+    }
+
+    /// Opens a file for reading; fails on a link. `NONBLOCK` so a planted FIFO cannot hang.
+    pub fn open_file(dir: &Dir, name: &str) -> std::io::Result<std::fs::File> {
+        let fd = rustix::fs::openat(
+            dir,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(std::fs::File::from(fd))
+    }
+
+    #[allow(clippy::unnecessary_cast)]
+    fn found(st: &rustix::fs::Stat) -> Found {
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::Symlink => Found::Link,
+            FileType::Directory => Found::Dir,
+            FileType::RegularFile => Found::File {
+                mode: (st.st_mode as u32) & 0o7777,
+                uid: st.st_uid,
+            },
+            _ => Found::Other,
+        }
+    }
+
+    pub fn lookup(dir: &Dir, name: &str) -> std::io::Result<Found> {
+        match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(found(&st)),
+            Err(rustix::io::Errno::NOENT) => Ok(Found::Missing),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn is_current_user(uid: u32) -> bool {
+        rustix::process::geteuid().as_raw() == uid
+    }
+
+    pub fn others_can_write(path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).is_ok_and(|m| m.mode() & 0o022 != 0)
+    }
+
+    pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(path)
+    }
+
+    pub fn remove(dir: &Dir, name: &str) -> std::io::Result<()> {
+        Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?)
+    }
+
+    /// Writes `bytes` to a new temporary file beside `name` (`O_EXCL|O_NOFOLLOW`, owner-only
+    /// until complete), gives it `mode`, syncs it and renames it over `name`.
+    pub fn replace(dir: &Dir, name: &str, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+        let (tmp, fd) = create_temp(dir, name)?;
+        let result = (|| {
+            let mut f = std::fs::File::from(fd);
+            f.write_all(bytes)?;
+            f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
+            f.sync_all()?;
+            drop(f);
+            rustix::fs::renameat(dir, tmp.as_str(), dir, name)?;
+            // The rename itself survives a crash once the directory is synced.
+            let _ = rustix::fs::fsync(dir);
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = remove(dir, &tmp);
+        }
+        result
+    }
+
+    pub(super) fn create_temp(dir: &Dir, name: &str) -> std::io::Result<(String, OwnedFd)> {
+        let mut last = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        for attempt in 0..TEMP_ATTEMPTS {
+            let tmp = temp_name(name, attempt);
+            match rustix::fs::openat(
+                dir,
+                tmp.as_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::RUSR | Mode::WUSR,
+            ) {
+                Ok(fd) => return Ok((tmp, fd)),
+                Err(rustix::io::Errno::EXIST) => last = rustix::io::Errno::EXIST.into(),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(last)
+    }
+}
+
+#[cfg(not(unix))]
+mod sys {
+    //! Paths instead of directory handles: links are refused by looking before opening.
+
+    use super::{Found, TEMP_ATTEMPTS, temp_name};
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    /// A directory, by path.
+    pub type Dir = PathBuf;
+
+    pub fn open_dir(path: &Path) -> std::io::Result<Dir> {
+        if std::fs::metadata(path)?.is_dir() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(std::io::Error::other("not a directory"))
+        }
+    }
+
+    pub fn subdir(dir: &Dir, name: &str) -> std::io::Result<Dir> {
+        match lookup(dir, name)? {
+            Found::Dir => Ok(dir.join(name)),
+            _ => Err(std::io::Error::other("not a directory")),
+        }
+    }
+
+    pub fn mkdir(dir: &Dir, name: &str) -> std::io::Result<()> {
+        std::fs::create_dir(dir.join(name))
+    }
+
+    pub fn open_file(dir: &Dir, name: &str) -> std::io::Result<std::fs::File> {
+        match lookup(dir, name)? {
+            Found::File { .. } => std::fs::File::open(dir.join(name)),
+            Found::Missing => Err(std::io::ErrorKind::NotFound.into()),
+            _ => Err(std::io::Error::other("not a regular file")),
+        }
+    }
+
+    pub fn lookup(dir: &Dir, name: &str) -> std::io::Result<Found> {
+        match std::fs::symlink_metadata(dir.join(name)) {
+            Ok(m) if m.file_type().is_symlink() => Ok(Found::Link),
+            Ok(m) if m.is_dir() => Ok(Found::Dir),
+            Ok(m) if m.is_file() => Ok(Found::File {
+                mode: if m.permissions().readonly() {
+                    0o444
+                } else {
+                    0o644
+                },
+                uid: 0,
+            }),
+            Ok(_) => Ok(Found::Other),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Found::Missing),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn is_current_user(_uid: u32) -> bool {
+        true
+    }
+
+    pub fn others_can_write(_path: &Path) -> bool {
+        false
+    }
+
+    pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+        std::fs::DirBuilder::new().recursive(true).create(path)
+    }
+
+    pub fn remove(dir: &Dir, name: &str) -> std::io::Result<()> {
+        std::fs::remove_file(dir.join(name))
+    }
+
+    pub fn replace(dir: &Dir, name: &str, bytes: &[u8], _mode: u32) -> std::io::Result<()> {
+        let mut last = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        for attempt in 0..TEMP_ATTEMPTS {
+            let tmp = dir.join(temp_name(name, attempt));
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp);
+            let mut f = match f {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    last = e;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let result = (|| {
+                f.write_all(bytes)?;
+                f.sync_all()?;
+                drop(f);
+                std::fs::rename(&tmp, dir.join(name))
+            })();
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            return result;
+        }
+        Err(last)
+    }
+}
