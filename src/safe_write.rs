@@ -664,3 +664,285 @@ mod sys {
         Err(last)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(sec: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 14, 0, sec).unwrap()
+    }
+
+    fn inside(root: &Path, name: &str) -> Place {
+        Place::Inside {
+            root: root.to_path_buf(),
+            rel: vec![".claude".into(), name.into()],
+        }
+    }
+
+    #[test]
+    fn only_the_oldest_backups_of_the_same_file_go() {
+        let stem = "settings.json.0011aabb";
+        let mut names: Vec<String> = (0..7)
+            .map(|i| format!("{stem}.2026112{i}T120000Z"))
+            .collect();
+        names.push(format!("{stem}.20261127T120000Z-1"));
+        names.push("settings.json.ffffffff.20261101T000000Z".into());
+        names.push(format!(".{stem}.20261101T000000Z.awscred.tmp"));
+        names.push(format!("{stem}.notes"));
+        let gone = outdated(names.into_iter(), stem, 5);
+        assert_eq!(
+            gone,
+            vec![
+                format!("{stem}.20261120T120000Z"),
+                format!("{stem}.20261121T120000Z"),
+                format!("{stem}.20261122T120000Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn backups_of_same_named_files_are_told_apart() {
+        let a = backup_stem(Path::new("/h/.claude/settings.json"));
+        let b = backup_stem(Path::new("/repo/.claude/settings.json"));
+        assert!(a.starts_with("settings.json.") && b.starts_with("settings.json."));
+        assert_ne!(a, b);
+        assert_eq!(a, backup_stem(Path::new("/h/.claude/settings.json")));
+    }
+
+    #[test]
+    fn a_new_file_inside_a_project_is_created_with_its_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let place = inside(d.path(), "settings.json");
+        assert_eq!(read(&place).unwrap(), None);
+        write(&place, b"{}\n", MODE_SHARED).unwrap();
+        assert_eq!(read(&place).unwrap().as_deref(), Some("{}\n"));
+        let names: Vec<_> = std::fs::read_dir(d.path().join(".claude"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec!["settings.json"], "no temporary file is left");
+    }
+
+    #[cfg(unix)]
+    mod unix {
+        use super::*;
+        use std::os::unix::fs::{PermissionsExt, symlink};
+
+        fn mode(p: &Path) -> u32 {
+            std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+        }
+
+        #[test]
+        fn links_inside_a_project_are_refused_for_reading_and_writing() {
+            let d = tempfile::tempdir().unwrap();
+            let secret = d.path().join("id_ed25519");
+            std::fs::write(&secret, "PRIVATE KEY").unwrap();
+            std::fs::create_dir(d.path().join("repo")).unwrap();
+            let repo = d.path().join("repo");
+            std::fs::create_dir(repo.join(".claude")).unwrap();
+            symlink(&secret, repo.join(".claude/settings.local.json")).unwrap();
+            let place = inside(&repo, "settings.local.json");
+            let e = read(&place).unwrap_err();
+            assert!(
+                e.message().contains("is a symbolic link"),
+                "{}",
+                e.message()
+            );
+            assert!(!e.report().contains("PRIVATE KEY"));
+            let e = write(&place, b"{}", MODE_SHARED).unwrap_err();
+            assert!(e.message().contains("is a symbolic link"));
+            assert_eq!(std::fs::read_to_string(&secret).unwrap(), "PRIVATE KEY");
+
+            // `.claude` itself a link to a directory elsewhere.
+            let elsewhere = d.path().join("elsewhere");
+            std::fs::create_dir(&elsewhere).unwrap();
+            std::fs::write(elsewhere.join("settings.json"), "{\"x\": 1}").unwrap();
+            let repo2 = d.path().join("repo2");
+            std::fs::create_dir(&repo2).unwrap();
+            symlink(&elsewhere, repo2.join(".claude")).unwrap();
+            let place = inside(&repo2, "settings.json");
+            assert!(
+                read(&place)
+                    .unwrap_err()
+                    .message()
+                    .contains("repo2/.claude is a symbolic link")
+            );
+            assert!(write(&place, b"{}", MODE_SHARED).is_err());
+            assert_eq!(
+                std::fs::read_to_string(elsewhere.join("settings.json")).unwrap(),
+                "{\"x\": 1}"
+            );
+        }
+
+        #[test]
+        fn a_fifo_is_not_read() {
+            let d = tempfile::tempdir().unwrap();
+            std::fs::create_dir(d.path().join(".claude")).unwrap();
+            let fifo = d.path().join(".claude/settings.json");
+            let status = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let e = read(&inside(d.path(), "settings.json")).unwrap_err();
+            assert!(
+                e.message().contains("not a regular file"),
+                "{}",
+                e.message()
+            );
+        }
+
+        #[test]
+        fn a_link_planted_at_the_temporary_name_is_not_followed() {
+            let d = tempfile::tempdir().unwrap();
+            let victim = d.path().join("victim");
+            std::fs::write(&victim, "keep").unwrap();
+            std::fs::create_dir(d.path().join(".claude")).unwrap();
+            let planted = d.path().join(".claude").join(temp_name("settings.json", 0));
+            symlink(&victim, &planted).unwrap();
+            let place = inside(d.path(), "settings.json");
+            write(&place, b"{}\n", MODE_SHARED).unwrap();
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+            assert_eq!(read(&place).unwrap().as_deref(), Some("{}\n"));
+            assert!(
+                std::fs::symlink_metadata(&planted)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+        }
+
+        #[test]
+        fn modes_are_kept_and_new_files_get_exactly_the_mode_asked() {
+            let d = tempfile::tempdir().unwrap();
+            let cfg = d.path().join("config");
+            std::fs::write(&cfg, "old").unwrap();
+            std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+            write(&Place::Own(cfg.clone()), b"new", MODE_SHARED).unwrap();
+            assert_eq!(mode(&cfg), 0o600);
+            assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "new");
+            let fresh = d.path().join("sub/fresh");
+            write(&Place::Own(fresh.clone()), b"x", MODE_PRIVATE).unwrap();
+            assert_eq!(mode(&fresh), 0o600);
+            let shared = d.path().join("shared");
+            write(&Place::Own(shared.clone()), b"x", MODE_SHARED).unwrap();
+            assert_eq!(mode(&shared), 0o644, "not narrowed by the umask");
+        }
+
+        #[test]
+        fn a_dotfile_link_is_kept_and_its_target_updated() {
+            let d = tempfile::tempdir().unwrap();
+            let dotfiles = d.path().join("dotfiles");
+            std::fs::create_dir(&dotfiles).unwrap();
+            let target = dotfiles.join("settings.json");
+            std::fs::write(&target, "old").unwrap();
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let link = d.path().join("settings.json");
+            symlink(&target, &link).unwrap();
+            let place = Place::Own(link.clone());
+            assert_eq!(read(&place).unwrap().as_deref(), Some("old"));
+            write(&place, b"new", MODE_SHARED).unwrap();
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(std::fs::read_link(&link).unwrap(), target);
+            assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+            assert_eq!(mode(&target), 0o600);
+            assert_eq!(std::fs::read_dir(&dotfiles).unwrap().count(), 1);
+        }
+
+        #[test]
+        fn a_read_only_link_target_is_an_error_naming_both_paths() {
+            let d = tempfile::tempdir().unwrap();
+            let target = d.path().join("store-settings.json");
+            std::fs::write(&target, "old").unwrap();
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o444)).unwrap();
+            let link = d.path().join("settings.json");
+            symlink(&target, &link).unwrap();
+            let e = write(&Place::Own(link.clone()), b"new", MODE_SHARED).unwrap_err();
+            let m = e.message();
+            assert!(m.contains(&link.display().to_string()), "{m}");
+            assert!(m.contains(&target.display().to_string()), "{m}");
+            assert!(m.contains("read-only"), "{m}");
+            assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+        }
+
+        #[test]
+        fn a_link_to_another_users_file_is_refused() {
+            let d = tempfile::tempdir().unwrap();
+            let target = d.path().join("theirs.json");
+            std::fs::write(&target, "theirs").unwrap();
+            let status = std::process::Command::new("chown")
+                .arg("54323")
+                .arg(&target)
+                .status()
+                .unwrap();
+            if !status.success() {
+                // Not root: a file root owns serves as another user's.
+                std::fs::remove_file(&target).unwrap();
+                symlink("/etc/passwd", &target).unwrap();
+            }
+            let link = d.path().join("settings.json");
+            symlink(&target, &link).unwrap();
+            let e = write(&Place::Own(link.clone()), b"new", MODE_SHARED).unwrap_err();
+            assert!(
+                e.message().contains("belongs to another user"),
+                "{}",
+                e.message()
+            );
+            assert!(e.message().contains(&link.display().to_string()));
+        }
+
+        #[test]
+        fn backups_are_private_named_by_file_and_time_and_few() {
+            let d = tempfile::tempdir().unwrap();
+            let state = d.path().join("state/awscred");
+            let b = Backups::new(state.clone());
+            let original = Path::new("/h/.aws/config");
+            let first = b.keep(original, b"v0", at(0)).unwrap();
+            assert_eq!(mode(&state), 0o700);
+            assert_eq!(mode(&first), 0o600);
+            let name = first.file_name().unwrap().to_str().unwrap();
+            assert!(name.starts_with("config."), "{name}");
+            assert!(name.ends_with(".20261125T140000Z"), "{name}");
+            let same_second = b.keep(original, b"v1", at(0)).unwrap();
+            assert_ne!(same_second, first);
+            assert_eq!(std::fs::read_to_string(&first).unwrap(), "v0");
+            for i in 1..=6 {
+                b.keep(original, format!("w{i}").as_bytes(), at(i)).unwrap();
+            }
+            let other = b.keep(Path::new("/repo/config"), b"o", at(9)).unwrap();
+            let mut left: Vec<String> = std::fs::read_dir(&state)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.starts_with(&backup_stem(original)))
+                .collect();
+            left.sort();
+            assert_eq!(left.len(), BACKUPS_KEPT);
+            let texts: Vec<String> = left
+                .iter()
+                .map(|n| std::fs::read_to_string(state.join(n)).unwrap())
+                .collect();
+            assert_eq!(texts, ["w2", "w3", "w4", "w5", "w6"]);
+            assert!(other.exists(), "another file's backups are its own");
+        }
+
+        #[test]
+        fn a_backup_directory_others_can_write_is_refused() {
+            let d = tempfile::tempdir().unwrap();
+            let state = d.path().join("awscred");
+            std::fs::create_dir(&state).unwrap();
+            std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+            let e = Backups::new(state.clone())
+                .keep(Path::new("/h/config"), b"x", at(0))
+                .unwrap_err();
+            assert!(e.message().contains("other users"), "{}", e.message());
+            assert_eq!(std::fs::read_dir(&state).unwrap().count(), 0);
+        }
+    }
+}
