@@ -25,6 +25,8 @@ use std::path::{Path, PathBuf};
 const MAX_LEN: u64 = 4 << 20;
 /// Backups kept per original file.
 pub const BACKUPS_KEPT: usize = 5;
+/// Backups of one file possible within one second.
+const SAME_SECOND: u32 = 100;
 /// Mode of a new file that holds nothing secret.
 pub const MODE_SHARED: u32 = 0o644;
 /// Mode of a new file that may hold a secret, and of every backup.
@@ -358,24 +360,28 @@ impl Backups {
         }
         let stem = backup_stem(original);
         let stamp = now.format("%Y%m%dT%H%M%SZ").to_string();
-        let mut chosen = None;
-        for n in 0..10 {
-            let name = if n == 0 {
+        // Several changes within one second: the next number after the newest, so names
+        // sort in the order the backups were made.
+        let numbered = |n: u32| {
+            if n == 0 {
                 format!("{stem}.{stamp}")
             } else {
-                format!("{stem}.{stamp}-{n}")
-            };
-            if sys::lookup(&dir, &name).map_err(|e| fail(&e))? == Found::Missing {
-                chosen = Some(name);
-                break;
+                format!("{stem}.{stamp}-{n:02}")
+            }
+        };
+        let mut next = 0;
+        for n in 0..SAME_SECOND {
+            if sys::lookup(&dir, &numbered(n)).map_err(|e| fail(&e))? != Found::Missing {
+                next = n + 1;
             }
         }
-        let Some(name) = chosen else {
+        if next >= SAME_SECOND {
             return Err(Error::unexpected(format!(
-                "too many backups of {} this second",
+                "too many backups of {} within one second",
                 original.display()
             )));
-        };
+        }
+        let name = numbered(next);
         sys::replace(&dir, &name, bytes, MODE_PRIVATE).map_err(|e| fail(&e))?;
         if let Ok(entries) = fs_err::read_dir(&self.dir) {
             let names = entries
@@ -687,7 +693,7 @@ mod tests {
         let mut names: Vec<String> = (0..7)
             .map(|i| format!("{stem}.2026112{i}T120000Z"))
             .collect();
-        names.push(format!("{stem}.20261127T120000Z-1"));
+        names.push(format!("{stem}.20261127T120000Z-01"));
         names.push("settings.json.ffffffff.20261101T000000Z".into());
         names.push(format!(".{stem}.20261101T000000Z.awscred.tmp"));
         names.push(format!("{stem}.notes"));
@@ -916,6 +922,11 @@ mod tests {
             for i in 1..=6 {
                 b.keep(original, format!("w{i}").as_bytes(), at(i)).unwrap();
             }
+            // Within one second, after the oldest of that second was dropped.
+            for i in 7..=12 {
+                b.keep(original, format!("w{i}").as_bytes(), at(59))
+                    .unwrap();
+            }
             let other = b.keep(Path::new("/repo/config"), b"o", at(9)).unwrap();
             let mut left: Vec<String> = std::fs::read_dir(&state)
                 .unwrap()
@@ -928,7 +939,7 @@ mod tests {
                 .iter()
                 .map(|n| std::fs::read_to_string(state.join(n)).unwrap())
                 .collect();
-            assert_eq!(texts, ["w2", "w3", "w4", "w5", "w6"]);
+            assert_eq!(texts, ["w8", "w9", "w10", "w11", "w12"]);
             assert!(other.exists(), "another file's backups are its own");
         }
 
