@@ -79,7 +79,7 @@ fn link_refused(path: &Path) -> Error {
         path.display()
     ))
     .with_hint(format!(
-        "remove the link, or use --scope user; awscred left {} unchanged",
+        "replace {} with a regular file, or remove it",
         path.display()
     ))
 }
@@ -118,9 +118,37 @@ pub fn read(place: &Place) -> Result<Option<String>> {
 /// Replaces a file's content atomically, keeping its permissions; a new file gets
 /// `new_mode`.
 pub fn write(place: &Place, bytes: &[u8], new_mode: u32) -> Result<()> {
+    replace(place, bytes, new_mode, &mut || Ok(()))
+}
+
+/// Like [`write`], keeping `old` (the content read before) in `backups` first. The backup
+/// is made once the file is known to be writable, so a refused change leaves none.
+/// Returns the backup's path.
+pub fn write_with_backup(
+    place: &Place,
+    old: Option<&[u8]>,
+    new: &[u8],
+    new_mode: u32,
+    backups: &Backups,
+    now: DateTime<Utc>,
+) -> Result<Option<PathBuf>> {
+    let mut kept = None;
+    replace(place, new, new_mode, &mut || {
+        if let Some(old) = old {
+            kept = Some(backups.keep(&place.path(), old, now)?);
+        }
+        Ok(())
+    })?;
+    Ok(kept)
+}
+
+/// Called once every check has passed, just before the file is replaced.
+type Ready<'a> = &'a mut dyn FnMut() -> Result<()>;
+
+fn replace(place: &Place, bytes: &[u8], new_mode: u32, ready: Ready) -> Result<()> {
     match place {
-        Place::Own(path) => write_own(path, bytes, new_mode),
-        Place::Inside { root, rel } => write_inside(root, rel, bytes, new_mode),
+        Place::Own(path) => write_own(path, bytes, new_mode, ready),
+        Place::Inside { root, rel } => write_inside(root, rel, bytes, new_mode, ready),
     }
 }
 
@@ -142,13 +170,15 @@ fn read_limited(mut f: impl Read, path: &Path) -> Result<Vec<u8>> {
 }
 
 fn read_own(path: &Path) -> Result<Option<Vec<u8>>> {
+    // Looked at first, so a FIFO or device there cannot block or feed the read.
+    match fs_err::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(not_a_file(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot("read", path, &e)),
+    }
     match fs_err::File::open(path) {
-        Ok(f) => {
-            if !f.metadata().is_ok_and(|m| m.is_file()) {
-                return Err(not_a_file(path));
-            }
-            read_limited(f, path).map(Some)
-        }
+        Ok(f) => read_limited(f, path).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(cannot("read", path, &e)),
     }
@@ -216,7 +246,13 @@ fn read_inside(root: &Path, rel: &[String]) -> Result<Option<Vec<u8>>> {
     }
 }
 
-fn write_inside(root: &Path, rel: &[String], bytes: &[u8], new_mode: u32) -> Result<()> {
+fn write_inside(
+    root: &Path,
+    rel: &[String],
+    bytes: &[u8],
+    new_mode: u32,
+    ready: Ready,
+) -> Result<()> {
     let (name, dirs) = split(rel)?;
     let Some((dir, mut shown)) = walk(root, dirs, true)? else {
         return Err(Error::unexpected(
@@ -230,6 +266,7 @@ fn write_inside(root: &Path, rel: &[String], bytes: &[u8], new_mode: u32) -> Res
         Found::Link => return Err(link_refused(&shown)),
         Found::Dir | Found::Other => return Err(not_a_file(&shown)),
     };
+    ready()?;
     sys::replace(&dir, name, bytes, mode).map_err(|e| cannot("write", &shown, &e))
 }
 
@@ -239,7 +276,7 @@ fn file_name(path: &Path) -> Result<&str> {
         .ok_or_else(|| Error::user(format!("{} does not name a file", path.display())))
 }
 
-fn write_own(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
+fn write_own(path: &Path, bytes: &[u8], new_mode: u32, ready: Ready) -> Result<()> {
     let name = file_name(path)?;
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -254,17 +291,19 @@ fn write_own(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
         None => {
             fs_err::create_dir_all(parent).map_err(|e| cannot("create", parent, &e))?;
             let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
+            ready()?;
             sys::replace(&dir, name, bytes, new_mode).map_err(|e| cannot("write", path, &e))
         }
-        Some(m) if m.file_type().is_symlink() => write_through_link(path, bytes),
+        Some(m) if m.file_type().is_symlink() => write_through_link(path, bytes, ready),
         Some(m) if m.is_file() => {
             let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
             let mode = match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
                 Found::File { mode, .. } => mode,
                 Found::Missing => new_mode,
-                Found::Link => return write_through_link(path, bytes),
+                Found::Link => return write_through_link(path, bytes, ready),
                 Found::Dir | Found::Other => return Err(not_a_file(path)),
             };
+            ready()?;
             sys::replace(&dir, name, bytes, mode).map_err(|e| cannot("write", path, &e))
         }
         Some(_) => Err(not_a_file(path)),
@@ -273,7 +312,7 @@ fn write_own(path: &Path, bytes: &[u8], new_mode: u32) -> Result<()> {
 
 /// `link` is a user's own link (a dotfile manager's): the new content goes beside the
 /// file it points to, so the link stays and keeps pointing at the updated file.
-fn write_through_link(link: &Path, bytes: &[u8]) -> Result<()> {
+fn write_through_link(link: &Path, bytes: &[u8], ready: Ready) -> Result<()> {
     let both = |what: &str| {
         let to = std::fs::read_link(link)
             .map(|t| t.display().to_string())
@@ -316,6 +355,7 @@ fn write_through_link(link: &Path, bytes: &[u8]) -> Result<()> {
             target.display()
         )));
     }
+    ready()?;
     sys::replace(&dir, name, bytes, mode).map_err(|e| {
         Error::user(shown("which cannot be written"))
             .caused_by(&e)
@@ -744,7 +784,7 @@ mod tests {
         fn links_inside_a_project_are_refused_for_reading_and_writing() {
             let d = tempfile::tempdir().unwrap();
             let secret = d.path().join("id_ed25519");
-            std::fs::write(&secret, "PRIVATE KEY").unwrap();
+            fs_err::write(&secret, "PRIVATE KEY").unwrap();
             std::fs::create_dir(d.path().join("repo")).unwrap();
             let repo = d.path().join("repo");
             std::fs::create_dir(repo.join(".claude")).unwrap();
@@ -759,12 +799,12 @@ mod tests {
             assert!(!e.report().contains("PRIVATE KEY"));
             let e = write(&place, b"{}", MODE_SHARED).unwrap_err();
             assert!(e.message().contains("is a symbolic link"));
-            assert_eq!(std::fs::read_to_string(&secret).unwrap(), "PRIVATE KEY");
+            assert_eq!(fs_err::read_to_string(&secret).unwrap(), "PRIVATE KEY");
 
             // `.claude` itself a link to a directory elsewhere.
             let elsewhere = d.path().join("elsewhere");
             std::fs::create_dir(&elsewhere).unwrap();
-            std::fs::write(elsewhere.join("settings.json"), "{\"x\": 1}").unwrap();
+            fs_err::write(elsewhere.join("settings.json"), "{\"x\": 1}").unwrap();
             let repo2 = d.path().join("repo2");
             std::fs::create_dir(&repo2).unwrap();
             symlink(&elsewhere, repo2.join(".claude")).unwrap();
@@ -777,7 +817,7 @@ mod tests {
             );
             assert!(write(&place, b"{}", MODE_SHARED).is_err());
             assert_eq!(
-                std::fs::read_to_string(elsewhere.join("settings.json")).unwrap(),
+                fs_err::read_to_string(elsewhere.join("settings.json")).unwrap(),
                 "{\"x\": 1}"
             );
         }
@@ -804,13 +844,13 @@ mod tests {
         fn a_link_planted_at_the_temporary_name_is_not_followed() {
             let d = tempfile::tempdir().unwrap();
             let victim = d.path().join("victim");
-            std::fs::write(&victim, "keep").unwrap();
+            fs_err::write(&victim, "keep").unwrap();
             std::fs::create_dir(d.path().join(".claude")).unwrap();
             let planted = d.path().join(".claude").join(temp_name("settings.json", 0));
             symlink(&victim, &planted).unwrap();
             let place = inside(d.path(), "settings.json");
             write(&place, b"{}\n", MODE_SHARED).unwrap();
-            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+            assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep");
             assert_eq!(read(&place).unwrap().as_deref(), Some("{}\n"));
             assert!(
                 std::fs::symlink_metadata(&planted)
@@ -824,11 +864,11 @@ mod tests {
         fn modes_are_kept_and_new_files_get_exactly_the_mode_asked() {
             let d = tempfile::tempdir().unwrap();
             let cfg = d.path().join("config");
-            std::fs::write(&cfg, "old").unwrap();
+            fs_err::write(&cfg, "old").unwrap();
             std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
             write(&Place::Own(cfg.clone()), b"new", MODE_SHARED).unwrap();
             assert_eq!(mode(&cfg), 0o600);
-            assert_eq!(std::fs::read_to_string(&cfg).unwrap(), "new");
+            assert_eq!(fs_err::read_to_string(&cfg).unwrap(), "new");
             let fresh = d.path().join("sub/fresh");
             write(&Place::Own(fresh.clone()), b"x", MODE_PRIVATE).unwrap();
             assert_eq!(mode(&fresh), 0o600);
@@ -843,7 +883,7 @@ mod tests {
             let dotfiles = d.path().join("dotfiles");
             std::fs::create_dir(&dotfiles).unwrap();
             let target = dotfiles.join("settings.json");
-            std::fs::write(&target, "old").unwrap();
+            fs_err::write(&target, "old").unwrap();
             std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
             let link = d.path().join("settings.json");
             symlink(&target, &link).unwrap();
@@ -857,7 +897,7 @@ mod tests {
                     .is_symlink()
             );
             assert_eq!(std::fs::read_link(&link).unwrap(), target);
-            assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+            assert_eq!(fs_err::read_to_string(&target).unwrap(), "new");
             assert_eq!(mode(&target), 0o600);
             assert_eq!(std::fs::read_dir(&dotfiles).unwrap().count(), 1);
         }
@@ -866,23 +906,33 @@ mod tests {
         fn a_read_only_link_target_is_an_error_naming_both_paths() {
             let d = tempfile::tempdir().unwrap();
             let target = d.path().join("store-settings.json");
-            std::fs::write(&target, "old").unwrap();
+            fs_err::write(&target, "old").unwrap();
             std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o444)).unwrap();
             let link = d.path().join("settings.json");
             symlink(&target, &link).unwrap();
-            let e = write(&Place::Own(link.clone()), b"new", MODE_SHARED).unwrap_err();
+            let state = d.path().join("state");
+            let e = write_with_backup(
+                &Place::Own(link.clone()),
+                Some(b"old"),
+                b"new",
+                MODE_SHARED,
+                &Backups::new(state.clone()),
+                at(0),
+            )
+            .unwrap_err();
+            assert!(!state.exists(), "a refused change leaves no backup");
             let m = e.message();
             assert!(m.contains(&link.display().to_string()), "{m}");
             assert!(m.contains(&target.display().to_string()), "{m}");
             assert!(m.contains("read-only"), "{m}");
-            assert_eq!(std::fs::read_to_string(&target).unwrap(), "old");
+            assert_eq!(fs_err::read_to_string(&target).unwrap(), "old");
         }
 
         #[test]
         fn a_link_to_another_users_file_is_refused() {
             let d = tempfile::tempdir().unwrap();
             let target = d.path().join("theirs.json");
-            std::fs::write(&target, "theirs").unwrap();
+            fs_err::write(&target, "theirs").unwrap();
             let status = std::process::Command::new("chown")
                 .arg("54323")
                 .arg(&target)
@@ -918,7 +968,7 @@ mod tests {
             assert!(name.ends_with(".20261125T140000Z"), "{name}");
             let same_second = b.keep(original, b"v1", at(0)).unwrap();
             assert_ne!(same_second, first);
-            assert_eq!(std::fs::read_to_string(&first).unwrap(), "v0");
+            assert_eq!(fs_err::read_to_string(&first).unwrap(), "v0");
             for i in 1..=6 {
                 b.keep(original, format!("w{i}").as_bytes(), at(i)).unwrap();
             }
@@ -937,7 +987,7 @@ mod tests {
             assert_eq!(left.len(), BACKUPS_KEPT);
             let texts: Vec<String> = left
                 .iter()
-                .map(|n| std::fs::read_to_string(state.join(n)).unwrap())
+                .map(|n| fs_err::read_to_string(state.join(n)).unwrap())
                 .collect();
             assert_eq!(texts, ["w8", "w9", "w10", "w11", "w12"]);
             assert!(other.exists(), "another file's backups are its own");

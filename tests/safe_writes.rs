@@ -276,6 +276,7 @@ fn a_read_only_link_target_is_an_error_naming_both_paths() {
     assert!(err.contains(&link.display().to_string()), "{err}");
     assert!(err.contains(&target.display().to_string()), "{err}");
     assert!(err.contains("read-only"), "{err}");
+    assert!(!state_dir(&h).exists(), "a refused change leaves no backup");
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}\n");
     assert!(is_link(&link));
 }

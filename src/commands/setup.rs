@@ -34,7 +34,7 @@ pub fn awscred_command(env: &Environment) -> String {
     me.to_string_lossy().into_owned()
 }
 
-/// Keeps a private copy of `old` in awscred's state directory, then replaces the file.
+/// Replaces the file, keeping a private copy of `old` in awscred's state directory.
 fn write_with_backup(
     env: &Environment,
     place: &Place,
@@ -42,19 +42,17 @@ fn write_with_backup(
     new: &str,
     new_mode: u32,
 ) -> Result<Option<PathBuf>> {
-    let backup = match old {
-        Some(old) => {
-            let dir = env.state_dir().ok_or_else(|| {
-                Error::user("cannot find a directory for backups: no home directory")
-                    .with_hint("set HOME")
-            })?;
-            let path = place.path();
-            Some(Backups::new(dir).keep(&path, old.as_bytes(), SystemClock.now())?)
-        }
-        None => None,
-    };
-    safe_write::write(place, new.as_bytes(), new_mode)?;
-    Ok(backup)
+    let dir = env.state_dir().ok_or_else(|| {
+        Error::user("cannot find a directory for backups: no home directory").with_hint("set HOME")
+    })?;
+    safe_write::write_with_backup(
+        place,
+        old.map(str::as_bytes),
+        new.as_bytes(),
+        new_mode,
+        &Backups::new(dir),
+        SystemClock.now(),
+    )
 }
 
 /// `awscred setup claude`.
