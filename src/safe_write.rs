@@ -67,7 +67,6 @@ enum Found {
     /// A regular file with its permission bits and owner.
     File {
         mode: u32,
-        #[cfg_attr(not(unix), allow(dead_code))]
         uid: u32,
     },
     Other,
@@ -454,7 +453,7 @@ fn outdated(names: impl Iterator<Item = String>, stem: &str, keep: usize) -> Vec
             n.strip_prefix(&prefix).is_some_and(|rest| {
                 rest.len() >= 16
                     && rest.as_bytes().get(8) == Some(&b'T')
-                    && rest[..8].bytes().all(|b| b.is_ascii_digit())
+                    && rest.as_bytes()[..8].iter().all(u8::is_ascii_digit)
             })
         })
         .collect();
@@ -737,6 +736,7 @@ mod tests {
         names.push("settings.json.ffffffff.20261101T000000Z".into());
         names.push(format!(".{stem}.20261101T000000Z.awscred.tmp"));
         names.push(format!("{stem}.notes"));
+        names.push(format!("{stem}.2026é1125T120000Z"));
         let gone = outdated(names.into_iter(), stem, 5);
         assert_eq!(
             gone,
