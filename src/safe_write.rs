@@ -18,7 +18,7 @@
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// Largest file awscred reads here; settings files and AWS config are a few KiB.
@@ -265,8 +265,9 @@ fn write_inside(
         Found::Link => return Err(link_refused(&shown)),
         Found::Dir | Found::Other => return Err(not_a_file(&shown)),
     };
-    ready()?;
-    sys::replace(&dir, name, bytes, mode).map_err(|e| cannot("write", &shown, &e))
+    replace_when_ready(&dir, name, bytes, mode, ready, |e| {
+        cannot("write", &shown, e)
+    })
 }
 
 fn file_name(path: &Path) -> Result<&str> {
@@ -290,8 +291,9 @@ fn write_own(path: &Path, bytes: &[u8], new_mode: u32, ready: Ready) -> Result<(
         None => {
             fs_err::create_dir_all(parent).map_err(|e| cannot("create", parent, &e))?;
             let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
-            ready()?;
-            sys::replace(&dir, name, bytes, new_mode).map_err(|e| cannot("write", path, &e))
+            replace_when_ready(&dir, name, bytes, new_mode, ready, |e| {
+                cannot("write", path, e)
+            })
         }
         Some(m) if m.file_type().is_symlink() => write_through_link(path, bytes, ready),
         Some(m) if m.is_file() => {
@@ -302,8 +304,7 @@ fn write_own(path: &Path, bytes: &[u8], new_mode: u32, ready: Ready) -> Result<(
                 Found::Link => return write_through_link(path, bytes, ready),
                 Found::Dir | Found::Other => return Err(not_a_file(path)),
             };
-            ready()?;
-            sys::replace(&dir, name, bytes, mode).map_err(|e| cannot("write", path, &e))
+            replace_when_ready(&dir, name, bytes, mode, ready, |e| cannot("write", path, e))
         }
         Some(_) => Err(not_a_file(path)),
     }
@@ -354,10 +355,9 @@ fn write_through_link(link: &Path, bytes: &[u8], ready: Ready) -> Result<()> {
             target.display()
         )));
     }
-    ready()?;
-    sys::replace(&dir, name, bytes, mode).map_err(|e| {
+    replace_when_ready(&dir, name, bytes, mode, ready, |e| {
         Error::user(shown("which cannot be written"))
-            .caused_by(&e)
+            .caused_by(e)
             .with_hint(format!(
                 "check the permissions of {} and its directory",
                 target.display()
@@ -421,7 +421,7 @@ impl Backups {
             )));
         }
         let name = numbered(next);
-        sys::replace(&dir, &name, bytes, MODE_PRIVATE).map_err(|e| fail(&e))?;
+        replace_in(&dir, &name, bytes, MODE_PRIVATE).map_err(|e| fail(&e))?;
         if let Ok(entries) = fs_err::read_dir(&self.dir) {
             let names = entries
                 .flatten()
@@ -475,13 +475,87 @@ fn temp_name(name: &str, attempt: u32) -> String {
 
 const TEMP_ATTEMPTS: u32 = 8;
 
+/// A new temporary file beside the file it will replace; removed unless committed.
+struct Temp<'a> {
+    dir: &'a sys::Dir,
+    name: String,
+    file: Option<std::fs::File>,
+}
+
+impl<'a> Temp<'a> {
+    /// Creates it with `O_EXCL|O_NOFOLLOW`, owner-only: this is also the proof that the
+    /// directory can be written.
+    fn create(dir: &'a sys::Dir, target: &str) -> std::io::Result<Self> {
+        let mut last = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        for attempt in 0..TEMP_ATTEMPTS {
+            let name = temp_name(target, attempt);
+            match sys::create_exclusive(dir, &name) {
+                Ok(f) => {
+                    return Ok(Self {
+                        dir,
+                        name,
+                        file: Some(f),
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    /// Writes `bytes`, gives the file `mode`, syncs it and renames it over `target`.
+    fn commit(mut self, target: &str, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+        let mut f = self
+            .file
+            .take()
+            .ok_or_else(|| std::io::Error::other("temporary file already used"))?;
+        f.write_all(bytes)?;
+        sys::set_mode(&f, mode)?;
+        f.sync_all()?;
+        drop(f);
+        sys::rename(self.dir, &self.name, target)?;
+        self.name.clear();
+        Ok(())
+    }
+}
+
+impl Drop for Temp<'_> {
+    fn drop(&mut self) {
+        // Closed first: Windows cannot remove an open file.
+        drop(self.file.take());
+        if !self.name.is_empty() {
+            let _ = sys::remove(self.dir, &self.name);
+        }
+    }
+}
+
+/// Like [`replace_in`], calling `ready` once the temporary file exists (so the directory
+/// is known to be writable) and before anything is replaced.
+fn replace_when_ready(
+    dir: &sys::Dir,
+    name: &str,
+    bytes: &[u8],
+    mode: u32,
+    ready: Ready,
+    error: impl Fn(&std::io::Error) -> Error,
+) -> Result<()> {
+    let tmp = Temp::create(dir, name).map_err(|e| error(&e))?;
+    ready()?;
+    tmp.commit(name, bytes, mode).map_err(|e| error(&e))
+}
+
+/// Writes `bytes` over `name` in `dir` through a temporary file.
+fn replace_in(dir: &sys::Dir, name: &str, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    Temp::create(dir, name)?.commit(name, bytes, mode)
+}
+
 #[cfg(unix)]
 mod sys {
     //! Directory handles and `*at` calls: nothing here follows a link at the last name.
 
-    use super::{Found, TEMP_ATTEMPTS, temp_name};
+    use super::Found;
     use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-    use std::io::Write;
     use std::os::fd::OwnedFd;
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
@@ -567,43 +641,27 @@ mod sys {
         Ok(rustix::fs::unlinkat(dir, name, AtFlags::empty())?)
     }
 
-    /// Writes `bytes` to a new temporary file beside `name` (`O_EXCL|O_NOFOLLOW`, owner-only
-    /// until complete), gives it `mode`, syncs it and renames it over `name`.
-    pub fn replace(dir: &Dir, name: &str, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-        let (tmp, fd) = create_temp(dir, name)?;
-        let result = (|| {
-            let mut f = std::fs::File::from(fd);
-            f.write_all(bytes)?;
-            f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))?;
-            f.sync_all()?;
-            drop(f);
-            rustix::fs::renameat(dir, tmp.as_str(), dir, name)?;
-            // The rename itself survives a crash once the directory is synced.
-            let _ = rustix::fs::fsync(dir);
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = remove(dir, &tmp);
-        }
-        result
+    /// Creates a new file owner-only, failing when anything (a link included) is there.
+    pub fn create_exclusive(dir: &Dir, name: &str) -> std::io::Result<std::fs::File> {
+        let fd = rustix::fs::openat(
+            dir,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::RUSR | Mode::WUSR,
+        )?;
+        Ok(std::fs::File::from(fd))
     }
 
-    pub(super) fn create_temp(dir: &Dir, name: &str) -> std::io::Result<(String, OwnedFd)> {
-        let mut last = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
-        for attempt in 0..TEMP_ATTEMPTS {
-            let tmp = temp_name(name, attempt);
-            match rustix::fs::openat(
-                dir,
-                tmp.as_str(),
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::RUSR | Mode::WUSR,
-            ) {
-                Ok(fd) => return Ok((tmp, fd)),
-                Err(rustix::io::Errno::EXIST) => last = rustix::io::Errno::EXIST.into(),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(last)
+    /// Sets the exact permission bits, whatever the umask.
+    pub fn set_mode(f: &std::fs::File, mode: u32) -> std::io::Result<()> {
+        f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
+    }
+
+    pub fn rename(dir: &Dir, from: &str, to: &str) -> std::io::Result<()> {
+        rustix::fs::renameat(dir, from, dir, to)?;
+        // The rename itself survives a crash once the directory is synced.
+        let _ = rustix::fs::fsync(dir);
+        Ok(())
     }
 }
 
@@ -611,8 +669,7 @@ mod sys {
 mod sys {
     //! Paths instead of directory handles: links are refused by looking before opening.
 
-    use super::{Found, TEMP_ATTEMPTS, temp_name};
-    use std::io::Write;
+    use super::Found;
     use std::path::{Path, PathBuf};
 
     /// A directory, by path.
@@ -679,34 +736,20 @@ mod sys {
         std::fs::remove_file(dir.join(name))
     }
 
-    pub fn replace(dir: &Dir, name: &str, bytes: &[u8], _mode: u32) -> std::io::Result<()> {
-        let mut last = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
-        for attempt in 0..TEMP_ATTEMPTS {
-            let tmp = dir.join(temp_name(name, attempt));
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp);
-            let mut f = match f {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    last = e;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let result = (|| {
-                f.write_all(bytes)?;
-                f.sync_all()?;
-                drop(f);
-                std::fs::rename(&tmp, dir.join(name))
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            return result;
-        }
-        Err(last)
+    pub fn create_exclusive(dir: &Dir, name: &str) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(name))
+    }
+
+    pub fn set_mode(_f: &std::fs::File, _mode: u32) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    /// Replaces `to` (`MoveFileEx` with `MOVEFILE_REPLACE_EXISTING`).
+    pub fn rename(dir: &Dir, from: &str, to: &str) -> std::io::Result<()> {
+        std::fs::rename(dir.join(from), dir.join(to))
     }
 }
 

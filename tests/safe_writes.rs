@@ -282,6 +282,56 @@ fn a_read_only_link_target_is_an_error_naming_both_paths() {
 }
 
 #[test]
+fn a_link_target_in_a_directory_that_cannot_be_written_is_an_error_naming_both_paths() {
+    // Root ignores directory permissions, so as root (as in CI) awscred runs as an
+    // unprivileged user that owns the home directory.
+    let h = harness();
+    let dotfiles = h.home().join("dotfiles");
+    std::fs::create_dir(&dotfiles).unwrap();
+    let target = dotfiles.join("settings.json");
+    std::fs::write(&target, "{}\n").unwrap();
+    std::fs::create_dir(h.home().join(".claude")).unwrap();
+    let link = h.home().join(".claude/settings.json");
+    symlink(&target, &link).unwrap();
+    let root = rustix::process::geteuid().is_root();
+    if root {
+        let chown = std::process::Command::new("chown")
+            .args(["-R", "54323:54323"])
+            .arg(h.home())
+            .status()
+            .unwrap();
+        assert!(chown.success());
+    }
+    std::fs::set_permissions(&dotfiles, std::fs::Permissions::from_mode(0o555)).unwrap();
+
+    let c = h.command(&["setup", "claude", "--profile", "bedrock"]);
+    let mut cmd = if root {
+        let mut s = std::process::Command::new("setpriv");
+        s.args(["--reuid=54323", "--regid=54323", "--clear-groups"])
+            .arg(c.get_program());
+        s
+    } else {
+        std::process::Command::new(c.get_program())
+    };
+    let o = cmd
+        .args(c.get_args())
+        .env_clear()
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&dotfiles, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&link.display().to_string()), "{err}");
+    assert!(err.contains(&target.display().to_string()), "{err}");
+    assert!(err.contains("cannot be written"), "{err}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}\n");
+    assert!(is_link(&link));
+    assert_eq!(std::fs::read_dir(&dotfiles).unwrap().count(), 1);
+    assert!(!state_dir(&h).exists(), "a refused change leaves no backup");
+}
+
+#[test]
 fn aws_profile_keeps_the_config_private_and_ignores_a_planted_temporary_link() {
     let h = harness();
     let cfg = h.config_path();
