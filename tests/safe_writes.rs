@@ -394,3 +394,28 @@ fn only_the_last_backups_are_kept() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_new_project_settings_file_comes_alone_and_needs_no_backup() {
+    let h = harness();
+    let repo = h.home().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    let o = run_in(
+        &h,
+        &repo,
+        &[
+            "setup",
+            "claude",
+            "--profile",
+            "bedrock",
+            "--scope",
+            "project",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("kept as"), "{}", stdout(&o));
+    let files: Vec<PathBuf> = snapshot(&repo).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(files, [repo.join(".claude/settings.json")]);
+    assert_eq!(mode(&repo.join(".claude/settings.json")), 0o644);
+    assert!(!state_dir(&h).exists());
+}
