@@ -8,6 +8,7 @@
 //! that is there. Everything here is pure text-in, text-out, so it is tested without files.
 
 use crate::error::{Error, Result};
+use crate::safe_write::Place;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -52,6 +53,26 @@ pub fn settings_path(
         Scope::Project => cwd.join(".claude").join("settings.json"),
         Scope::Local => cwd.join(".claude").join("settings.local.json"),
         Scope::Managed => managed_path(),
+    }
+}
+
+/// The settings file of a scope, with how far links on the way to it are trusted: the
+/// project and local files are inside a checkout whose contents a repository decides, so
+/// `.claude` and the file are never followed there when they are links.
+pub fn settings_place(
+    scope: Scope,
+    home: Option<&Path>,
+    config_dir: Option<&str>,
+    cwd: &Path,
+) -> Place {
+    let inside = |name: &str| Place::Inside {
+        root: cwd.to_path_buf(),
+        rel: vec![".claude".into(), name.into()],
+    };
+    match scope {
+        Scope::Project => inside("settings.json"),
+        Scope::Local => inside("settings.local.json"),
+        Scope::User | Scope::Managed => Place::Own(settings_path(scope, home, config_dir, cwd)),
     }
 }
 
@@ -420,6 +441,29 @@ mod tests {
         assert!(e.message().contains("/x/settings.json is not valid JSON"));
         assert!(merge(Some("[1]"), Path::new("s"), &setup()).is_err());
         assert!(merge(Some(r#"{"env": 3}"#), Path::new("s"), &setup()).is_err());
+    }
+
+    #[test]
+    fn project_files_are_reached_without_following_links() {
+        let cwd = Path::new("/repo");
+        for (scope, name) in [
+            (Scope::Project, "settings.json"),
+            (Scope::Local, "settings.local.json"),
+        ] {
+            let place = settings_place(scope, Some(Path::new("/h")), None, cwd);
+            assert_eq!(
+                place,
+                Place::Inside {
+                    root: cwd.into(),
+                    rel: vec![".claude".into(), name.into()]
+                }
+            );
+            assert_eq!(place.path(), settings_path(scope, None, None, cwd));
+        }
+        assert_eq!(
+            settings_place(Scope::User, Some(Path::new("/h")), None, cwd),
+            Place::Own(PathBuf::from("/h/.claude/settings.json"))
+        );
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub const AWSCRED_HTTP_TIMEOUT: &str = "AWSCRED_HTTP_TIMEOUT";
 pub const AWSCRED_LOG: &str = "AWSCRED_LOG";
 /// `XDG_CACHE_HOME`, honoured on every Unix.
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// `XDG_STATE_HOME`: where backups of changed settings go on Linux and the BSDs.
+pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
+/// Windows per-user local application data (backups of changed settings).
+pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
 /// Home directory.
 pub const HOME: &str = "HOME";
 /// Windows home directory.
@@ -215,6 +219,29 @@ impl Environment {
             })
     }
 
+    /// awscred's state directory, where backups of the files it changes go:
+    /// `$XDG_STATE_HOME/awscred` (else `~/.local/state/awscred`) on Linux and the BSDs,
+    /// `~/Library/Application Support/awscred` on macOS, `%LOCALAPPDATA%\awscred` on Windows.
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        self.state_dir_on(std::env::consts::OS)
+    }
+
+    fn state_dir_on(&self, os: &str) -> Option<PathBuf> {
+        let dir = match os {
+            "windows" => self
+                .get(LOCALAPPDATA)
+                .map(PathBuf::from)
+                .or_else(dirs::data_local_dir)?,
+            "macos" => self.home()?.join("Library").join("Application Support"),
+            _ => match self.get(XDG_STATE_HOME).map(PathBuf::from) {
+                // The XDG spec says to ignore a relative path.
+                Some(x) if x.is_absolute() => x,
+                _ => self.home()?.join(".local").join("state"),
+            },
+        };
+        Some(dir.join("awscred"))
+    }
+
     /// The endpoint override for a service, most specific first.
     pub fn endpoint_url(&self, service_var: &str) -> Option<String> {
         self.get(service_var)
@@ -330,6 +357,30 @@ mod tests {
         assert_eq!(
             e.endpoint_url(AWS_ENDPOINT_URL_SSO).as_deref(),
             Some("http://a")
+        );
+    }
+
+    #[test]
+    fn state_dir_per_platform() {
+        let e = Environment::from_pairs([
+            ("HOME", "/h"),
+            ("XDG_STATE_HOME", "/s"),
+            ("LOCALAPPDATA", r"C:\Users\jo\AppData\Local"),
+        ]);
+        assert_eq!(e.state_dir_on("linux"), Some(PathBuf::from("/s/awscred")));
+        assert_eq!(
+            e.state_dir_on("macos"),
+            Some(PathBuf::from("/h/Library/Application Support/awscred"))
+        );
+        assert_eq!(
+            e.state_dir_on("windows"),
+            Some(PathBuf::from(r"C:\Users\jo\AppData\Local").join("awscred"))
+        );
+        let e = Environment::from_pairs([("HOME", "/h"), ("XDG_STATE_HOME", "relative/s")]);
+        assert_eq!(
+            e.state_dir_on("freebsd"),
+            Some(PathBuf::from("/h/.local/state/awscred")),
+            "a relative XDG_STATE_HOME is ignored"
         );
     }
 

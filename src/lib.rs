@@ -22,6 +22,7 @@ pub mod net;
 pub mod oidc;
 pub mod output;
 pub mod remote;
+pub mod safe_write;
 pub mod secret;
 pub mod source;
 pub mod store;

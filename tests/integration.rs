@@ -65,11 +65,28 @@ fn setup_claude_writes_merges_backs_up_and_is_idempotent() {
         "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
     );
     assert!(v["env"].get("AWS_PROFILE").is_none());
-    let backup = h.home().join(".claude/settings.json.awscred-backup");
+    // The backup is private, in awscred's state directory, and the message names it.
+    let out = stdout(&o);
+    let backup = out
+        .lines()
+        .find_map(|l| l.strip_prefix("The previous file is kept as "))
+        .and_then(|l| l.strip_suffix('.'))
+        .unwrap_or_else(|| panic!("no backup named in {out}"));
+    let backup = std::path::Path::new(backup);
+    assert!(
+        backup.starts_with(h.home().join(".local/state/awscred")),
+        "{}",
+        backup.display()
+    );
     assert!(
         std::fs::read_to_string(backup)
             .unwrap()
             .contains("AWS_PROFILE")
+    );
+    assert_eq!(
+        std::fs::read_dir(h.home().join(".claude")).unwrap().count(),
+        1,
+        "nothing beside settings.json"
     );
 
     let before = std::fs::read(settings_path(&h)).unwrap();

@@ -179,17 +179,26 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
         claude::Scope::Project,
         claude::Scope::Local,
     ] {
-        let path = claude::settings_path(
+        let place = claude::settings_place(
             scope,
             env.home().as_deref(),
             env.get("CLAUDE_CONFIG_DIR"),
             &cwd,
         );
-        if let Ok(text) = fs_err::read_to_string(&path) {
-            any = true;
-            for f in claude::check(&text, &path, profile, &setup_cmd) {
-                add(f.severity, f.message, f.fix);
+        let path = place.path();
+        match crate::safe_write::read(&place) {
+            Ok(Some(text)) => {
+                any = true;
+                for f in claude::check(&text, &path, profile, &setup_cmd) {
+                    add(f.severity, f.message, f.fix);
+                }
             }
+            Ok(None) => {}
+            Err(e) => add(
+                Severity::Warn,
+                format!("{}; not checked", e.message()),
+                e.hint().map(str::to_string),
+            ),
         }
     }
     if !any {

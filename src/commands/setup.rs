@@ -2,11 +2,13 @@
 
 use crate::claude::{self, Setup};
 use crate::cli::{SetupAwsProfileArgs, SetupClaudeArgs};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{self, AwsFiles, edit};
 use crate::env::Environment;
 use crate::error::{Error, Result};
+use crate::safe_write::{self, Backups, MODE_PRIVATE, MODE_SHARED, Place};
 use crate::ui::Sink;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// How Claude Code and AWS config should call awscred: `awscred` when that name on PATH
@@ -32,48 +34,25 @@ pub fn awscred_command(env: &Environment) -> String {
     me.to_string_lossy().into_owned()
 }
 
-fn write_with_backup(path: &Path, old: Option<&str>, new: &str) -> Result<Option<PathBuf>> {
-    if let Some(parent) = path.parent() {
-        fs_err::create_dir_all(parent).map_err(|e| {
-            Error::user(format!("cannot create {}", parent.display()))
-                .caused_by(&e)
-                .with_hint("check the directory's permissions (managed settings need administrator rights)")
-        })?;
-    }
-    let mut backup = None;
-    if let Some(old) = old {
-        let b = PathBuf::from(format!("{}.awscred-backup", path.display()));
-        fs_err::write(&b, old).map_err(|e| Error::user("cannot write the backup").caused_by(&e))?;
-        backup = Some(b);
-    }
-    let mode = existing_mode(path).unwrap_or(0o644);
-    crate::store::file::write_atomic_mode(path, new.as_bytes(), mode).map_err(|e| {
-        Error::user(format!("cannot write {}", path.display()))
-            .caused_by(&e)
-            .with_hint("check the file's permissions (managed settings need administrator rights)")
+/// Replaces the file, keeping a private copy of `old` in awscred's state directory.
+fn write_with_backup(
+    env: &Environment,
+    place: &Place,
+    old: Option<&str>,
+    new: &str,
+    new_mode: u32,
+) -> Result<Option<PathBuf>> {
+    let dir = env.state_dir().ok_or_else(|| {
+        Error::user("cannot find a directory for backups: no home directory").with_hint("set HOME")
     })?;
-    Ok(backup)
-}
-
-#[cfg(unix)]
-fn existing_mode(path: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    fs_err::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o777)
-}
-
-#[cfg(not(unix))]
-fn existing_mode(_path: &Path) -> Option<u32> {
-    None
-}
-
-fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs_err::read_to_string(path) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::user(format!("cannot read {}", path.display())).caused_by(&e)),
-    }
+    safe_write::write_with_backup(
+        place,
+        old.map(str::as_bytes),
+        new.as_bytes(),
+        new_mode,
+        &Backups::new(dir),
+        SystemClock.now(),
+    )
 }
 
 /// `awscred setup claude`.
@@ -110,13 +89,14 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
     };
     let cwd = std::env::current_dir()
         .map_err(|e| Error::unexpected("cannot read the current directory").caused_by(&e))?;
-    let path = claude::settings_path(
+    let place = claude::settings_place(
         args.scope,
         env.home().as_deref(),
         env.get("CLAUDE_CONFIG_DIR"),
         &cwd,
     );
-    let old = read_optional(&path)?;
+    let path = place.path();
+    let old = safe_write::read(&place)?;
     let (new, changes) = claude::merge(old.as_deref(), &path, &setup)?;
     let out = Sink::Stdout;
     if changes.is_empty() {
@@ -141,7 +121,7 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
-    let backup = write_with_backup(&path, old.as_deref(), &new)?;
+    let backup = write_with_backup(env, &place, old.as_deref(), &new, MODE_SHARED)?;
     if let Some(b) = backup {
         out.line(&format!("The previous file is kept as {}.", b.display()));
     }
@@ -167,7 +147,8 @@ pub fn aws_profile(
     let files = AwsFiles::load(env)?;
     config::resolve::resolve(&files, profile, env)?;
     let path = env.config_file();
-    let old = read_optional(&path)?.unwrap_or_default();
+    let place = Place::Own(path.clone());
+    let old = safe_write::read(&place)?.unwrap_or_default();
     let value = claude::command_line(&awscred_command(env), "process", profile, cfg!(windows));
     let Some(new) = edit::set_profile_key(&old, &args.name, "credential_process", &value) else {
         Sink::Stdout.line(&format!(
@@ -187,7 +168,15 @@ pub fn aws_profile(
         out.line(&format!("  credential_process = {value}"));
         return Ok(ExitCode::SUCCESS);
     }
-    let backup = write_with_backup(&path, (!old.is_empty()).then_some(old.as_str()), &new)?;
+    // The config may hold secrets (an SSO client secret, static keys), so a new one is
+    // private.
+    let backup = write_with_backup(
+        env,
+        &place,
+        (!old.is_empty()).then_some(old.as_str()),
+        &new,
+        MODE_PRIVATE,
+    )?;
     out.line(&format!(
         "Set credential_process = {value} in [profile {}] of {}.",
         args.name,
