@@ -12,6 +12,8 @@ use crate::error::Result;
 use sha2::{Digest, Sha256};
 
 const MAGIC: &str = "ac1";
+/// Most chunks one value may have.
+const MAX_CHUNKS: usize = 4096;
 /// Room kept for the header line.
 const HEADER_ROOM: usize = 48;
 
@@ -65,7 +67,11 @@ pub fn decode_chunk(bytes: &[u8]) -> Option<(Header<'_>, &[u8])> {
     let digest = parts.next()?;
     let index: usize = parts.next()?.parse().ok()?;
     let count: usize = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || digest.len() != 16 || count == 0 || index >= count || count > 4096
+    if parts.next().is_some()
+        || digest.len() != 16
+        || count == 0
+        || index >= count
+        || count > MAX_CHUNKS
     {
         return None;
     }
@@ -160,6 +166,13 @@ impl<S: Store> Store for ChunkedStore<S> {
         for i in (0..count).rev() {
             self.inner.delete(&chunk_key(key, i))?;
         }
+        // Chunk 0 may be gone (deleted by hand, a torn write) while later ones remain: probe
+        // on until the first missing chunk, so nothing of the value is left behind.
+        let mut i = count.max(1);
+        while i < MAX_CHUNKS && self.inner.get(&chunk_key(key, i))?.is_some() {
+            self.inner.delete(&chunk_key(key, i))?;
+            i += 1;
+        }
         Ok(())
     }
 }
@@ -173,6 +186,21 @@ mod tests {
 
     fn value(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn delete_removes_every_chunk_even_without_chunk_zero() {
+        let s = ChunkedStore::new(MemoryStore::with_limit(LIMIT), LIMIT);
+        s.set("k", &value(4 * LIMIT)).unwrap();
+        assert!(s.inner().get(&chunk_key("k", 3)).unwrap().is_some());
+        s.inner().delete("k").unwrap();
+        s.delete("k").unwrap();
+        for i in 0..6 {
+            assert!(
+                s.inner().get(&chunk_key("k", i)).unwrap().is_none(),
+                "chunk {i} left behind"
+            );
+        }
     }
 
     #[test]
