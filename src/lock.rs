@@ -177,4 +177,37 @@ mod tests {
             "keys lock independently"
         );
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_lock_file_is_refused_and_its_target_untouched() {
+        let d = tempfile::tempdir().unwrap();
+        let locks = Locks::new(d.path().join("locks"));
+        std::fs::create_dir(d.path().join("locks")).unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, locks.path_for("k")).unwrap();
+        let e = locks.acquire("k", Duration::ZERO, "testing").unwrap_err();
+        assert_eq!(e.exit_code(), 1, "{}", e.report());
+        assert!(e.report().contains("symbolic link"), "{}", e.report());
+        assert!(e.hint().unwrap().contains("remove"));
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    }
+
+    #[test]
+    fn a_waiter_leaves_the_holders_pid_readable() {
+        let d = tempfile::tempdir().unwrap();
+        let locks = Locks::new(d.path().join("locks"));
+        let _g = locks.acquire("k", Duration::ZERO, "testing").unwrap();
+        let pid = format!("pid {}", std::process::id());
+        for _ in 0..3 {
+            let e = locks.acquire("k", Duration::ZERO, "testing").unwrap_err();
+            assert!(e.message().contains(&pid), "{}", e.message());
+        }
+        assert_eq!(
+            std::fs::read_to_string(locks.path_for("k")).unwrap(),
+            pid,
+            "the record is whole after waiters came and went"
+        );
+    }
 }

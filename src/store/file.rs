@@ -234,4 +234,67 @@ mod tests {
         assert!(e.message().contains("can be written by other users"));
         assert!(e.hint().unwrap().contains("chmod 700"));
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn prune_deletes_only_names_the_store_writes() {
+        let d = tempfile::tempdir().unwrap();
+        let s = FileStore::new(d.path().join("store")).unwrap();
+        s.set("mine", b"stale").unwrap();
+        let foreign = [
+            "aws-cli-cache.json",
+            "botocore-client-id-us-east-1.json",
+            "0123456789ABCDEF0123456789ABCDEF.json",
+            ".something.tmp",
+        ];
+        for name in foreign {
+            std::fs::write(s.dir().join(name), b"stale").unwrap();
+        }
+        assert_eq!(s.prune(&|b| b == b"stale").unwrap(), 1);
+        assert_eq!(s.get("mine").unwrap(), None);
+        for name in foreign {
+            assert!(s.dir().join(name).exists(), "{name} survives");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_entry_is_neither_followed_nor_pruned_through() {
+        let d = tempfile::tempdir().unwrap();
+        let s = FileStore::new(d.path().join("store")).unwrap();
+        let target = d.path().join("elsewhere.json");
+        std::fs::write(&target, br#"{"v":1,"key":"k","data":"planted"}"#).unwrap();
+        std::os::unix::fs::symlink(&target, s.path_for("k")).unwrap();
+        assert_eq!(s.get("k").unwrap(), None, "a link is a miss");
+        assert_eq!(s.prune(&|_| true).unwrap(), 0);
+        assert!(target.exists());
+        s.set("k", b"mine").unwrap();
+        assert_eq!(s.get("k").unwrap().as_deref(), Some(&b"mine"[..]));
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            br#"{"v":1,"key":"k","data":"planted"}"#,
+            "the write replaced the link, not its target"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_a_store_that_is_a_link_or_under_a_cache_of_someone_else() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::create_dir(d.path().join("cache")).unwrap();
+        std::os::unix::fs::symlink(&real, d.path().join("cache/store")).unwrap();
+        let e = FileStore::new(d.path().join("cache/store")).unwrap_err();
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.message().contains("is a symbolic link"), "{}", e.message());
+        assert!(e.hint().is_some());
+        if rustix::process::geteuid().is_root() {
+            let theirs = d.path().join("theirs");
+            std::fs::create_dir(&theirs).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(54322), Some(54322)).unwrap();
+            let e = FileStore::new(theirs.join("store")).unwrap_err();
+            assert!(e.message().contains("belongs to uid 54322"), "{}", e.message());
+        }
+    }
 }

@@ -153,7 +153,7 @@ pub fn refused_dir(path: &Path, refusal: Refusal, euid: u32) -> Error {
             format!(
                 "{p}, above the cache directory, belongs to uid {uid}, who could replace what is below it"
             ),
-            format!("keep the cache under directories owned by you or root: {elsewhere}"),
+            format!("keep the cache under directories owned by you or root, {elsewhere}"),
         ),
         Refusal::AncestorWritableByOthers => (
             format!(
@@ -163,7 +163,7 @@ pub fn refused_dir(path: &Path, refusal: Refusal, euid: u32) -> Error {
         ),
         Refusal::SharedAncestorEntryOwnedBy(uid) => (
             format!("{p}, in a shared directory, belongs to uid {uid}, not to you (uid {euid})"),
-            format!("use a directory of your own: {elsewhere}"),
+            format!("use a directory that you made, {elsewhere}"),
         ),
     };
     Error::user(format!(
@@ -307,6 +307,14 @@ mod unix {
         }
     }
 
+    /// The path a refusal of `ancestor` names: the entry below it when that is at fault.
+    fn blame<'a>(r: Refusal, ancestor: &'a Path, below: &'a Path) -> &'a Path {
+        match r {
+            Refusal::SharedAncestorEntryOwnedBy(_) => below,
+            _ => ancestor,
+        }
+    }
+
     /// Flags for holding a directory on the walk: searchable without being readable.
     fn walk_flags() -> OFlags {
         #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -361,13 +369,15 @@ mod unix {
                     Error::unexpected(format!("cannot read {}", next_path.display()))
                         .caused_by(&io(e))
                 })?);
-                judge_ancestor(here, below, euid).map_err(|r| refused_dir(&at, r, euid))?;
+                judge_ancestor(here, below, euid)
+                    .map_err(|r| refused_dir(blame(r, &at, &next_path), r, euid))?;
                 at = next_path;
                 fd = next;
                 here = below;
             }
             let (leaf, leaf_facts) = open_child_dir(&fd, &name, &dir, euid)?;
-            judge_ancestor(here, leaf_facts, euid).map_err(|r| refused_dir(&at, r, euid))?;
+            judge_ancestor(here, leaf_facts, euid)
+                .map_err(|r| refused_dir(blame(r, &at, &dir), r, euid))?;
             Ok(Self {
                 path: dir,
                 fd: leaf,
@@ -381,7 +391,7 @@ mod unix {
             let path = self.path.join(name);
             let (fd, facts) = open_child_dir(&self.fd, name, &path, self.euid)?;
             judge_ancestor(self.facts, facts, self.euid)
-                .map_err(|r| refused_dir(&self.path, r, self.euid))?;
+                .map_err(|r| refused_dir(blame(r, &self.path, &path), r, self.euid))?;
             Ok(Self {
                 path,
                 fd,
