@@ -87,8 +87,10 @@ impl Locks {
             let err = Error::unexpected(format!("cannot open the lock file {}", path.display()))
                 .caused_by(&e);
             if refused {
-                err.with_kind(crate::error::Kind::User)
-                    .with_hint(format!("remove {} and run the command again", path.display()))
+                err.with_kind(crate::error::Kind::User).with_hint(format!(
+                    "remove {} and run the command again",
+                    path.display()
+                ))
             } else {
                 err
             }
@@ -185,13 +187,13 @@ mod tests {
         let locks = Locks::new(d.path().join("locks"));
         std::fs::create_dir(d.path().join("locks")).unwrap();
         let victim = d.path().join("victim");
-        std::fs::write(&victim, "keep me").unwrap();
+        fs_err::write(&victim, "keep me").unwrap();
         std::os::unix::fs::symlink(&victim, locks.path_for("k")).unwrap();
         let e = locks.acquire("k", Duration::ZERO, "testing").unwrap_err();
         assert_eq!(e.exit_code(), 1, "{}", e.report());
         assert!(e.report().contains("symbolic link"), "{}", e.report());
         assert!(e.hint().unwrap().contains("remove"));
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep me");
     }
 
     #[test]
@@ -205,7 +207,7 @@ mod tests {
             assert!(e.message().contains(&pid), "{}", e.message());
         }
         assert_eq!(
-            std::fs::read_to_string(locks.path_for("k")).unwrap(),
+            fs_err::read_to_string(locks.path_for("k")).unwrap(),
             pid,
             "the record is whole after waiters came and went"
         );

@@ -64,7 +64,10 @@ fn write(path: &Path, bytes: &[u8], uid: u32, mode: u32) {
 /// planted one.
 fn entries(h: &Harness, key_id: Option<&str>) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(h.cache_dir().join("store")).unwrap().flatten() {
+    for e in std::fs::read_dir(h.cache_dir().join("store"))
+        .unwrap()
+        .flatten()
+    {
         let name = e.file_name().into_string().unwrap();
         let mut text = String::from_utf8(std::fs::read(e.path()).unwrap()).unwrap();
         if let Some(k) = key_id {
@@ -104,8 +107,7 @@ fn a_cache_directory_of_another_user_is_refused() {
     let theirs = h.home().join("theirs");
     cache_copy(&h, &theirs, ATTACKER, Some(&key_id));
     std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(theirs.join("store"), std::fs::Permissions::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(theirs.join("store"), std::fs::Permissions::from_mode(0o755)).unwrap();
     for e in std::fs::read_dir(theirs.join("store")).unwrap().flatten() {
         std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
     }
@@ -155,7 +157,10 @@ fn an_entry_planted_in_the_users_store_is_not_served() {
             "belongs to uid 54322"
         };
         assert!(
-            stderr(&o).contains(&format!("{} {why}; awscred will not use it", path.display())),
+            stderr(&o).contains(&format!(
+                "{} {why}; awscred will not use it",
+                path.display()
+            )),
             "{}",
             stderr(&o)
         );
@@ -164,7 +169,11 @@ fn an_entry_planted_in_the_users_store_is_not_served() {
         assert!(meta.is_file());
         assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), VICTIM);
     }
-    let target = std::fs::read_dir(&elsewhere).unwrap().flatten().next().unwrap();
+    let target = std::fs::read_dir(&elsewhere)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap();
     assert!(String::from_utf8_lossy(&std::fs::read(target.path()).unwrap()).contains("PLANTED"));
 }
 
@@ -184,8 +193,12 @@ fn a_lock_file_linked_to_a_users_file_changes_nothing() {
     }
     assert!(planted > 0, "the sign-in left lock files to replace");
     let o = h.run(&["login", "--profile", "bedrock", "--force"]);
+    assert_eq!(
+        std::fs::read(&precious).unwrap(),
+        b"keep me\n",
+        "the file behind the link is untouched"
+    );
     assert_refused(&o, &["symbolic link", &locks.display().to_string()]);
-    assert_eq!(std::fs::read(&precious).unwrap(), b"keep me\n");
 }
 
 /// A fake AWS CLI cache: what must survive.
@@ -228,7 +241,7 @@ fn a_store_or_locks_linked_elsewhere_is_refused_and_nothing_there_is_pruned() {
         let (aws, _) = aws_cli_cache(&h);
         let before = listing(&aws);
         let cache = h.cache_dir();
-        mkdir(&cache.parent().unwrap().to_path_buf(), VICTIM, 0o700);
+        mkdir(cache.parent().unwrap(), VICTIM, 0o700);
         mkdir(&cache, VICTIM, 0o700);
         symlink(&aws, cache.join(linked)).unwrap();
         std::os::unix::fs::lchown(cache.join(linked), Some(VICTIM), Some(VICTIM)).unwrap();
@@ -294,7 +307,11 @@ fn ancestors_must_be_closed_to_others_unless_sticky() {
     h.set_env("AWSCRED_CACHE_DIR", open.join("cache").to_str().unwrap());
     assert_refused(
         &h.run(&["export", "--profile", "bedrock"]),
-        &[&open.display().to_string(), "can be written by other users", "chmod go-w"],
+        &[
+            &open.display().to_string(),
+            "can be written by other users",
+            "chmod go-w",
+        ],
     );
 
     // Owned by another user, who could do the same.
@@ -304,7 +321,10 @@ fn ancestors_must_be_closed_to_others_unless_sticky() {
     h.set_env("AWSCRED_CACHE_DIR", theirs.join("cache").to_str().unwrap());
     assert_refused(
         &h.run(&["export", "--profile", "bedrock"]),
-        &[&theirs.display().to_string(), &format!("belongs to uid {ATTACKER}")],
+        &[
+            &theirs.display().to_string(),
+            &format!("belongs to uid {ATTACKER}"),
+        ],
     );
 
     // Sticky and shared, like /tmp: the user's own name in it is accepted...
@@ -340,7 +360,10 @@ fn the_real_tmp_is_accepted_for_a_cache_of_the_users_own() {
         .unwrap();
     chown_tree(tmp.path(), VICTIM);
     cache_copy(&h, &tmp.path().join("cache"), VICTIM, None);
-    h.set_env("AWSCRED_CACHE_DIR", tmp.path().join("cache").to_str().unwrap());
+    h.set_env(
+        "AWSCRED_CACHE_DIR",
+        tmp.path().join("cache").to_str().unwrap(),
+    );
     let o = h.run(&["export", "--profile", "bedrock"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(

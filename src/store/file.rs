@@ -248,7 +248,7 @@ mod tests {
             ".something.tmp",
         ];
         for name in foreign {
-            std::fs::write(s.dir().join(name), b"stale").unwrap();
+            fs_err::write(s.dir().join(name), b"stale").unwrap();
         }
         assert_eq!(s.prune(&|b| b == b"stale").unwrap(), 1);
         assert_eq!(s.get("mine").unwrap(), None);
@@ -263,7 +263,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let s = FileStore::new(d.path().join("store")).unwrap();
         let target = d.path().join("elsewhere.json");
-        std::fs::write(&target, br#"{"v":1,"key":"k","data":"planted"}"#).unwrap();
+        fs_err::write(&target, br#"{"v":1,"key":"k","data":"planted"}"#).unwrap();
         std::os::unix::fs::symlink(&target, s.path_for("k")).unwrap();
         assert_eq!(s.get("k").unwrap(), None, "a link is a miss");
         assert_eq!(s.prune(&|_| true).unwrap(), 0);
@@ -271,7 +271,7 @@ mod tests {
         s.set("k", b"mine").unwrap();
         assert_eq!(s.get("k").unwrap().as_deref(), Some(&b"mine"[..]));
         assert_eq!(
-            std::fs::read(&target).unwrap(),
+            fs_err::read(&target).unwrap(),
             br#"{"v":1,"key":"k","data":"planted"}"#,
             "the write replaced the link, not its target"
         );
@@ -287,14 +287,22 @@ mod tests {
         std::os::unix::fs::symlink(&real, d.path().join("cache/store")).unwrap();
         let e = FileStore::new(d.path().join("cache/store")).unwrap_err();
         assert_eq!(e.exit_code(), 1);
-        assert!(e.message().contains("is a symbolic link"), "{}", e.message());
+        assert!(
+            e.message().contains("is a symbolic link"),
+            "{}",
+            e.message()
+        );
         assert!(e.hint().is_some());
         if rustix::process::geteuid().is_root() {
             let theirs = d.path().join("theirs");
             std::fs::create_dir(&theirs).unwrap();
             std::os::unix::fs::chown(&theirs, Some(54322), Some(54322)).unwrap();
             let e = FileStore::new(theirs.join("store")).unwrap_err();
-            assert!(e.message().contains("belongs to uid 54322"), "{}", e.message());
+            assert!(
+                e.message().contains("belongs to uid 54322"),
+                "{}",
+                e.message()
+            );
         }
     }
 }

@@ -244,8 +244,11 @@ fn cannot_create(dir: &Path, e: &std::io::Error) -> Error {
 
 fn absolute(dir: &Path) -> Result<PathBuf> {
     std::path::absolute(dir).map_err(|e| {
-        Error::unexpected(format!("cannot resolve the cache directory {}", dir.display()))
-            .caused_by(&e)
+        Error::unexpected(format!(
+            "cannot resolve the cache directory {}",
+            dir.display()
+        ))
+        .caused_by(&e)
     })
 }
 
@@ -343,9 +346,10 @@ mod unix {
                 .map_err(|e| Error::unexpected("cannot open /").caused_by(&io(e)))?;
             let mut at = PathBuf::from("/");
             let mut fd = root;
-            let mut here = facts(&rustix::fs::fstat(&fd).map_err(|e| {
-                Error::unexpected("cannot read /").caused_by(&io(e))
-            })?);
+            let mut here = facts(
+                &rustix::fs::fstat(&fd)
+                    .map_err(|e| Error::unexpected("cannot read /").caused_by(&io(e)))?,
+            );
             for part in real.components().skip(1) {
                 let std::path::Component::Normal(part) = part else {
                     continue;
@@ -357,11 +361,8 @@ mod unix {
                         return Err(classify(&fd, part, e)
                             .map(|r| refused_dir(&next_path, r, euid))
                             .unwrap_or_else(|e| {
-                                Error::unexpected(format!(
-                                    "cannot open {}",
-                                    next_path.display()
-                                ))
-                                .caused_by(&e)
+                                Error::unexpected(format!("cannot open {}", next_path.display()))
+                                    .caused_by(&e)
                             }));
                     }
                 };
@@ -434,8 +435,7 @@ mod unix {
 
         fn check_entry(&self, name: &str, fd: &OwnedFd) -> std::io::Result<()> {
             let st = rustix::fs::fstat(fd).map_err(io)?;
-            judge_entry(facts(&st), self.euid)
-                .map_err(|r| refused_entry(&self.path.join(name), r))
+            judge_entry(facts(&st), self.euid).map_err(|r| refused_entry(&self.path.join(name), r))
         }
 
         fn entry_error(&self, name: &str, e: Errno) -> std::io::Error {
@@ -455,8 +455,13 @@ mod unix {
                     | OFlags::EXCL
                     | OFlags::NOFOLLOW
                     | OFlags::CLOEXEC;
-                let fd = rustix::fs::openat(&self.fd, tmp.as_str(), flags, Mode::from_raw_mode(mode as _))
-                    .map_err(io)?;
+                let fd = rustix::fs::openat(
+                    &self.fd,
+                    tmp.as_str(),
+                    flags,
+                    Mode::from_raw_mode(mode as _),
+                )
+                .map_err(io)?;
                 let mut f = File::from(fd);
                 f.write_all(bytes)?;
                 f.sync_all()?;
@@ -496,7 +501,8 @@ mod unix {
         pub fn age(&self, name: &str) -> Option<std::time::Duration> {
             let st = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
             let secs = u64::try_from(st.st_mtime).ok()?;
-            let modified = std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))?;
+            let modified =
+                std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))?;
             modified.elapsed().ok()
         }
     }
@@ -534,8 +540,11 @@ mod unix {
             }
         };
         let st = rustix::fs::fstat(&fd).map_err(|e| {
-            Error::unexpected(format!("cannot read the cache directory {}", path.display()))
-                .caused_by(&io(e))
+            Error::unexpected(format!(
+                "cannot read the cache directory {}",
+                path.display()
+            ))
+            .caused_by(&io(e))
         })?;
         let f = facts(&st);
         judge_private(f, euid).map_err(|r| refused_dir(path, r, euid))?;
@@ -562,10 +571,7 @@ fn refused_entry(path: &Path, refusal: Refusal) -> std::io::Error {
     };
     std::io::Error::new(
         std::io::ErrorKind::PermissionDenied,
-        RefusedEntry(format!(
-            "{} {why}; awscred will not use it",
-            path.display()
-        )),
+        RefusedEntry(format!("{} {why}; awscred will not use it", path.display())),
     )
 }
 
@@ -791,10 +797,18 @@ mod tests {
     fn refusals_name_the_directory_and_how_to_fix_it() {
         let e = refused_dir(Path::new("/c/store"), Refusal::Symlink, ME);
         assert_eq!(e.exit_code(), 1);
-        assert!(e.message().contains("/c/store is a symbolic link"), "{}", e.message());
+        assert!(
+            e.message().contains("/c/store is a symbolic link"),
+            "{}",
+            e.message()
+        );
         assert!(e.hint().unwrap().contains("AWSCRED_CACHE_DIR"));
         let e = refused_dir(Path::new("/c"), Refusal::OwnedBy(OTHER), ME);
-        assert!(e.message().contains("belongs to uid 1001"), "{}", e.message());
+        assert!(
+            e.message().contains("belongs to uid 1001"),
+            "{}",
+            e.message()
+        );
         let e = refused_dir(Path::new("/c"), Refusal::WritableByOthers, ME);
         assert!(e.message().contains("can be written by other users"));
         assert!(e.hint().unwrap().contains("chmod 700 /c"));
