@@ -563,6 +563,7 @@ mod unix {
 }
 
 /// The error for an entry or lock file that is not the user's own regular file.
+#[cfg_attr(not(unix), allow(dead_code))]
 fn refused_entry(path: &Path, refusal: Refusal) -> std::io::Error {
     let why = match refusal {
         Refusal::Symlink => "is a symbolic link".to_string(),
