@@ -32,7 +32,7 @@ pub struct Harness {
     pub emu: Emulator,
     pub store: &'static str,
     extra_env: Vec<(String, String)>,
-    run_as: Option<u32>,
+    run_as: Option<(u32, PathBuf)>,
 }
 
 pub const CONFIG: &str = "\
@@ -106,20 +106,39 @@ impl Harness {
             return false;
         }
         chown_tree(self.home(), uid);
-        self.run_as = Some(uid);
+        // The built binary may sit under a directory only root can enter (a checkout in
+        // /root): then run a link or copy of it from a root-owned directory anyone can enter.
+        let built = PathBuf::from(env!("CARGO_BIN_EXE_awscred"));
+        let reachable = built.ancestors().skip(1).all(|a| {
+            std::fs::metadata(a).is_ok_and(|m| {
+                std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o001 != 0
+            })
+        });
+        let bin = if reachable {
+            built
+        } else {
+            let dir = self.home().join(".bin");
+            std::fs::create_dir(&dir).unwrap();
+            let bin = dir.join("awscred");
+            if std::fs::hard_link(&built, &bin).is_err() {
+                std::fs::copy(&built, &bin).unwrap();
+            }
+            bin
+        };
+        self.run_as = Some((uid, bin));
         true
     }
 
     /// The environment a user's shell would give awscred.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = match self.run_as {
-            Some(uid) => {
+        let mut c = match &self.run_as {
+            Some((uid, bin)) => {
                 let mut c = Command::new("setpriv");
                 c.arg(format!("--reuid={uid}"))
                     .arg(format!("--regid={uid}"))
                     .arg("--clear-groups")
                     .arg("--")
-                    .arg(env!("CARGO_BIN_EXE_awscred"));
+                    .arg(bin);
                 c
             }
             None => Command::new(env!("CARGO_BIN_EXE_awscred")),
