@@ -172,15 +172,15 @@ pub fn refused_dir(path: &Path, refusal: Refusal, euid: u32) -> Error {
     .with_hint(hint)
 }
 
-/// Whether `name` is one awscred writes in the store: an entry (`<32 hex>.json`) or the
-/// temporary file of an interrupted write (`.<entry>.<pid>.<random>.tmp`). Pruning touches
-/// nothing else.
+/// Whether `name` is an entry the file store writes (`<32 hex>.json`). Pruning touches
+/// nothing but these and [`is_temp_name`]s, whatever else a directory holds.
 pub fn is_entry_name(name: &str) -> bool {
     name.strip_suffix(".json")
         .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
-/// Whether `name` is the temporary file of an interrupted write (see [`is_entry_name`]).
+/// Whether `name` is the temporary file of an interrupted write of an entry
+/// (`.<entry>.<pid>.<random>.tmp`).
 pub fn is_temp_name(name: &str) -> bool {
     let Some(inner) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
         return false;
@@ -190,7 +190,7 @@ pub fn is_temp_name(name: &str) -> bool {
         return false;
     };
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    digits(random) && digits(pid) && (is_entry_name(entry) || entry == "last-prune")
+    digits(random) && digits(pid) && is_entry_name(entry)
 }
 
 /// The temporary name for writing `name`.
@@ -822,7 +822,6 @@ mod tests {
         let entry = "0123456789abcdef0123456789abcdef.json";
         assert!(is_entry_name(entry));
         assert!(is_temp_name(&format!(".{entry}.4242.17.tmp")));
-        assert!(is_temp_name(".last-prune.1.2.tmp"));
         for other in [
             "aws-cli-cache.json",
             "d3b07384d113edec49eaa6238ad5ff00.JSON",
@@ -834,6 +833,7 @@ mod tests {
             "last-prune",
             ".something.tmp",
             ".x.json.1.2.tmp",
+            ".last-prune.1.2.tmp",
         ] {
             assert!(!is_entry_name(other), "{other}");
             assert!(!is_temp_name(other), "{other}");
