@@ -156,14 +156,8 @@ fn an_entry_planted_in_the_users_store_is_not_served() {
         } else {
             "belongs to uid 54322"
         };
-        assert!(
-            stderr(&o).contains(&format!(
-                "{} {why}; awscred will not use it",
-                path.display()
-            )),
-            "{}",
-            stderr(&o)
-        );
+        let warning = format!("{} {why}; awscred will not use it", path.display());
+        assert_eq!(stderr(&o).matches(&warning).count(), 1, "{}", stderr(&o));
         // The fresh credentials replaced the planted name; nothing followed the link.
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert!(meta.is_file());

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct FileStore {
     dir: PrivateDir,
+    /// Refused entries already warned about, so each costs one line per run.
+    warned: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Temporary files older than this were left by a writer that was killed.
@@ -28,6 +30,7 @@ impl FileStore {
     pub fn new(dir: PathBuf) -> Result<Self> {
         Ok(Self {
             dir: private_dir::open_in_cache(&dir)?,
+            warned: Default::default(),
         })
     }
 
@@ -65,7 +68,10 @@ impl FileStore {
             }
             Ok(None) => Ok(None),
             Err(e) if private_dir::is_refused_entry(&e) => {
-                crate::log::warn(&e.to_string());
+                let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+                if warned.insert(name.to_string()) {
+                    crate::log::warn(&e.to_string());
+                }
                 Ok(None)
             }
             Err(e) => Err(cannot(&e)),
