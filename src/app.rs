@@ -120,7 +120,7 @@ impl Invocation {
             env: env.clone(),
             files,
             cache: Cache::new(store),
-            locks: Locks::new(env.cache_dir().join("locks")),
+            locks: Locks::new(env.cache_dir()?.join("locks")),
             net: Net::new(env.clone()),
             clock,
             started,

@@ -148,25 +148,30 @@ impl Environment {
         }
     }
 
-    /// Where the file store and the lock files live.
-    pub fn cache_dir(&self) -> PathBuf {
+    /// Where the file store and the lock files live: `AWSCRED_CACHE_DIR`, else the user's
+    /// cache directory. Never a shared temporary directory, where another user could have
+    /// made the name first.
+    pub fn cache_dir(&self) -> crate::error::Result<PathBuf> {
         if let Some(d) = self.get(AWSCRED_CACHE_DIR) {
-            return self.expand_home(d);
+            return Ok(self.expand_home(d));
         }
         if cfg!(unix)
             && let Some(x) = self.get(XDG_CACHE_HOME)
         {
-            return PathBuf::from(x).join("awscred");
+            return Ok(PathBuf::from(x).join("awscred"));
         }
         if cfg!(target_os = "linux")
             && let Some(h) = self.home()
         {
-            return h.join(".cache").join("awscred");
+            return Ok(h.join(".cache").join("awscred"));
         }
         dirs::cache_dir()
             .or_else(|| self.home().map(|h| h.join(".cache")))
-            .unwrap_or_else(std::env::temp_dir)
-            .join("awscred")
+            .map(|d| d.join("awscred"))
+            .ok_or_else(|| {
+                crate::error::Error::user("awscred finds no home directory for its cache")
+                    .with_hint("set HOME, or AWSCRED_CACHE_DIR to a private directory of yours")
+            })
     }
 
     /// Checks every `AWS_ENDPOINT_URL*` variable before any request is sent: a value without
@@ -388,8 +393,8 @@ mod tests {
     #[test]
     fn cache_dir_prefers_explicit_then_xdg() {
         let e = Environment::from_pairs([("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]);
-        assert_eq!(e.cache_dir(), PathBuf::from("/x/awscred"));
+        assert_eq!(e.cache_dir().unwrap(), PathBuf::from("/x/awscred"));
         let e = Environment::from_pairs([("AWSCRED_CACHE_DIR", "/c"), ("XDG_CACHE_HOME", "/x")]);
-        assert_eq!(e.cache_dir(), PathBuf::from("/c"));
+        assert_eq!(e.cache_dir().unwrap(), PathBuf::from("/c"));
     }
 }

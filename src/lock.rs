@@ -4,14 +4,18 @@
 //! The lock is an OS file lock (`flock` on Unix, `LockFileEx` on Windows) on a file in the
 //! cache directory. The kernel drops it when its holder exits, however it exits, so a lock
 //! left by a killed process is recovered without anyone doing anything. The holder writes
-//! its pid into the file so a waiter can say whom it is waiting for.
+//! its pid into the file so a waiter can say whom it is waiting for; nobody truncates a lock
+//! file it does not hold. The locks directory must be the user's, and a lock file the user's
+//! own regular file, opened without following a symbolic link
+//! ([`private_dir`](crate::store::private_dir)).
 
 use crate::error::{Error, Result};
-use crate::store::file::{ensure_private_dir, hex};
+use crate::store::file::hex;
+use crate::store::private_dir::{self, PrivateDir};
 use sha2::{Digest, Sha256};
 use std::fs::{File, TryLockError};
 use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Where lock files live.
@@ -28,6 +32,7 @@ pub struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // Still held here, so this empties nobody else's record.
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
     }
@@ -39,18 +44,25 @@ impl Locks {
         Self { dir }
     }
 
+    fn name_for(key: &str) -> String {
+        format!("{}.lock", hex(&Sha256::digest(key.as_bytes())[..16]))
+    }
+
     /// The lock file for `key`.
     pub fn path_for(&self, key: &str) -> PathBuf {
-        self.dir.join(format!(
-            "{}.lock",
-            hex(&Sha256::digest(key.as_bytes())[..16])
-        ))
+        self.dir.join(Self::name_for(key))
+    }
+
+    fn open_dir(&self) -> Result<PrivateDir> {
+        private_dir::open_in_cache(&self.dir)
     }
 
     /// Whether another process holds the lock for `key` right now.
     pub fn is_held(&self, key: &str) -> Result<Option<String>> {
-        let path = self.path_for(key);
-        let Ok(file) = File::options().read(true).write(true).open(&path) else {
+        if !self.dir.exists() {
+            return Ok(None);
+        }
+        let Ok(Some(file)) = self.open_dir()?.open_entry(&Self::name_for(key)) else {
             return Ok(None);
         };
         match file.try_lock() {
@@ -58,7 +70,7 @@ impl Locks {
                 let _ = file.unlock();
                 Ok(None)
             }
-            Err(TryLockError::WouldBlock) => Ok(Some(holder(&path))),
+            Err(TryLockError::WouldBlock) => Ok(Some(holder(&file))),
             Err(TryLockError::Error(e)) => {
                 Err(Error::unexpected("cannot test a lock").caused_by(&e))
             }
@@ -68,21 +80,21 @@ impl Locks {
     /// Takes the lock for `key`, waiting up to `wait` for another process to finish
     /// `what` (e.g. "signing in").
     pub fn acquire(&self, key: &str, wait: Duration, what: &str) -> Result<Guard> {
-        ensure_private_dir(&self.dir)?;
+        let dir = self.open_dir()?;
         let path = self.path_for(key);
-        let open = || {
-            File::options()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|e| {
-                    Error::unexpected(format!("cannot open the lock file {}", path.display()))
-                        .caused_by(&e)
-                })
-        };
-        let mut file = open()?;
+        let file = dir.open_lock(&Self::name_for(key)).map_err(|e| {
+            let refused = private_dir::is_refused_entry(&e);
+            let err = Error::unexpected(format!("cannot open the lock file {}", path.display()))
+                .caused_by(&e);
+            if refused {
+                err.with_kind(crate::error::Kind::User).with_hint(format!(
+                    "remove {} and run the command again",
+                    path.display()
+                ))
+            } else {
+                err
+            }
+        })?;
         let start = Instant::now();
         let mut said = false;
         let mut pause = Duration::from_millis(10);
@@ -93,7 +105,7 @@ impl Locks {
                     if !said {
                         crate::log::info(&format!(
                             "waiting for another awscred process ({}) that is {what}",
-                            holder(&path)
+                            holder(&file)
                         ));
                         said = true;
                     }
@@ -101,7 +113,7 @@ impl Locks {
                         return Err(Error::unexpected(format!(
                             "timed out after {}s waiting for another awscred process ({}) that is {what}",
                             wait.as_secs(),
-                            holder(&path)
+                            holder(&file)
                         ))
                         .with_hint("finish the sign-in in that process, or stop it and run the command again"));
                     }
@@ -115,25 +127,29 @@ impl Locks {
                 }
             }
         }
-        // Record who holds it; a failure here only costs the message above.
-        let _ = file.set_len(0);
-        let _ = file.rewind();
-        let _ = write!(file, "pid {}", std::process::id());
-        let _ = file.flush();
+        // Record who holds it, now that it is ours: the new text first, then the length, so
+        // a reader never finds it empty. A failure here only costs the message above.
+        let record = format!("pid {}", std::process::id());
+        let mut f = &file;
+        let _ = f
+            .rewind()
+            .and_then(|()| f.write_all(record.as_bytes()))
+            .and_then(|()| file.set_len(record.len() as u64))
+            .and_then(|()| f.flush());
         Ok(Guard { file })
     }
 }
 
-fn holder(path: &Path) -> String {
+/// What the holder wrote into the lock file.
+fn holder(file: &File) -> String {
     let mut s = String::new();
-    if let Ok(mut f) = File::open(path) {
-        let _ = f.read_to_string(&mut s);
-    }
+    let mut f = file;
+    let _ = f.rewind().and_then(|()| f.read_to_string(&mut s));
     let s = s.trim();
     if s.is_empty() {
         "pid unknown".to_string()
     } else {
-        s.chars().take(32).collect()
+        s.chars().filter(|c| !c.is_control()).take(32).collect()
     }
 }
 
@@ -161,6 +177,39 @@ mod tests {
         assert!(
             locks.acquire("other", Duration::ZERO, "x").is_ok(),
             "keys lock independently"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_lock_file_is_refused_and_its_target_untouched() {
+        let d = tempfile::tempdir().unwrap();
+        let locks = Locks::new(d.path().join("locks"));
+        std::fs::create_dir(d.path().join("locks")).unwrap();
+        let victim = d.path().join("victim");
+        fs_err::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, locks.path_for("k")).unwrap();
+        let e = locks.acquire("k", Duration::ZERO, "testing").unwrap_err();
+        assert_eq!(e.exit_code(), 1, "{}", e.report());
+        assert!(e.report().contains("symbolic link"), "{}", e.report());
+        assert!(e.hint().unwrap().contains("remove"));
+        assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep me");
+    }
+
+    #[test]
+    fn a_waiter_leaves_the_holders_pid_readable() {
+        let d = tempfile::tempdir().unwrap();
+        let locks = Locks::new(d.path().join("locks"));
+        let _g = locks.acquire("k", Duration::ZERO, "testing").unwrap();
+        let pid = format!("pid {}", std::process::id());
+        for _ in 0..3 {
+            let e = locks.acquire("k", Duration::ZERO, "testing").unwrap_err();
+            assert!(e.message().contains(&pid), "{}", e.message());
+        }
+        assert_eq!(
+            fs_err::read_to_string(locks.path_for("k")).unwrap(),
+            pid,
+            "the record is whole after waiters came and went"
         );
     }
 }

@@ -185,7 +185,10 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// Prunes stale entries at most once per [`PRUNE_EVERY`] (a marker file's age says when it
 /// last ran). Only refreshes get here, never the cache-hit path.
 fn prune_now_and_then(ctx: &Context<'_>) {
-    let marker = ctx.env.cache_dir().join("last-prune");
+    let Ok(cache_dir) = ctx.env.cache_dir() else {
+        return;
+    };
+    let marker = cache_dir.join("last-prune");
     let due = fs_err::metadata(&marker)
         .and_then(|m| m.modified())
         .map(|t| t.elapsed().map(|e| e >= PRUNE_EVERY).unwrap_or(true))

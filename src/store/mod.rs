@@ -9,6 +9,7 @@ pub mod chunked;
 pub mod file;
 pub mod keyring;
 pub mod memory;
+pub mod private_dir;
 
 use crate::config::StoreChoice;
 use crate::env::Environment;
@@ -200,7 +201,7 @@ fn session_bus_present(env: &Environment) -> bool {
 fn open_one(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
     match choice {
         StoreChoice::File => Ok(Box::new(file::FileStore::new(
-            env.cache_dir().join("store"),
+            env.cache_dir()?.join("store"),
         )?)),
         StoreChoice::Auto => open(StoreChoice::Auto, env),
         other => keyring::open(other),

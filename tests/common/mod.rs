@@ -32,6 +32,7 @@ pub struct Harness {
     pub emu: Emulator,
     pub store: &'static str,
     extra_env: Vec<(String, String)>,
+    run_as: Option<(u32, PathBuf)>,
 }
 
 pub const CONFIG: &str = "\
@@ -60,6 +61,7 @@ impl Harness {
             dir,
             store,
             extra_env: Vec::new(),
+            run_as: None,
         };
         h.write_config(CONFIG);
         h
@@ -85,9 +87,62 @@ impl Harness {
         self.extra_env.push((k.to_string(), v.to_string()));
     }
 
+    /// From now on runs awscred as the unprivileged `uid` (group `uid`, no other groups),
+    /// with HOME and everything in it given to that user. Permission bits do not stop root,
+    /// which CI runs as, so tests of what another local user can do run awscred this way.
+    /// Returns false (after [`missing`]) when this process cannot switch users.
+    pub fn run_as(&mut self, uid: u32) -> bool {
+        if !rustix::process::geteuid().is_root() {
+            missing("root (to run awscred as another uid)");
+            return false;
+        }
+        if !Command::new("setpriv")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            missing("setpriv (util-linux)");
+            return false;
+        }
+        chown_tree(self.home(), uid);
+        // The built binary may sit under a directory only root can enter (a checkout in
+        // /root): then run a link or copy of it from a root-owned directory anyone can enter.
+        let built = PathBuf::from(env!("CARGO_BIN_EXE_awscred"));
+        let reachable = built.ancestors().skip(1).all(|a| {
+            std::fs::metadata(a).is_ok_and(|m| {
+                std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o001 != 0
+            })
+        });
+        let bin = if reachable {
+            built
+        } else {
+            let dir = self.home().join(".bin");
+            std::fs::create_dir(&dir).unwrap();
+            let bin = dir.join("awscred");
+            if std::fs::hard_link(&built, &bin).is_err() {
+                std::fs::copy(&built, &bin).unwrap();
+            }
+            bin
+        };
+        self.run_as = Some((uid, bin));
+        true
+    }
+
     /// The environment a user's shell would give awscred.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_awscred"));
+        let mut c = match &self.run_as {
+            Some((uid, bin)) => {
+                let mut c = Command::new("setpriv");
+                c.arg(format!("--reuid={uid}"))
+                    .arg(format!("--regid={uid}"))
+                    .arg("--clear-groups")
+                    .arg("--")
+                    .arg(bin);
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_awscred")),
+        };
         c.args(args).env_clear();
         for k in [
             "PATH",
@@ -207,6 +262,17 @@ impl Harness {
         let mut v = Vec::new();
         walk(self.home(), &mut v);
         v
+    }
+}
+
+/// Gives `path` and everything under it (links themselves, not their targets) to `uid`.
+pub fn chown_tree(path: &Path, uid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid)).expect("chown");
+    if !std::fs::symlink_metadata(path).unwrap().is_dir() {
+        return;
+    }
+    for e in std::fs::read_dir(path).unwrap().flatten() {
+        chown_tree(&e.path(), uid);
     }
 }
 
