@@ -407,7 +407,11 @@ fn logout_revokes_the_refresh_token_and_forgets_every_profile_of_the_sign_in() {
     );
     assert!(!stderr(&o).contains(&refresh));
     // The provider no longer honours it.
-    assert_eq!(refresh_status(&p, &refresh), 400, "the refresh token is revoked");
+    assert_eq!(
+        refresh_status(&p, &refresh),
+        400,
+        "the refresh token is revoked"
+    );
     assert_signed_out(&h, &refresh);
 
     // A second sign-out has nothing left to do.
@@ -455,7 +459,11 @@ fn logout_says_when_the_provider_cannot_revoke() {
         "{}",
         stderr(&o)
     );
-    assert!(stderr(&o).contains("hint: the refresh token stays valid"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: the refresh token stays valid"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains(&refresh));
     assert!(cached_refresh_token(&h).is_none(), "deleted locally");
 }

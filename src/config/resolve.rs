@@ -1153,11 +1153,23 @@ sso_role_name = r
         };
         let f = AwsFiles::from_texts(
             &[
-                profile("lookalike", "http://localhost.attacker.example", "us-east-1:x"),
-                profile("userinfo", "http://127.0.0.1@attacker.example", "us-east-1:x"),
+                profile(
+                    "lookalike",
+                    "http://localhost.attacker.example",
+                    "us-east-1:x",
+                ),
+                profile(
+                    "userinfo",
+                    "http://127.0.0.1@attacker.example",
+                    "us-east-1:x",
+                ),
                 profile("local", "http://127.0.0.1:8080", "us-east-1:x"),
                 profile("local6", "http://[::1]:8080/realms/r", "us-east-1:x"),
-                profile("region", "https://idp.example.com", "us-east-1.attacker.example#:x"),
+                profile(
+                    "region",
+                    "https://idp.example.com",
+                    "us-east-1.attacker.example#:x",
+                ),
             ]
             .concat(),
             "",
@@ -1165,7 +1177,11 @@ sso_role_name = r
         .unwrap();
         for bad in ["lookalike", "userinfo"] {
             let e = resolve(&f, bad, &env()).unwrap_err();
-            assert!(e.message().contains("awscred_oidc_issuer"), "{bad}: {}", e.message());
+            assert!(
+                e.message().contains("awscred_oidc_issuer"),
+                "{bad}: {}",
+                e.message()
+            );
         }
         for good in ["local", "local6"] {
             resolve(&f, good, &env()).unwrap();

@@ -241,11 +241,19 @@ pub fn verify(token: &str, jwks: &Jwks, expect: &Expect<'_>) -> Result<Claims> {
     if claims.exp.saturating_add(LEEWAY) <= now {
         return Err(invalid("it has expired"));
     }
-    if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(LEEWAY)) {
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > now.saturating_add(LEEWAY))
+    {
         return Err(invalid("it is not valid yet (nbf); check the clock"));
     }
-    if claims.iat.is_some_and(|iat| iat > now.saturating_add(LEEWAY)) {
-        return Err(invalid("it was issued in the future (iat); check the clock"));
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(LEEWAY))
+    {
+        return Err(invalid(
+            "it was issued in the future (iat); check the clock",
+        ));
     }
     if let Some(n) = expect.nonce
         && claims.nonce.as_deref() != Some(n)
@@ -458,7 +466,9 @@ mod tests {
     fn several_audiences_need_the_client_as_authorized_party() {
         let e = refused(claims(serde_json::json!({"aud": ["client", "other"]})));
         assert!(e.contains("no authorized party"), "{e}");
-        let e = refused(claims(serde_json::json!({"aud": ["client", "other"], "azp": "other"})));
+        let e = refused(claims(
+            serde_json::json!({"aud": ["client", "other"], "azp": "other"}),
+        ));
         assert!(e.contains("azp"), "{e}");
         // A single audience with a foreign azp is refused too.
         let e = refused(claims(serde_json::json!({"azp": "other"})));
@@ -496,7 +506,11 @@ mod tests {
             assert_eq!(r.is_ok(), usable, "{extra}");
             if !usable {
                 let e = r.unwrap_err();
-                assert!(e.message().contains("no ES256 signing key"), "{}", e.message());
+                assert!(
+                    e.message().contains("no ES256 signing key"),
+                    "{}",
+                    e.message()
+                );
             }
         }
     }
@@ -505,10 +519,17 @@ mod tests {
     fn a_refreshed_token_must_speak_of_the_same_sign_in() {
         let parse = |v: serde_json::Value| -> Claims { serde_json::from_value(v).unwrap() };
         let original = parse(claims(serde_json::json!({})));
-        same_sign_in(&original, &parse(claims(serde_json::json!({"exp": 5000, "iat": 4000}))))
-            .unwrap();
+        same_sign_in(
+            &original,
+            &parse(claims(serde_json::json!({"exp": 5000, "iat": 4000}))),
+        )
+        .unwrap();
         // "a" and ["a"] are the same audience.
-        same_sign_in(&original, &parse(claims(serde_json::json!({"aud": ["client"]})))).unwrap();
+        same_sign_in(
+            &original,
+            &parse(claims(serde_json::json!({"aud": ["client"]}))),
+        )
+        .unwrap();
         for (patch, what) in [
             (serde_json::json!({"sub": "mallory"}), "subject"),
             (serde_json::json!({"iss": "https://other"}), "issuer"),

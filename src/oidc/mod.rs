@@ -57,9 +57,7 @@ fn parse_url(url: &str) -> std::result::Result<Parsed, &'static str> {
     if host.is_empty() {
         return Err("it names no host");
     }
-    let loopback = LOOPBACK_HOSTS
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(host));
+    let loopback = LOOPBACK_HOSTS.iter().any(|h| h.eq_ignore_ascii_case(host));
     Ok(Parsed { https, loopback })
 }
 
@@ -170,11 +168,9 @@ fn unreachable_err(url: &str, what: &str, e: &ureq::Error) -> Error {
 fn json_cause(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match e.classify() {
-        Category::Syntax | Category::Eof => format!(
-            "not JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ),
+        Category::Syntax | Category::Eof => {
+            format!("not JSON (line {}, column {})", e.line(), e.column())
+        }
         Category::Data => "JSON without the expected fields".into(),
         Category::Io => "it could not be read".into(),
     }
@@ -261,12 +257,7 @@ impl Http {
 
     /// Posts a form; the status and the raw body (which may be empty, as a revocation
     /// endpoint's is).
-    fn post_form_raw(
-        &self,
-        url: &str,
-        what: &str,
-        form: &[(&str, &str)],
-    ) -> Result<(u16, String)> {
+    fn post_form_raw(&self, url: &str, what: &str, form: &[(&str, &str)]) -> Result<(u16, String)> {
         let mut resp = self
             .agent
             .post(url)
@@ -590,7 +581,8 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let (mut s, _) = listener.accept().unwrap();
-            s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
             let mut request = Vec::new();
             let mut buf = [0u8; 4096];
             while let Ok(n) = s.read(&mut buf) {
@@ -602,7 +594,11 @@ mod tests {
                 if let Some((head, rest)) = text.split_once("\r\n\r\n") {
                     let len = head
                         .lines()
-                        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
                         .unwrap_or(0);
                     if rest.len() >= len {
                         break;
@@ -665,7 +661,10 @@ mod tests {
             panic!("invalid_client is a failure")
         };
         let report = e.report();
-        assert!(report.contains("invalid_client: bad\\u{1b}[2J\\nhint: x"), "{report}");
+        assert!(
+            report.contains("invalid_client: bad\\u{1b}[2J\\nhint: x"),
+            "{report}"
+        );
         assert!(!report.contains('\u{1b}'), "{report}");
     }
 
@@ -697,7 +696,10 @@ mod tests {
         let request = request.recv().unwrap();
         assert!(request.starts_with("POST /revoke "), "{request}");
         let body = request.split("\r\n\r\n").nth(1).unwrap();
-        assert_eq!(body, "token=rt-9&token_type_hint=refresh_token&client_id=c1");
+        assert_eq!(
+            body,
+            "token=rt-9&token_type_hint=refresh_token&client_id=c1"
+        );
 
         let base = serve_once("503 Service Unavailable", b"down".to_vec());
         let e = revoke_refresh_token(

@@ -125,9 +125,7 @@ pub fn id_token(ctx: &Context<'_>, src: &OidcSource) -> Result<OidcToken> {
                 remote::url(&provider.token_endpoint)
             ));
             match oidc::token(&http, &provider, &form) {
-                Ok(tokens)
-                    if !has_id_token(&tokens) && old.expires_at <= ctx.clock.now() =>
-                {
+                Ok(tokens) if !has_id_token(&tokens) && old.expires_at <= ctx.clock.now() => {
                     // The provider renewed nothing a role can be assumed with, and the old
                     // ID token has lapsed.
                     crate::log::info(&format!(
@@ -204,14 +202,9 @@ pub fn accept(
         .filter(|t| !t.expose().is_empty())
         .or_else(|| previous.and_then(|p| p.refresh_token.clone()));
     let Some(id_token) = tokens.id_token.filter(|t| !t.expose().is_empty()) else {
-        if let Some(old) = previous.filter(|p| p.expires_at > now) {
+        if let Some(kept) = keep_previous(previous, refresh_token, now) {
             crate::log::debug("the refresh returned no ID token; the cached one is still valid");
-            return Ok(OidcToken {
-                id_token: old.id_token.clone(),
-                refresh_token,
-                expires_at: old.expires_at,
-                obtained_at: old.obtained_at,
-            });
+            return Ok(kept);
         }
         return Err(Error::user(format!(
             "{} returned no ID token",
@@ -232,9 +225,8 @@ pub fn accept(
         },
     )?;
     if let Some(old) = previous {
-        let original = jwt::peek(old.id_token.expose()).ok_or_else(|| {
-            Error::user("the cached ID token of this sign-in cannot be read")
-        })?;
+        let original = jwt::peek(old.id_token.expose())
+            .ok_or_else(|| Error::user("the cached ID token of this sign-in cannot be read"))?;
         jwt::same_sign_in(&original, &claims)?;
     }
     let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0)
@@ -244,6 +236,22 @@ pub fn accept(
         refresh_token,
         expires_at,
         obtained_at: now,
+    })
+}
+
+/// After a refresh that returned no ID token: the previous ID token, with the refresh
+/// token now current, while it has not expired; afterwards nothing (a new sign-in).
+fn keep_previous(
+    previous: Option<&OidcToken>,
+    refresh_token: Option<Secret<String>>,
+    now: DateTime<Utc>,
+) -> Option<OidcToken> {
+    let old = previous.filter(|p| p.expires_at > now)?;
+    Some(OidcToken {
+        id_token: old.id_token.clone(),
+        refresh_token,
+        expires_at: old.expires_at,
+        obtained_at: old.obtained_at,
     })
 }
 
@@ -353,8 +361,14 @@ pub fn logout(ctx: &Context<'_>, entries: &SignInEntries, src: &OidcSource) -> R
         ));
     };
     for (token, o) in &refresh_tokens {
-        oidc::revoke_refresh_token(&http, &provider, &o.client_id, o.client_secret.as_ref(), token)
-            .map_err(not_revoked)?;
+        oidc::revoke_refresh_token(
+            &http,
+            &provider,
+            &o.client_id,
+            o.client_secret.as_ref(),
+            token,
+        )
+        .map_err(not_revoked)?;
     }
     Ok(format!(
         "Signed out of {issuer}; revoked the refresh token at {}.",
@@ -502,6 +516,75 @@ mod tests {
         assert_eq!(session_name("a b/c"), "a-b-c");
         assert_eq!(session_name("x"), "x-");
         assert_eq!(session_name(&"y".repeat(80)).len(), 64);
+    }
+
+    #[test]
+    fn a_refresh_without_an_id_token_keeps_the_old_one_only_while_it_is_valid() {
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
+        let old = OidcToken {
+            id_token: Secret::new("old-id".into()),
+            refresh_token: Some(Secret::new("rt-old".into())),
+            expires_at: at(2000),
+            obtained_at: at(1000),
+        };
+        let kept = keep_previous(Some(&old), Some(Secret::new("rt-new".into())), at(1999))
+            .expect("still valid");
+        assert_eq!(kept.id_token.expose(), "old-id");
+        assert_eq!(kept.expires_at, at(2000));
+        assert_eq!(kept.refresh_token.unwrap().expose(), "rt-new");
+        assert!(
+            keep_previous(Some(&old), None, at(2000)).is_none(),
+            "expired"
+        );
+        assert!(
+            keep_previous(None, None, at(1500)).is_none(),
+            "a first sign-in"
+        );
+    }
+
+    #[test]
+    fn a_sign_in_reaches_every_profile_on_its_issuer_and_client() {
+        let files = AwsFiles::from_texts(
+            "[profile a]\nawscred_oidc_issuer = https://idp.example.com\nawscred_oidc_client_id = c1\nawscred_oidc_role_arn = arn:aws:iam::1:role/A\n\
+             [profile b]\nawscred_oidc_issuer = https://idp.example.com/\nawscred_oidc_client_id = c1\nawscred_oidc_scopes = openid\nawscred_oidc_role_arn = arn:aws:iam::1:role/B\n\
+             [profile admin]\nsource_profile = b\nrole_arn = arn:aws:iam::1:role/Admin\n\
+             [profile other-client]\nawscred_oidc_issuer = https://idp.example.com\nawscred_oidc_client_id = c2\nawscred_oidc_role_arn = arn:aws:iam::1:role/A\n\
+             [profile other-issuer]\nawscred_oidc_issuer = https://idp2.example.com\nawscred_oidc_client_id = c1\nawscred_oidc_role_arn = arn:aws:iam::1:role/A\n\
+             [profile broken]\nawscred_oidc_issuer = http://localhost.attacker.example\nawscred_oidc_client_id = c1\n",
+            "",
+        )
+        .unwrap();
+        let env = Environment::from_pairs([]);
+        let chain = |name: &str| config::resolve::resolve(&files, name, &env).unwrap();
+        let a = chain("a");
+        let Base::Oidc(src) = &a.base else { panic!() };
+        let entries = sign_in_entries(&files, &env, &a, src);
+        let scopes: Vec<String> = entries
+            .tokens
+            .iter()
+            .map(|(_, o)| o.scopes.join(" "))
+            .collect();
+        assert_eq!(
+            scopes,
+            ["openid email offline_access", "openid"],
+            "one token per scope set"
+        );
+        // admin's first step is b's credentials: each key once.
+        let admin = chain("admin");
+        assert_eq!(admin.cache_id_at(0), chain("b").cache_id());
+        let mut want = vec![
+            cache::keys::credentials(&a.cache_id()),
+            cache::keys::credentials(&admin.cache_id_at(0)),
+            cache::keys::credentials(&admin.cache_id()),
+        ];
+        let mut got = entries.credentials.clone();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        for other in ["other-client", "other-issuer"] {
+            let key = cache::keys::credentials(&chain(other).cache_id());
+            assert!(!entries.credentials.contains(&key), "{other}");
+        }
     }
 
     #[test]
