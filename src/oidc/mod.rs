@@ -446,7 +446,8 @@ pub fn revoke_refresh_token(
         form.push(("client_secret", s.expose().as_str()));
     }
     let (status, body) = http.post_form_raw(url, "token revocation", &form)?;
-    if status == 200 {
+    // RFC 7009 §2.2 answers 200 (also for a token already invalid); some providers 204.
+    if (200..300).contains(&status) {
         return Ok(true);
     }
     let said = serde_json::from_str(&body)
@@ -666,6 +667,39 @@ mod tests {
             "{report}"
         );
         assert!(!report.contains('\u{1b}'), "{report}");
+    }
+
+    #[test]
+    fn discovery_refuses_endpoints_weaker_than_the_issuer() {
+        // The document names the issuer, so the port is chosen before it is written.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let doc = serde_json::json!({
+            "issuer": issuer,
+            "authorization_endpoint": format!("{issuer}/auth"),
+            "token_endpoint": "http://idp.example.com/token",
+            "jwks_uri": format!("{issuer}/jwks"),
+        })
+        .to_string();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{doc}",
+                doc.len()
+            );
+        });
+        let e = discover(&http(), &issuer).unwrap_err();
+        assert!(e.message().contains("token_endpoint"), "{}", e.report());
+        assert!(
+            e.message().contains("http://idp.example.com/token"),
+            "{}",
+            e.report()
+        );
+        let e = discover(&http(), "http://localhost.attacker.example").unwrap_err();
+        assert!(e.message().contains("not usable"), "{}", e.report());
     }
 
     #[test]

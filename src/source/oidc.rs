@@ -138,8 +138,8 @@ pub fn id_token(ctx: &Context<'_>, src: &OidcSource) -> Result<OidcToken> {
                     return accept(ctx, &http, &provider, src, tokens, None, Some(old)).map_err(
                         |e| {
                             if e.kind() == Kind::User {
-                                // The provider answered with someone else's token: never reuse
-                                // this sign-in.
+                                // The renewed ID token fails a check (another subject, an
+                                // audience, a signature): this sign-in is not renewed again.
                                 let _ = ctx.cache.delete(&key);
                                 e.with_hint(ctx.login_hint())
                             } else {
