@@ -238,6 +238,15 @@ fn login(env: &Environment, profile: &str, args: &LoginArgs) -> Result<ExitCode>
             ));
         }
     }
+    if let config::Base::Oidc(src) = &inv.chain.base
+        && args.force
+    {
+        // A new sign-in (perhaps as someone else): the credentials minted from the old one
+        // go, here and in every profile on the same issuer and client.
+        source::oidc::id_token(&ctx, src)?;
+        let entries = source::oidc::sign_in_entries(&inv.files, env, &inv.chain, src);
+        source::oidc::forget_credentials(&ctx, &entries)?;
+    }
     let creds = source::credentials(&ctx, &inv.chain)?;
     let until = creds
         .credentials
@@ -285,6 +294,11 @@ fn logout(env: &Environment, profile: &str) -> Result<ExitCode> {
                 session.display_name()
             )
         });
+    }
+    if let config::Base::Oidc(src) = &inv.chain.base {
+        let entries = source::oidc::sign_in_entries(&inv.files, env, &inv.chain, src);
+        removed += entries.credentials.len();
+        Sink::Stderr.line(&source::oidc::logout(&ctx, &entries, src)?);
     }
     log::debug(&format!("deleted cached credentials of {removed} profiles"));
     Ok(ExitCode::SUCCESS)

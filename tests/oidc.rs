@@ -106,6 +106,11 @@ awscred_oidc_role_arn = {ROLE}
 awscred_login = browser
 region = us-east-1
 
+[profile idp-admin]
+source_profile = idp
+role_arn = arn:aws:iam::111122223333:role/Admin
+region = us-east-1
+
 [profile idp-pool]
 awscred_oidc_issuer = {issuer}
 awscred_oidc_client_id = {CLIENT}
@@ -130,8 +135,13 @@ fn user(mode: &str, url: &str) {
 
 /// Runs `awscred login --profile P` and acts on the device code it shows.
 fn device_login(h: &Harness, profile: &str, mode: &str) -> std::process::Output {
+    device_login_with(h, &["login", "--profile", profile], mode)
+}
+
+/// Runs `awscred ARGS` and acts on the device code it shows, if any.
+fn device_login_with(h: &Harness, args: &[&str], mode: &str) -> std::process::Output {
     let mut child = h
-        .command(&["login", "--profile", profile])
+        .command(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -297,4 +307,201 @@ fn expired_device_code_denied_consent_and_wrong_audience() {
         0,
         "an invalid token never reaches STS"
     );
+}
+
+/// The cached refresh token (the file store holds one sign-in in these tests).
+fn cached_refresh_token(h: &Harness) -> Option<String> {
+    cached_entries(h)
+        .into_iter()
+        .find_map(|v| v["data"]["refresh_token"].as_str().map(str::to_string))
+}
+
+/// Every entry of the file store, decoded.
+fn cached_entries(h: &Harness) -> Vec<serde_json::Value> {
+    let Ok(dir) = std::fs::read_dir(h.cache_dir().join("store")) else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|f| serde_json::from_slice(&std::fs::read(f.path()).ok()?).ok())
+        .collect()
+}
+
+/// Asks the provider's token endpoint to refresh with `token`; its HTTP status.
+fn refresh_status(p: &Provider, token: &str) -> u16 {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    agent
+        .post(&format!("{}/token", p.issuer))
+        .send_form([
+            ("grant_type", "refresh_token"),
+            ("client_id", CLIENT),
+            ("refresh_token", token),
+        ])
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Signs in through `idp`, then has credentials minted for `idp` and for `idp-admin`, a
+/// role assumed with them (whose own cache entry is another key).
+fn signed_in_with_two_profiles(h: &Harness) {
+    let o = device_login(h, "idp", "approve");
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    for profile in ["idp", "idp-admin"] {
+        let e = h.run(&["process", "--profile", profile]);
+        assert!(e.status.success(), "{profile}: {}", stderr(&e));
+    }
+    assert_eq!(h.emu.count("AssumeRoleWithWebIdentity"), 1);
+    assert_eq!(h.emu.count("AssumeRole"), 1);
+    assert!(
+        cached_entries(h).iter().any(|v| v["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("awscred:credentials:"))),
+        "credentials are cached"
+    );
+}
+
+/// After a sign-out nothing of the sign-in is left, and no profile on that issuer and
+/// client mints credentials without a new sign-in.
+fn assert_signed_out(h: &Harness, refresh: &str) {
+    for v in cached_entries(h) {
+        let key = v["key"].as_str().unwrap_or("");
+        assert!(
+            !key.starts_with("awscred:oidc-token:") && !key.starts_with("awscred:credentials:"),
+            "{key} is still cached"
+        );
+    }
+    let before = h.emu.count("AssumeRoleWithWebIdentity");
+    for profile in ["idp", "idp-admin"] {
+        let e = h.run(&["export", "--profile", profile]);
+        assert_eq!(e.status.code(), Some(1), "{profile}: {}", stderr(&e));
+        assert!(
+            stderr(&e).contains(&format!("hint: run awscred login --profile {profile}")),
+            "{}",
+            stderr(&e)
+        );
+        assert!(!stderr(&e).contains(refresh));
+    }
+    assert_eq!(h.emu.count("AssumeRoleWithWebIdentity"), before);
+    assert_eq!(h.emu.count("AssumeRole"), 1);
+}
+
+#[test]
+fn logout_revokes_the_refresh_token_and_forgets_every_profile_of_the_sign_in() {
+    let Some(p) = start_provider(&[]) else { return };
+    let h = harness(&p, Settings::default(), None);
+    signed_in_with_two_profiles(&h);
+    let refresh = cached_refresh_token(&h).expect("a refresh token is cached");
+
+    let o = h.run(&["logout", "--profile", "idp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "Signed out of {}; revoked the refresh token at {}/token/revocation.",
+            p.issuer, p.issuer
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(&refresh));
+    // The provider no longer honours it.
+    assert_eq!(
+        refresh_status(&p, &refresh),
+        400,
+        "the refresh token is revoked"
+    );
+    assert_signed_out(&h, &refresh);
+
+    // A second sign-out has nothing left to do.
+    let o = h.run(&["logout", "--profile", "idp-web"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("Not signed in to {}.", p.issuer)),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn logout_says_when_the_provider_cannot_revoke() {
+    let Some(p) = start_provider(&[("OIDC_NO_REVOCATION", "1")]) else {
+        return;
+    };
+    let h = harness(&p, Settings::default(), None);
+    signed_in_with_two_profiles(&h);
+    let refresh = cached_refresh_token(&h).expect("a refresh token is cached");
+    let o = h.run(&["logout", "--profile", "idp-admin"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "Signed out of {}; the provider publishes no revocation endpoint; the refresh token stays valid until it expires.",
+            p.issuer
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert_signed_out(&h, &refresh);
+    // Said, and true: the provider still honours the token awscred no longer holds.
+    assert_eq!(refresh_status(&p, &refresh), 200);
+
+    // The provider unreachable: everything local goes all the same, and the user learns
+    // the refresh token may still be valid (exit 1).
+    let o = device_login(&h, "idp", "approve");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let refresh = cached_refresh_token(&h).expect("a refresh token is cached");
+    drop(p);
+    let o = h.run(&["logout", "--profile", "idp"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("on this machine, but the refresh token could not be revoked"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("hint: the refresh token stays valid"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(&refresh));
+    assert!(cached_refresh_token(&h).is_none(), "deleted locally");
+}
+
+#[test]
+fn login_force_signs_in_again_and_mints_new_credentials() {
+    let Some(p) = start_provider(&[]) else { return };
+    let h = harness(&p, Settings::default(), None);
+    let o = device_login(&h, "idp", "approve");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = h.run(&["process", "--profile", "idp"]);
+    let access_key = |o: &std::process::Output| {
+        assert!(o.status.success(), "{}", stderr(o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["AccessKeyId"].clone()
+    };
+    let first_key = access_key(&first);
+    let first_refresh = cached_refresh_token(&h).unwrap();
+    assert_eq!(h.emu.count("AssumeRoleWithWebIdentity"), 1);
+
+    // Without --force, the cached credentials do.
+    let o = h.run(&["login", "--profile", "idp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("Sign in to"), "{}", stdout(&o));
+
+    let o = device_login_with(&h, &["login", "--force", "--profile", "idp"], "approve");
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("Sign in to {} for profile idp", p.issuer)),
+        "a new sign-in: {}",
+        stdout(&o)
+    );
+    assert_eq!(h.emu.count("AssumeRoleWithWebIdentity"), 2);
+    assert_ne!(cached_refresh_token(&h).unwrap(), first_refresh);
+    let again = h.run(&["process", "--profile", "idp"]);
+    assert_ne!(
+        access_key(&again),
+        first_key,
+        "credentials from the new sign-in"
+    );
+    assert_eq!(h.emu.count("AssumeRoleWithWebIdentity"), 2);
 }

@@ -751,22 +751,35 @@ fn oidc(files: &AwsFiles, p: &ProfileView<'_>) -> Result<OidcSource> {
     let issuer = required(files, p, "awscred_oidc_issuer", "https://my-org.okta.com")?
         .trim_end_matches('/')
         .to_string();
-    if !(issuer.starts_with("https://")
-        || issuer.starts_with("http://127.0.0.1")
-        || issuer.starts_with("http://localhost"))
-    {
+    if let Err(why) = crate::oidc::check_issuer(&issuer) {
         let at = p
             .get("awscred_oidc_issuer")
             .map(|v| v.at.to_string())
             .unwrap_or_default();
         return Err(Error::user(format!(
-            "{at}: awscred_oidc_issuer must be an https:// URL, not {issuer}"
+            "{at}: awscred_oidc_issuer must be an https:// URL, not {}: {why}",
+            crate::remote::text(&issuer)
         ))
         .with_hint(format!("fix awscred_oidc_issuer in [profile {}]", p.name)));
     }
     let client_id = required(files, p, "awscred_oidc_client_id", "0oa1b2c3d4EXAMPLE")?.to_string();
     let role_arn = p.text("awscred_oidc_role_arn").map(str::to_string);
     let identity_pool_id = p.text("awscred_oidc_identity_pool_id").map(str::to_string);
+    if let Some(pool) = &identity_pool_id
+        && let Err(why) = crate::source::oidc::pool_region(pool)
+    {
+        let at = p
+            .get("awscred_oidc_identity_pool_id")
+            .map(|v| v.at.to_string())
+            .unwrap_or_default();
+        return Err(Error::user(format!(
+            "{at}: awscred_oidc_identity_pool_id is not usable: {why}"
+        ))
+        .with_hint(format!(
+            "set awscred_oidc_identity_pool_id in [profile {}] to the pool's id, like us-east-1:00000000-aaaa-bbbb-cccc-000000000000",
+            p.name
+        )));
+    }
     if role_arn.is_none() && identity_pool_id.is_none() {
         return Err(Error::user(format!(
             "profile `{}` names an identity provider but no awscred_oidc_role_arn or awscred_oidc_identity_pool_id",
@@ -1184,6 +1197,56 @@ sso_role_name = r
         let e = resolve(&f, "plain", &env()).unwrap_err();
         assert!(
             e.message().contains("must be an https:// URL"),
+            "{}",
+            e.message()
+        );
+    }
+
+    #[test]
+    fn identity_provider_urls_and_pool_regions_are_checked() {
+        let profile = |name: &str, issuer: &str, pool: &str| {
+            format!(
+                "[profile {name}]\nawscred_oidc_issuer = {issuer}\nawscred_oidc_client_id = c1\nawscred_oidc_identity_pool_id = {pool}\n"
+            )
+        };
+        let f = AwsFiles::from_texts(
+            &[
+                profile(
+                    "lookalike",
+                    "http://localhost.attacker.example",
+                    "us-east-1:x",
+                ),
+                profile(
+                    "userinfo",
+                    "http://127.0.0.1@attacker.example",
+                    "us-east-1:x",
+                ),
+                profile("local", "http://127.0.0.1:8080", "us-east-1:x"),
+                profile("local6", "http://[::1]:8080/realms/r", "us-east-1:x"),
+                profile(
+                    "region",
+                    "https://idp.example.com",
+                    "us-east-1.attacker.example#:x",
+                ),
+            ]
+            .concat(),
+            "",
+        )
+        .unwrap();
+        for bad in ["lookalike", "userinfo"] {
+            let e = resolve(&f, bad, &env()).unwrap_err();
+            assert!(
+                e.message().contains("awscred_oidc_issuer"),
+                "{bad}: {}",
+                e.message()
+            );
+        }
+        for good in ["local", "local6"] {
+            resolve(&f, good, &env()).unwrap();
+        }
+        let e = resolve(&f, "region", &env()).unwrap_err();
+        assert!(
+            e.message().contains("awscred_oidc_identity_pool_id"),
             "{}",
             e.message()
         );

@@ -7,6 +7,7 @@ use super::loopback::{self, Loopback};
 use crate::config::OidcSource;
 use crate::error::{Error, Result};
 use crate::oidc::{self, Http, Provider, Refusal};
+use crate::remote;
 use crate::source::Context;
 use crate::source::oidc::{OidcToken, accept};
 use std::time::{Duration, Instant};
@@ -105,16 +106,19 @@ pub fn device(
     let lifetime = Duration::from_secs(u64::try_from(auth.expires_in).unwrap_or(0).max(1));
     let limit = lifetime.min(ctx.login.timeout);
     let sink = ctx.login.sink;
-    let verify = auth
-        .verification_uri_complete
-        .clone()
-        .unwrap_or_else(|| auth.verification_uri.clone());
+    // Shown whole (the user needs the query); made inert, as everything a provider sends.
+    let verify = remote::text(
+        auth.verification_uri_complete
+            .as_ref()
+            .map_or(&auth.verification_uri, |u| u.expose()),
+    );
+    let user_code = remote::text(auth.user_code.expose());
     sink.line(&format!(
         "Sign in to {} for profile {}:",
         src.issuer, ctx.profile
     ));
     sink.line(&format!("  open {verify}"));
-    sink.line(&format!("  and confirm the code {}", auth.user_code));
+    sink.line(&format!("  and confirm the code {user_code}"));
     sink.line(&format!("Waiting up to {} for approval…", human(limit)));
     let mut interval = auth
         .interval
@@ -125,8 +129,7 @@ pub fn device(
     let begun = Instant::now();
     let expired = || {
         Error::user(format!(
-            "the device code {} expired before it was approved",
-            auth.user_code
+            "the device code {user_code} expired before it was approved"
         ))
         .with_hint(ctx.login_hint())
     };
@@ -145,7 +148,7 @@ pub fn device(
         std::thread::sleep(interval);
         let mut form = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("device_code", auth.device_code.as_str()),
+            ("device_code", auth.device_code.expose().as_str()),
         ];
         client_auth(src, &mut form);
         match oidc::token(http, provider, &form) {

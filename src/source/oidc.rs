@@ -1,17 +1,21 @@
 //! An external OpenID Connect provider (Okta, Entra ID, Auth0, Keycloak, Google, Cognito
 //! user pools, …): an ID token obtained by browser or device sign-in, kept fresh with the
 //! refresh token, checked locally, then exchanged through STS AssumeRoleWithWebIdentity or
-//! a Cognito identity pool.
+//! a Cognito identity pool. Signing out deletes the tokens and every credential derived
+//! from them, and revokes the refresh token where the provider allows it.
 
 use super::Context;
 use super::role::check_expiration;
 use super::web_identity::assume_with_token;
 
-use crate::config::{Chain, OidcSource};
+use crate::cache;
+use crate::config::{self, AwsFiles, Base, Chain, OidcSource};
 use crate::credentials::Credentials;
+use crate::env::Environment;
 use crate::error::{Error, Kind, Result};
 use crate::login;
 use crate::oidc::{self, Http, Provider, Refusal, jwt};
+use crate::remote;
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -116,17 +120,32 @@ pub fn id_token(ctx: &Context<'_>, src: &OidcSource) -> Result<OidcToken> {
             if let Some(s) = &src.client_secret {
                 form.push(("client_secret", s.expose().as_str()));
             }
-            crate::log::debug(&format!("refresh at {}", provider.token_endpoint));
+            crate::log::debug(&format!(
+                "refresh at {}",
+                remote::url(&provider.token_endpoint)
+            ));
             match oidc::token(&http, &provider, &form) {
+                Ok(tokens) if !has_id_token(&tokens) && old.expires_at <= ctx.clock.now() => {
+                    // The provider renewed nothing a role can be assumed with, and the old
+                    // ID token has lapsed.
+                    crate::log::info(&format!(
+                        "{} refreshed without a new ID token and the cached one has expired; a new sign-in is needed",
+                        src.issuer
+                    ));
+                    ctx.cache.delete(&key)?;
+                }
                 Ok(tokens) => {
-                    return accept(
-                        ctx,
-                        &http,
-                        &provider,
-                        src,
-                        tokens,
-                        None,
-                        Some(refresh.clone()),
+                    return accept(ctx, &http, &provider, src, tokens, None, Some(old)).map_err(
+                        |e| {
+                            if e.kind() == Kind::User {
+                                // The renewed ID token fails a check (another subject, an
+                                // audience, a signature): this sign-in is not renewed again.
+                                let _ = ctx.cache.delete(&key);
+                                e.with_hint(ctx.login_hint())
+                            } else {
+                                e
+                            }
+                        },
                     );
                 }
                 Err(Refusal::InvalidGrant(why)) => {
@@ -158,7 +177,16 @@ impl super::CachedToken for OidcToken {
     }
 }
 
-/// Verifies a token answer and turns it into a cache entry.
+fn has_id_token(tokens: &oidc::Tokens) -> bool {
+    tokens
+        .id_token
+        .as_ref()
+        .is_some_and(|t| !t.expose().is_empty())
+}
+
+/// Verifies a token answer and turns it into a cache entry. `previous` is the token a
+/// refresh renews: a refreshed ID token must name the same sign-in (OpenID Connect Core
+/// §12.2), and an answer without an ID token keeps the previous one while it is valid.
 pub fn accept(
     ctx: &Context<'_>,
     http: &Http,
@@ -166,37 +194,211 @@ pub fn accept(
     src: &OidcSource,
     tokens: oidc::Tokens,
     nonce: Option<&str>,
-    previous_refresh: Option<Secret<String>>,
+    previous: Option<&OidcToken>,
 ) -> Result<OidcToken> {
-    let Some(id_token) = tokens.id_token.filter(|t| !t.is_empty()) else {
-        return Err(
-            Error::user(format!("{} returned no ID token", provider.token_endpoint))
-                .with_hint("include `openid` in awscred_oidc_scopes"),
-        );
+    let now = ctx.clock.now();
+    let refresh_token = tokens
+        .refresh_token
+        .filter(|t| !t.expose().is_empty())
+        .or_else(|| previous.and_then(|p| p.refresh_token.clone()));
+    let Some(id_token) = tokens.id_token.filter(|t| !t.expose().is_empty()) else {
+        if let Some(kept) = keep_previous(previous, refresh_token, now) {
+            crate::log::debug("the refresh returned no ID token; the cached one is still valid");
+            return Ok(kept);
+        }
+        return Err(Error::user(format!(
+            "{} returned no ID token",
+            remote::url(&provider.token_endpoint)
+        ))
+        .with_hint("include `openid` in awscred_oidc_scopes"));
     };
     let keys = oidc::jwks(http, provider)?;
     let claims = jwt::verify(
-        &id_token,
+        id_token.expose(),
         &keys,
         &jwt::Expect {
             issuer: &provider.issuer,
             audience: &src.audience,
+            client_id: &src.client_id,
             nonce,
-            now: ctx.clock.now(),
+            now,
         },
     )?;
+    if let Some(old) = previous {
+        let original = jwt::peek(old.id_token.expose())
+            .ok_or_else(|| Error::user("the cached ID token of this sign-in cannot be read"))?;
+        jwt::same_sign_in(&original, &claims)?;
+    }
     let expires_at = DateTime::<Utc>::from_timestamp(claims.exp, 0)
         .ok_or_else(|| Error::unexpected("the ID token's exp is out of range"))?;
     Ok(OidcToken {
-        id_token: Secret::new(id_token),
-        refresh_token: tokens
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .map(Secret::new)
-            .or(previous_refresh),
+        id_token,
+        refresh_token,
         expires_at,
-        obtained_at: ctx.clock.now(),
+        obtained_at: now,
     })
+}
+
+/// After a refresh that returned no ID token: the previous ID token, with the refresh
+/// token now current, while it has not expired; afterwards nothing (a new sign-in).
+fn keep_previous(
+    previous: Option<&OidcToken>,
+    refresh_token: Option<Secret<String>>,
+    now: DateTime<Utc>,
+) -> Option<OidcToken> {
+    let old = previous.filter(|p| p.expires_at > now)?;
+    Some(OidcToken {
+        id_token: old.id_token.clone(),
+        refresh_token,
+        expires_at: old.expires_at,
+        obtained_at: old.obtained_at,
+    })
+}
+
+/// What a sign-in to one issuer with one client left in the cache: its tokens (one per
+/// scope set) and the credentials of every profile built on it, at every step of its chain.
+#[derive(Debug, Default)]
+pub struct SignInEntries {
+    /// Token cache keys, with the source each belongs to.
+    pub tokens: Vec<(String, OidcSource)>,
+    /// Credential cache keys.
+    pub credentials: Vec<String>,
+}
+
+/// Finds the cache entries of every profile in the loaded configuration (and `chain`)
+/// whose base is `src`'s issuer and client. The stores cannot list their entries, so the
+/// keys are derived from the profiles that could have written them.
+pub fn sign_in_entries(
+    files: &AwsFiles,
+    env: &Environment,
+    chain: &Chain,
+    src: &OidcSource,
+) -> SignInEntries {
+    let mut chains = vec![chain.clone()];
+    chains.extend(
+        files
+            .config
+            .names(config::parse::SectionKind::Profile)
+            .filter(|name| *name != chain.profile)
+            .filter_map(|name| config::resolve::resolve(files, name, env).ok()),
+    );
+    let mut out = SignInEntries::default();
+    for c in &chains {
+        let Base::Oidc(o) = &c.base else { continue };
+        if o.issuer != src.issuer || o.client_id != src.client_id {
+            continue;
+        }
+        let key = token_key(o);
+        if !out.tokens.iter().any(|(k, _)| *k == key) {
+            out.tokens.push((key, o.clone()));
+        }
+        for n in 0..=c.roles.len() {
+            let key = cache::keys::credentials(&c.cache_id_at(n));
+            if !out.credentials.contains(&key) {
+                out.credentials.push(key);
+            }
+        }
+    }
+    out
+}
+
+/// Deletes the credentials derived from a sign-in (after a new sign-in, or a sign-out).
+pub fn forget_credentials(ctx: &Context<'_>, entries: &SignInEntries) -> Result<()> {
+    for key in &entries.credentials {
+        ctx.cache.delete(key)?;
+    }
+    crate::log::debug(&format!(
+        "deleted {} cached credential entries",
+        entries.credentials.len()
+    ));
+    Ok(())
+}
+
+/// Signs out of `src`'s issuer: deletes its ID and refresh tokens and the credentials of
+/// every profile using that issuer and client, then revokes the refresh token at the
+/// provider's `revocation_endpoint` (RFC 7009) when it publishes one. Returns what was
+/// done, as a line for the user. When revocation fails, everything local is deleted all
+/// the same and the error says so: the refresh token stays valid at the provider, which
+/// someone relying on the sign-out must learn (exit 1).
+pub fn logout(ctx: &Context<'_>, entries: &SignInEntries, src: &OidcSource) -> Result<String> {
+    let mut signed_in = false;
+    let mut refresh_tokens: Vec<(Secret<String>, &OidcSource)> = Vec::new();
+    for (key, o) in &entries.tokens {
+        if let Some(t) = ctx.cache.get::<OidcToken>(key)? {
+            signed_in = true;
+            if let Some(r) = t.refresh_token
+                && !refresh_tokens.iter().any(|(x, _)| *x == r)
+            {
+                refresh_tokens.push((r, o));
+            }
+        }
+        ctx.cache.delete(key)?;
+    }
+    forget_credentials(ctx, entries)?;
+    let issuer = &src.issuer;
+    if !signed_in {
+        return Ok(format!("Not signed in to {issuer}."));
+    }
+    if refresh_tokens.is_empty() {
+        return Ok(format!(
+            "Signed out of {issuer} (the provider had issued no refresh token)."
+        ));
+    }
+    let not_revoked = |e: Error| {
+        e.context(format!(
+            "signed out of {issuer} on this machine, but the refresh token could not be revoked"
+        ))
+        .with_kind(Kind::User)
+        .with_hint(format!(
+            "the refresh token stays valid at {issuer} until it expires; end the session in the provider's own portal to cut it short"
+        ))
+    };
+    let http = Http::new(ctx.env);
+    let provider = oidc::discover(&http, issuer).map_err(not_revoked)?;
+    let Some(url) = provider.revocation_endpoint.as_deref() else {
+        return Ok(format!(
+            "Signed out of {issuer}; the provider publishes no revocation endpoint; the refresh token stays valid until it expires."
+        ));
+    };
+    for (token, o) in &refresh_tokens {
+        oidc::revoke_refresh_token(
+            &http,
+            &provider,
+            &o.client_id,
+            o.client_secret.as_ref(),
+            token,
+        )
+        .map_err(not_revoked)?;
+    }
+    Ok(format!(
+        "Signed out of {issuer}; revoked the refresh token at {}.",
+        remote::url(url)
+    ))
+}
+
+/// The region of a Cognito identity pool id (`us-east-1:0000…`), checked before it becomes
+/// part of a host name: lowercase letters, digits and single hyphens, starting with a
+/// letter and ending with a digit, as every AWS region is.
+pub fn pool_region(pool: &str) -> std::result::Result<&str, String> {
+    let Some((region, id)) = pool.split_once(':') else {
+        return Err("an identity pool id has the form <region>:<id>".into());
+    };
+    let valid = !id.is_empty()
+        && (2..=32).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region.starts_with(|c: char| c.is_ascii_lowercase())
+        && region.ends_with(|c: char| c.is_ascii_digit())
+        && !region.contains("--");
+    if valid {
+        Ok(region)
+    } else {
+        Err(format!(
+            "{} does not start with an AWS region",
+            remote::text(pool)
+        ))
+    }
 }
 
 /// Cognito identity pools: GetId, then GetCredentialsForIdentity with the ID token.
@@ -206,11 +408,10 @@ fn cognito(
     pool: &str,
     token: &str,
 ) -> Result<(Credentials, Option<String>)> {
-    let region = pool
-        .split(':')
-        .next()
-        .filter(|r| !r.is_empty())
-        .unwrap_or("us-east-1");
+    let region = pool_region(pool).map_err(|why| {
+        Error::user(format!("awscred_oidc_identity_pool_id is not usable: {why}"))
+            .with_hint("set awscred_oidc_identity_pool_id to the pool's id, like us-east-1:00000000-aaaa-bbbb-cccc-000000000000")
+    })?;
     let url = ctx
         .env
         .endpoint_url(crate::env::AWS_ENDPOINT_URL_COGNITO_IDENTITY)
@@ -233,8 +434,11 @@ fn cognito(
             .or_else(|| body.get("Message"))
             .and_then(|t| t.as_str())
             .unwrap_or("");
-        let e = Error::unexpected(format!("{op} at {url} answered HTTP {status}"))
-            .caused_by_text(format!("{code}: {msg}"));
+        let e = Error::unexpected(format!(
+            "{op} at {} answered HTTP {status}",
+            remote::url(&url)
+        ))
+        .caused_by_text(format!("{}: {}", remote::text(code), remote::text(msg)));
         if code.contains("NotAuthorized") {
             e.with_kind(Kind::User)
                 .with_hint("check the identity pool's identity provider settings")
@@ -242,7 +446,10 @@ fn cognito(
             e
         }
     };
-    crate::log::debug(&format!("Cognito GetId for {pool} at {url}"));
+    crate::log::debug(&format!(
+        "Cognito GetId for {pool} at {}",
+        remote::url(&url)
+    ));
     let (status, body) = http.post_aws_json(
         &url,
         "AWSCognitoIdentityService.GetId",
@@ -254,7 +461,12 @@ fn cognito(
     let id = body
         .get("IdentityId")
         .and_then(|v| v.as_str())
-        .ok_or_else(|| Error::unexpected(format!("GetId at {url} returned no IdentityId")))?;
+        .ok_or_else(|| {
+            Error::unexpected(format!(
+                "GetId at {} returned no IdentityId",
+                remote::url(&url)
+            ))
+        })?;
     let (status, body) = http.post_aws_json(
         &url,
         "AWSCognitoIdentityService.GetCredentialsForIdentity",
@@ -271,7 +483,8 @@ fn cognito(
         c["Expiration"].as_f64(),
     ) else {
         return Err(Error::unexpected(format!(
-            "GetCredentialsForIdentity at {url} returned incomplete credentials"
+            "GetCredentialsForIdentity at {} returned incomplete credentials",
+            remote::url(&url)
         )));
     };
     let expiration = DateTime::<Utc>::from_timestamp(exp as i64, 0)
@@ -303,5 +516,96 @@ mod tests {
         assert_eq!(session_name("a b/c"), "a-b-c");
         assert_eq!(session_name("x"), "x-");
         assert_eq!(session_name(&"y".repeat(80)).len(), 64);
+    }
+
+    #[test]
+    fn a_refresh_without_an_id_token_keeps_the_old_one_only_while_it_is_valid() {
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(s, 0).unwrap();
+        let old = OidcToken {
+            id_token: Secret::new("old-id".into()),
+            refresh_token: Some(Secret::new("rt-old".into())),
+            expires_at: at(2000),
+            obtained_at: at(1000),
+        };
+        let kept = keep_previous(Some(&old), Some(Secret::new("rt-new".into())), at(1999))
+            .expect("still valid");
+        assert_eq!(kept.id_token.expose(), "old-id");
+        assert_eq!(kept.expires_at, at(2000));
+        assert_eq!(kept.refresh_token.unwrap().expose(), "rt-new");
+        assert!(
+            keep_previous(Some(&old), None, at(2000)).is_none(),
+            "expired"
+        );
+        assert!(
+            keep_previous(None, None, at(1500)).is_none(),
+            "a first sign-in"
+        );
+    }
+
+    #[test]
+    fn a_sign_in_reaches_every_profile_on_its_issuer_and_client() {
+        let files = AwsFiles::from_texts(
+            "[profile a]\nawscred_oidc_issuer = https://idp.example.com\nawscred_oidc_client_id = c1\nawscred_oidc_role_arn = arn:aws:iam::1:role/A\n\
+             [profile b]\nawscred_oidc_issuer = https://idp.example.com/\nawscred_oidc_client_id = c1\nawscred_oidc_scopes = openid\nawscred_oidc_role_arn = arn:aws:iam::1:role/B\n\
+             [profile admin]\nsource_profile = b\nrole_arn = arn:aws:iam::1:role/Admin\n\
+             [profile other-client]\nawscred_oidc_issuer = https://idp.example.com\nawscred_oidc_client_id = c2\nawscred_oidc_role_arn = arn:aws:iam::1:role/A\n\
+             [profile other-issuer]\nawscred_oidc_issuer = https://idp2.example.com\nawscred_oidc_client_id = c1\nawscred_oidc_role_arn = arn:aws:iam::1:role/A\n\
+             [profile broken]\nawscred_oidc_issuer = http://localhost.attacker.example\nawscred_oidc_client_id = c1\n",
+            "",
+        )
+        .unwrap();
+        let env = Environment::from_pairs([]);
+        let chain = |name: &str| config::resolve::resolve(&files, name, &env).unwrap();
+        let a = chain("a");
+        let Base::Oidc(src) = &a.base else { panic!() };
+        let entries = sign_in_entries(&files, &env, &a, src);
+        let scopes: Vec<String> = entries
+            .tokens
+            .iter()
+            .map(|(_, o)| o.scopes.join(" "))
+            .collect();
+        assert_eq!(
+            scopes,
+            ["openid email offline_access", "openid"],
+            "one token per scope set"
+        );
+        // admin's first step is b's credentials: each key once.
+        let admin = chain("admin");
+        assert_eq!(admin.cache_id_at(0), chain("b").cache_id());
+        let mut want = vec![
+            cache::keys::credentials(&a.cache_id()),
+            cache::keys::credentials(&admin.cache_id_at(0)),
+            cache::keys::credentials(&admin.cache_id()),
+        ];
+        let mut got = entries.credentials.clone();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        for other in ["other-client", "other-issuer"] {
+            let key = cache::keys::credentials(&chain(other).cache_id());
+            assert!(!entries.credentials.contains(&key), "{other}");
+        }
+    }
+
+    #[test]
+    fn cognito_pool_regions_are_checked_before_they_become_a_host_name() {
+        assert_eq!(pool_region("us-east-1:0000-aaaa"), Ok("us-east-1"));
+        assert_eq!(pool_region("us-gov-west-1:x"), Ok("us-gov-west-1"));
+        assert_eq!(pool_region("eusc-de-east-1:x"), Ok("eusc-de-east-1"));
+        for bad in [
+            "us-east-1.attacker.example#:x",
+            "us-east-1.attacker.example#",
+            "attacker.example/:x",
+            "us-east-1",
+            "us-east-1:",
+            ":x",
+            "US-EAST-1:x",
+            "us-east-:x",
+            "us--east-1:x",
+            "1us-east-1:x",
+            "us-east-1@evil:x",
+        ] {
+            assert!(pool_region(bad).is_err(), "{bad}");
+        }
     }
 }
