@@ -179,13 +179,9 @@ fn json_cause(e: &serde_json::Error) -> String {
 impl Http {
     /// A client with bounded timeouts (`AWSCRED_HTTP_TIMEOUT` applies here too), no
     /// redirects (a redirect could lead from https to http) and bounded bodies.
-    pub fn new(env: &Environment) -> Self {
-        let timeout = env
-            .get(crate::env::AWSCRED_HTTP_TIMEOUT)
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v > 0.0 && v.is_finite())
-            .and_then(|v| Duration::try_from_secs_f64(v).ok())
-            .unwrap_or(HTTP_TIMEOUT);
+    /// A malformed `AWSCRED_HTTP_TIMEOUT` is an error naming it, before any request.
+    pub fn new(env: &Environment) -> Result<Self> {
+        let timeout = env.http_timeout()?.unwrap_or(HTTP_TIMEOUT);
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
@@ -197,7 +193,7 @@ impl Http {
             )
             .build()
             .new_agent();
-        Self { agent }
+        Ok(Self { agent })
     }
 
     /// Reads a response body, at most [`MAX_BODY`] bytes.
@@ -629,7 +625,7 @@ mod tests {
     }
 
     fn http() -> Http {
-        Http::new(&Environment::from_pairs([]))
+        Http::new(&Environment::from_pairs([])).expect("default timeout")
     }
 
     #[test]
