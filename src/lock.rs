@@ -4,8 +4,10 @@
 //! The lock is an OS file lock (`flock` on Unix, `LockFileEx` on Windows) on a file in the
 //! cache directory. The kernel drops it when its holder exits, however it exits, so a lock
 //! left by a killed process is recovered without anyone doing anything. The holder writes
-//! its pid into the file so a waiter can say whom it is waiting for; nobody truncates a lock
-//! file it does not hold. The locks directory must be the user's, and a lock file the user's
+//! its pid into a record beside the lock (`<hash>.holder`), so a waiter can say whom it is
+//! waiting for: Windows locks block every read of a locked file, so the record cannot live
+//! in the lock file itself. Nobody truncates or removes a lock file, and only the holder
+//! writes or removes the record. The locks directory must be the user's, and a lock file the user's
 //! own regular file, opened without following a symbolic link
 //! ([`private_dir`](crate::store::private_dir)).
 
@@ -14,7 +16,7 @@ use crate::store::file::hex;
 use crate::store::private_dir::{self, PrivateDir};
 use sha2::{Digest, Sha256};
 use std::fs::{File, TryLockError};
-use std::io::{Read, Seek, Write};
+use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -28,12 +30,14 @@ pub struct Locks {
 #[derive(Debug)]
 pub struct Guard {
     file: File,
+    dir: PrivateDir,
+    record: String,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        // Still held here, so this empties nobody else's record.
-        let _ = self.file.set_len(0);
+        // Still held here, so this removes nobody else's record.
+        let _ = self.dir.remove(&self.record);
         let _ = self.file.unlock();
     }
 }
@@ -46,6 +50,11 @@ impl Locks {
 
     fn name_for(key: &str) -> String {
         format!("{}.lock", hex(&Sha256::digest(key.as_bytes())[..16]))
+    }
+
+    /// The holder's record beside the lock file.
+    fn record_for(key: &str) -> String {
+        format!("{}.holder", hex(&Sha256::digest(key.as_bytes())[..16]))
     }
 
     /// The lock file for `key`.
@@ -62,7 +71,8 @@ impl Locks {
         if !self.dir.exists() {
             return Ok(None);
         }
-        let Ok(Some(file)) = self.open_dir()?.open_entry(&Self::name_for(key)) else {
+        let dir = self.open_dir()?;
+        let Ok(Some(file)) = dir.open_entry(&Self::name_for(key)) else {
             return Ok(None);
         };
         match file.try_lock() {
@@ -70,7 +80,7 @@ impl Locks {
                 let _ = file.unlock();
                 Ok(None)
             }
-            Err(TryLockError::WouldBlock) => Ok(Some(holder(&file))),
+            Err(TryLockError::WouldBlock) => Ok(Some(holder(&dir, &Self::record_for(key)))),
             Err(TryLockError::Error(e)) => {
                 Err(Error::unexpected("cannot test a lock").caused_by(&e))
             }
@@ -95,6 +105,7 @@ impl Locks {
                 err
             }
         })?;
+        let record = Self::record_for(key);
         let start = Instant::now();
         let mut said = false;
         let mut pause = Duration::from_millis(10);
@@ -105,7 +116,7 @@ impl Locks {
                     if !said {
                         crate::log::info(&format!(
                             "waiting for another awscred process ({}) that is {what}",
-                            holder(&file)
+                            holder(&dir, &record)
                         ));
                         said = true;
                     }
@@ -113,7 +124,7 @@ impl Locks {
                         return Err(Error::unexpected(format!(
                             "timed out after {}s waiting for another awscred process ({}) that is {what}",
                             wait.as_secs(),
-                            holder(&file)
+                            holder(&dir, &record)
                         ))
                         .with_hint("finish the sign-in in that process, or stop it and run the command again"));
                     }
@@ -127,24 +138,23 @@ impl Locks {
                 }
             }
         }
-        // Record who holds it, now that it is ours: the new text first, then the length, so
-        // a reader never finds it empty. A failure here only costs the message above.
-        let record = format!("pid {}", std::process::id());
-        let mut f = &file;
-        let _ = f
-            .rewind()
-            .and_then(|()| f.write_all(record.as_bytes()))
-            .and_then(|()| file.set_len(record.len() as u64))
-            .and_then(|()| f.flush());
-        Ok(Guard { file })
+        // Record who holds it, now that it is ours, with an atomic write: a reader sees the
+        // old record or the new one, never a torn one. A failure only costs the message.
+        let _ = dir.write_atomic(
+            &record,
+            format!("pid {}", std::process::id()).as_bytes(),
+            0o600,
+        );
+        Ok(Guard { file, dir, record })
     }
 }
 
-/// What the holder wrote into the lock file.
-fn holder(file: &File) -> String {
+/// What the holder wrote into its record.
+fn holder(dir: &PrivateDir, record: &str) -> String {
     let mut s = String::new();
-    let mut f = file;
-    let _ = f.rewind().and_then(|()| f.read_to_string(&mut s));
+    if let Ok(Some(mut f)) = dir.open_entry(record) {
+        let _ = (&mut f).take(256).read_to_string(&mut s);
+    }
     let s = s.trim();
     if s.is_empty() {
         "pid unknown".to_string()
@@ -206,10 +216,15 @@ mod tests {
             let e = locks.acquire("k", Duration::ZERO, "testing").unwrap_err();
             assert!(e.message().contains(&pid), "{}", e.message());
         }
+        let record = d.path().join("locks").join(Locks::record_for("k"));
         assert_eq!(
-            fs_err::read_to_string(locks.path_for("k")).unwrap(),
+            fs_err::read_to_string(&record).unwrap(),
             pid,
             "the record is whole after waiters came and went"
         );
+        // The lock file itself is never written: on Windows nobody could read it.
+        assert_eq!(fs_err::read(locks.path_for("k")).unwrap().len(), 0);
+        drop(_g);
+        assert!(!record.exists(), "the holder removes its record");
     }
 }
