@@ -282,9 +282,12 @@ impl Loopback {
 }
 
 /// Opens `url` in the user's browser through a one-use link on a new loopback listener,
-/// and returns once the browser has fetched it. The launcher's argv holds only the link,
-/// so what `url` carries (a sign-in token, say) is never visible to other local users.
-/// Fails when no launcher starts or the link is not fetched within `timeout`.
+/// and returns once the link has been fetched. The launcher's argv holds only the link,
+/// so what `url` carries (a sign-in token, say) never appears in any process list. A
+/// local program that reads the link there and fetches it before the browser does gets
+/// the redirect instead, and the browser then finds no listener: the user sees a failed
+/// page, so a `url` that is itself a bearer credential should be short-lived. Fails when
+/// no launcher starts or the link is not fetched within `timeout`.
 pub fn open_once(env: &Environment, url: &str, timeout: Duration) -> Result<()> {
     let listener = Loopback::bind(0)?;
     let link = listener.link(url);
@@ -452,44 +455,56 @@ fn read_line(reader: &mut BufReader<std::io::Take<Bounded<'_>>>) -> Line {
     }
 }
 
-/// Serves one connection; the event is for the waiting loop, `None` means nothing it
-/// needs to know.
-fn handle(stream: &TcpStream, plan: &Plan, until: Instant) -> Option<Event> {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_write_timeout(Some(WRITE_LIMIT));
+/// Reads a request's line and headers; `None` when the peer went away, stalled past
+/// `until`, or sent more than [`MAX_REQUEST`] bytes (answered 431).
+fn read_request(stream: &TcpStream, plan: &Plan, until: Instant) -> Option<Vec<u8>> {
     let bounded = Bounded {
         stream,
         until,
         ended: &plan.ended,
     };
     let mut reader = BufReader::new(bounded.take(MAX_REQUEST));
-    let line = match read_line(&mut reader) {
-        Line::Full(l) => l,
-        Line::TooLong => {
-            respond(
-                stream,
-                "431 Request Header Fields Too Large",
-                &page_fail("request too long"),
-            );
-            return None;
-        }
-        Line::Gone => return None,
-    };
-    // Read the headers, so the browser sees a clean response.
+    let mut request_line = None;
+    // Read the headers too, so the browser sees a clean response.
     loop {
         match read_line(&mut reader) {
-            Line::Full(h) if h == b"\r\n" || h == b"\n" => break,
-            Line::Full(_) => {}
+            Line::Full(h) if request_line.is_some() && (h == b"\r\n" || h == b"\n") => {
+                return request_line;
+            }
+            Line::Full(l) => {
+                request_line.get_or_insert(l);
+            }
             Line::TooLong => {
-                respond(
-                    stream,
-                    "431 Request Header Fields Too Large",
-                    &page_fail("request too long"),
-                );
+                if answerable(stream, until) {
+                    respond(
+                        stream,
+                        "431 Request Header Fields Too Large",
+                        &page_fail("request too long"),
+                    );
+                }
                 return None;
             }
             Line::Gone => return None,
         }
+    }
+}
+
+/// Whether there is time left to answer before `until`; bounds the writes by it.
+fn answerable(stream: &TcpStream, until: Instant) -> bool {
+    let left = until.saturating_duration_since(Instant::now());
+    !left.is_zero()
+        && stream
+            .set_write_timeout(Some(left.min(WRITE_LIMIT)))
+            .is_ok()
+}
+
+/// Serves one connection; the event is for the waiting loop, `None` means nothing it
+/// needs to know.
+fn handle(stream: &TcpStream, plan: &Plan, until: Instant) -> Option<Event> {
+    let _ = stream.set_nonblocking(false);
+    let line = read_request(stream, plan, until)?;
+    if !answerable(stream, until) {
+        return None;
     }
     let line = String::from_utf8_lossy(&line);
     let mut parts = line.split_whitespace();
