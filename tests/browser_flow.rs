@@ -139,6 +139,23 @@ fn wrong_state_is_ignored_and_the_wait_goes_on() {
 }
 
 #[test]
+fn forged_callbacks_are_ignored_and_the_real_one_completes_the_sign_in() {
+    let h = harness(Settings::default(), "forge-first");
+    let o = h.run(&["login", "--profile", "web"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("ignored a sign-in callback with the wrong state")
+            .count(),
+        1,
+        "three forged callbacks, one warning: {err}"
+    );
+    assert_eq!(h.emu.count("CreateToken:authorization_code"), 1);
+    let e = h.run(&["export", "--profile", "web"]);
+    assert!(e.status.success(), "{}", stderr(&e));
+}
+
+#[test]
 fn a_second_opening_of_the_sign_in_link_ends_the_sign_in() {
     let h = harness(Settings::default(), "open-twice");
     let o = h.run(&["login", "--profile", "web"]);

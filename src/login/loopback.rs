@@ -232,6 +232,7 @@ impl Loopback {
         // Connections still being served end as soon as this wait does.
         let _ended = Ended(Arc::clone(&plan));
         let (tx, rx) = mpsc::channel();
+        let mut warned = false;
         loop {
             if let Some(child) = launcher.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
@@ -268,9 +269,14 @@ impl Loopback {
                         "the sign-in link was opened twice, so this sign-in was stopped (another program on this machine may have opened it)",
                     ));
                 }
-                Ok(Event::WrongState) => crate::log::warn(
-                    "ignored a sign-in callback with the wrong state (it did not come from this sign-in); still waiting",
-                ),
+                Ok(Event::WrongState) if !warned => {
+                    // Once: another program can send these as fast as it likes.
+                    warned = true;
+                    crate::log::warn(
+                        "ignored a sign-in callback with the wrong state (it did not come from this sign-in); still waiting",
+                    );
+                }
+                Ok(Event::WrongState) => {}
                 Ok(Event::Answer(a)) => return a.into_callback().map(Outcome::Callback),
                 Err(_) => {}
             }
