@@ -29,7 +29,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Child;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,9 @@ const POLL: Duration = Duration::from_millis(20);
 const READ_SLICE: Duration = Duration::from_millis(100);
 /// Stack of a connection's thread: it parses one short request.
 const CONNECTION_STACK: usize = 128 * 1024;
+/// Most connections served at once; more are closed unanswered, so a flood of them costs
+/// neither threads nor file descriptors beyond this.
+pub const MAX_CONNECTIONS: usize = 64;
 /// Where one-use links live on the listener.
 const LINK_PREFIX: &str = "/start/";
 /// A random URL-safe string of `bytes` random bytes.
@@ -327,6 +330,8 @@ struct Plan {
     callback: Option<(String, Secret<String>)>,
     /// Whether the link was fetched.
     opened: AtomicBool,
+    /// Connections being served.
+    serving: AtomicUsize,
     /// Whether the wait is over.
     ended: AtomicBool,
 }
@@ -338,6 +343,7 @@ impl Plan {
             callback: callback.map(|(p, s)| (p.to_string(), Secret::new(s.to_string()))),
             opened: AtomicBool::new(false),
             ended: AtomicBool::new(false),
+            serving: AtomicUsize::new(0),
         }
     }
 }
@@ -396,14 +402,29 @@ impl Answer {
     }
 }
 
+/// Counts a connection as served until dropped.
+struct Serving(Arc<Plan>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.serving.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves `stream` on a thread of its own, unless [`MAX_CONNECTIONS`] are being served:
+/// then it is closed unanswered and the wait goes on.
 fn spawn_connection(stream: TcpStream, plan: &Arc<Plan>, tx: &Sender<Event>, until: Instant) {
-    let plan = Arc::clone(plan);
+    let serving = Serving(Arc::clone(plan));
+    if plan.serving.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+        crate::log::debug("too many sign-in connections at once; closed one");
+        return;
+    }
     let tx = tx.clone();
     let started = std::thread::Builder::new()
         .name("awscred-loopback".into())
         .stack_size(CONNECTION_STACK)
         .spawn(move || {
-            if let Some(event) = handle(&stream, &plan, until) {
+            if let Some(event) = handle(&stream, &serving.0, until) {
                 let _ = tx.send(event);
             }
         });
@@ -772,6 +793,41 @@ mod tests {
             "the callback was answered while the other connections stalled"
         );
         drop(silent);
+    }
+
+    #[test]
+    fn a_flood_of_connections_is_capped_and_the_callback_still_arrives() {
+        let lb = Loopback::bind(0).unwrap();
+        let port = lb.port();
+        let t = std::thread::spawn(move || {
+            let held: Vec<TcpStream> = (0..MAX_CONNECTIONS)
+                .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+                .collect();
+            // One over the cap: closed without an answer to its request.
+            let mut extra = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let _ = write!(extra, "GET /favicon.ico HTTP/1.1\r\n\r\n");
+            let mut answer = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut extra, &mut answer);
+            let closed = answer.is_empty();
+            drop(held);
+            // Once the held connections are gone, the callback gets through.
+            let ok = (0..100)
+                .map(|_| {
+                    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                    let _ = write!(s, "GET /cb?code=abc&state=s1 HTTP/1.1\r\n\r\n");
+                    let mut out = String::new();
+                    let _ = std::io::Read::read_to_string(&mut s, &mut out);
+                    out
+                })
+                .find(|out| !out.is_empty())
+                .unwrap_or_default();
+            (closed, ok)
+        });
+        let cb = lb.wait(None, "/cb", "s1", soon(), MINUTE, None).unwrap();
+        assert_eq!(cb.code.expose(), "abc");
+        let (closed, ok) = t.join().unwrap();
+        assert!(closed, "the connection over the cap was closed unanswered");
+        assert!(ok.contains("Signed in"), "{ok}");
     }
 
     #[test]
