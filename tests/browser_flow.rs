@@ -31,10 +31,15 @@ fn harness(settings: Settings, mode: &str) -> Harness {
     h
 }
 
-fn launches(h: &Harness) -> usize {
+/// The argv of each launch of the scripted browser, one line each.
+fn launched(h: &Harness) -> Vec<String> {
     std::fs::read_to_string(h.home().join("browser.log"))
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
+        .map(|s| s.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn launches(h: &Harness) -> usize {
+    launched(h).len()
 }
 
 #[test]
@@ -57,7 +62,24 @@ fn browser_login_succeeds_with_pkce() {
     ] {
         assert!(out.contains(p), "{p} in {out}");
     }
-    assert_eq!(launches(&h), 1);
+    assert!(
+        !out.contains("/start/"),
+        "the user sees the provider's URL: {out}"
+    );
+    // The browser's argv, readable by every local user, holds only a one-use local link.
+    let argv = launched(&h);
+    assert_eq!(argv.len(), 1);
+    assert!(argv[0].starts_with("http://127.0.0.1:"), "{argv:?}");
+    assert!(argv[0].contains("/start/"), "{argv:?}");
+    for p in [
+        "state",
+        "code_challenge",
+        "client_id",
+        "authorize",
+        "redirect_uri",
+    ] {
+        assert!(!argv[0].contains(p), "{p} in {argv:?}");
+    }
     assert_eq!(h.emu.count("Authorize"), 1);
     assert_eq!(h.emu.count("CreateToken:authorization_code"), 1);
     assert_eq!(h.emu.count("StartDeviceAuthorization"), 0);
@@ -95,7 +117,7 @@ fn auth_code_and_device_registrations_are_cached_apart() {
 }
 
 #[test]
-fn wrong_state_is_rejected() {
+fn wrong_state_is_ignored_and_the_wait_goes_on() {
     let h = harness(
         Settings {
             authorize: "wrong-state".into(),
@@ -103,9 +125,48 @@ fn wrong_state_is_rejected() {
         },
         "follow",
     );
-    let o = h.run(&["login", "--profile", "web"]);
+    let o = h.run(&["login", "--profile", "web", "--timeout", "3"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("wrong state"), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("ignored a sign-in callback with the wrong state"),
+        "{err}"
+    );
+    // Not ended by the forged callback: the sign-in ran on to its timeout.
+    assert!(err.contains("did not finish within 3 s"), "{err}");
+    assert_eq!(h.emu.count("Authorize"), 1);
+    assert_eq!(h.emu.count("CreateToken"), 0);
+}
+
+#[test]
+fn forged_callbacks_are_ignored_and_the_real_one_completes_the_sign_in() {
+    let h = harness(Settings::default(), "forge-first");
+    let o = h.run(&["login", "--profile", "web"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("ignored a sign-in callback with the wrong state")
+            .count(),
+        1,
+        "three forged callbacks, one warning: {err}"
+    );
+    assert_eq!(h.emu.count("CreateToken:authorization_code"), 1);
+    let e = h.run(&["export", "--profile", "web"]);
+    assert!(e.status.success(), "{}", stderr(&e));
+}
+
+#[test]
+fn a_second_opening_of_the_sign_in_link_ends_the_sign_in() {
+    let h = harness(Settings::default(), "open-twice");
+    let o = h.run(&["login", "--profile", "web"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("the sign-in link was opened twice"), "{err}");
+    assert!(
+        err.contains("hint: run awscred login --profile web"),
+        "{err}"
+    );
+    assert_eq!(h.emu.count("Authorize"), 0);
     assert_eq!(h.emu.count("CreateToken"), 0);
 }
 
@@ -215,6 +276,13 @@ fn a_chatty_launcher_does_not_touch_stdout() {
     let o = h.run(&["export", "--profile", "web"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("GLib-WARNING"));
+    // Without a terminal the instructions go to stderr, with the provider's own URL.
+    assert!(
+        stderr(&o).contains("/authorize?response_type=code&client_id="),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("/start/"), "{}", stderr(&o));
     let first = stdout(&o);
     parse_export(&first);
     let again = h.run(&["export", "--profile", "web"]);

@@ -246,14 +246,28 @@ fn browser_flow_with_pkce_state_and_nonce() {
             "/tests/fixtures/oidc_user.py"
         ),
     );
+    let log = h.home().join("browser.log");
+    h.set_env("OIDC_USER_LOG", log.to_str().unwrap());
     let o = h.run(&["login", "--profile", "idp-web"]);
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("{}/auth?response_type=code", p.issuer)),
+        "the provider's own URL is shown: {}",
+        stdout(&o)
+    );
     assert!(
         stdout(&o).contains("code_challenge_method=S256"),
         "{}",
         stdout(&o)
     );
     assert!(stdout(&o).contains("&nonce="), "{}", stdout(&o));
+    // The browser was given a one-use local link, nothing of the request.
+    let argv = std::fs::read_to_string(&log).unwrap();
+    assert!(argv.starts_with("http://127.0.0.1:"), "{argv}");
+    assert!(argv.contains("/start/"), "{argv}");
+    for p in ["state", "nonce", "code_challenge", "client_id"] {
+        assert!(!argv.contains(p), "{p} in {argv}");
+    }
     let e = h.run(&["process", "--profile", "idp-web"]);
     assert_eq!(
         issued_arn(&h, &e),

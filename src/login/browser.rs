@@ -45,7 +45,9 @@ pub fn commands(url: &str, env: &Environment) -> Vec<Vec<String>> {
 }
 
 /// Starts the first launcher that starts; returns it so the caller can notice if it fails.
-pub fn open(url: &str, env: &Environment) -> Option<Child> {
+/// A launcher's argv is readable by every local user, so it is only ever given a one-use
+/// loopback link (see [`super::loopback::Link`]), never a URL that carries anything.
+pub(super) fn open(url: &str, env: &Environment) -> Option<Child> {
     for words in commands(url, env) {
         let Some((program, args)) = words.split_first() else {
             continue;
