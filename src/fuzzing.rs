@@ -31,8 +31,8 @@ pub fn config(data: &[u8]) {
             .collect();
         for name in names {
             if let Ok(chain) = resolve::resolve(&files, &name, &env) {
-                let _ = chain.cache_id();
-                let _ = chain.describe();
+                let _ = crate::source::final_key(&chain);
+                let _ = crate::source::describe(&chain);
             }
         }
     }

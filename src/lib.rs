@@ -24,6 +24,7 @@ pub mod output;
 pub mod remote;
 pub mod safe_write;
 pub mod secret;
+pub mod services;
 pub mod source;
 pub mod store;
 pub mod ui;

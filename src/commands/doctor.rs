@@ -1,13 +1,13 @@
 //! `awscred doctor`: checks a setup end to end and says what to fix. Never signs in; a
 //! silent refresh is allowed, since that is what Claude Code's calls would do.
 
-use crate::app::{Invocation, silent_policy};
 use crate::claude::{self, Finding, Severity};
-use crate::config::{self, AwsFiles, Base};
+use crate::config;
 use crate::env::Environment;
 use crate::error::Result;
 use crate::net::{Service, failure};
-use crate::source::{self, role, sso};
+use crate::services::Services;
+use crate::source::{self, LoginPolicy, SignInState, role};
 use crate::ui::Sink;
 use std::process::ExitCode;
 
@@ -39,13 +39,14 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
     };
     let login = format!("awscred login --profile {profile}");
 
-    let files = match AwsFiles::load(env) {
-        Ok(f) => f,
+    let services = match Services::new(env) {
+        Ok(s) => s,
         Err(e) => {
             add(Severity::Error, e.to_string(), e.hint().map(str::to_string));
             return Ok(ExitCode::from(1));
         }
     };
+    let files = &services.files;
     if files.config_path.exists() {
         add(
             Severity::Ok,
@@ -63,11 +64,11 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
         add(Severity::Error, e.to_string(), e.hint().map(str::to_string));
         return Ok(ExitCode::from(1));
     }
-    let chain = match config::resolve::resolve(&files, profile, env) {
+    let chain = match config::resolve::resolve(files, profile, env) {
         Ok(c) => {
             add(
                 Severity::Ok,
-                format!("profile {profile}: {}", c.describe()),
+                format!("profile {profile}: {}", source::describe(&c)),
                 None,
             );
             c
@@ -77,7 +78,7 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let inv = match Invocation::new(env, profile) {
+    let inv = match services.request(profile) {
         Ok(i) => {
             add(
                 Severity::Ok,
@@ -121,28 +122,19 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
             Some("set AWSCRED_CACHE=file".into()),
         ),
     }
-    let ctx = inv.context(silent_policy());
-    if let Base::Sso(r) = &chain.base {
-        match sso::cached_token(&ctx, &r.session)? {
-            Some(t) if t.expires_at > crate::clock::Clock::now(ctx.clock) => add(
+    let ctx = inv.context(LoginPolicy::silent());
+    if let Some(sign_in) = source::of(&chain.base).sign_in() {
+        let to = sign_in.name();
+        match sign_in.state(&ctx)? {
+            SignInState::Valid { .. } => add(Severity::Ok, format!("signed in to {to}"), None),
+            SignInState::Expired { refreshable: true } => add(
                 Severity::Ok,
-                format!(
-                    "signed in to IAM Identity Center ({})",
-                    r.session.display_name()
-                ),
+                format!("the token of {to} expired but is refreshable"),
                 None,
             ),
-            Some(t) if t.refresh_token.is_some() => add(
-                Severity::Ok,
-                "IAM Identity Center token expired but refreshable".into(),
-                None,
-            ),
-            _ => add(
+            SignInState::Expired { refreshable: false } | SignInState::None => add(
                 Severity::Error,
-                format!(
-                    "not signed in to IAM Identity Center ({})",
-                    r.session.display_name()
-                ),
+                format!("not signed in to {to}"),
                 Some(login.clone()),
             ),
         }
@@ -151,8 +143,8 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
         Ok(c) => {
             let region = role::region(&chain);
             let url = Service::Sts.url(env, region);
-            let client = inv.net.sts(region, Some(&c.credentials));
-            match inv.net.block_on(client.get_caller_identity().send())? {
+            let client = ctx.net.sts(region, Some(&c.credentials));
+            match ctx.net.block_on(client.get_caller_identity().send())? {
                 Ok(who) => add(
                     Severity::Ok,
                     format!("STS GetCallerIdentity: {}", who.arn.unwrap_or_default()),

@@ -1,6 +1,10 @@
-//! The commands beyond printing credentials: status, doctor, exec/env, setup.
+//! One module per command (or family of commands). Each takes the process's
+//! [`Services`](crate::services::Services) and what the command line said, and returns an
+//! exit status; `app` only dispatches.
 
+pub mod credentials;
 pub mod doctor;
+pub mod login;
 pub mod setup;
 pub mod shell;
 pub mod status;

@@ -1,13 +1,14 @@
 //! `awscred exec` and `awscred env`: credentials for programs that read the standard
 //! `AWS_*` environment variables. Secrets travel in the environment, never in arguments.
 
-use crate::app::{Invocation, credentials_policy};
 use crate::cli::EnvFormat;
 use crate::clock::format_expiration;
 use crate::credentials::Credentials;
 use crate::env::Environment;
 use crate::error::{Error, Result};
+use crate::services::Services;
 use crate::source;
+use crate::source::LoginPolicy;
 use crate::ui;
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -36,11 +37,11 @@ pub fn variables(c: &Credentials, region: Option<&str>) -> Vec<(&'static str, Op
     v
 }
 
-fn get(env: &Environment, profile: &str) -> Result<(Credentials, Option<String>)> {
-    let inv = Invocation::new(env, profile)?;
-    let ctx = inv.context(credentials_policy(&inv));
-    let c = source::credentials(&ctx, &inv.chain)?;
-    Ok((c.credentials, inv.chain.settings.region.clone()))
+fn get(services: &Services, profile: &str) -> Result<(Credentials, Option<String>)> {
+    let req = services.request(profile)?;
+    let ctx = req.context(LoginPolicy::for_credentials(&req.chain.settings));
+    let c = source::credentials(&ctx, &req.chain)?;
+    Ok((c.credentials, req.chain.settings.region.clone()))
 }
 
 /// `awscred exec -- CMD ARGS…`: runs CMD with the credentials; its exit status is ours.
@@ -48,8 +49,9 @@ fn get(env: &Environment, profile: &str) -> Result<(Credentials, Option<String>)
 /// On Unix awscred becomes the child (`execvp`): signals, job control and the exit status
 /// are the child's own. On Windows it starts the child, lets the console's Ctrl+C reach
 /// the child alone, waits, and exits with the child's full 32-bit status.
-pub fn exec(env: &Environment, profile: &str, command: Vec<OsString>) -> Result<ExitCode> {
-    let (creds, region) = get(env, profile)?;
+pub fn exec(services: &Services, profile: &str, command: Vec<OsString>) -> Result<ExitCode> {
+    let (creds, region) = get(services, profile)?;
+    let env = &services.env;
     let Some((program, args)) = command.split_first() else {
         return Err(Error::user("no command given")
             .with_hint("run awscred exec --profile P -- aws sts get-caller-identity"));
@@ -162,8 +164,8 @@ fn find_on_path(
 }
 
 /// `awscred env --format …`.
-pub fn env(env: &Environment, profile: &str, format: EnvFormat) -> Result<ExitCode> {
-    let (creds, region) = get(env, profile)?;
+pub fn env(services: &Services, profile: &str, format: EnvFormat) -> Result<ExitCode> {
+    let (creds, region) = get(services, profile)?;
     let text = render(&variables(&creds, region.as_deref()), format)?;
     ui::data(&text).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
     Ok(ExitCode::SUCCESS)

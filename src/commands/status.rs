@@ -1,47 +1,51 @@
 //! `awscred status`: the profile's chain, the store, what is cached, the lock. Never a
 //! secret, never a network call.
 
-use crate::app::Invocation;
 use crate::cache;
 use crate::clock::{Clock, format_expiration};
-use crate::config::Base;
 use crate::credentials::CachedCredentials;
-use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::source::sso;
+use crate::services::Services;
+use crate::source::{self, LoginPolicy, SignInState};
 use crate::ui::{self, Sink};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::process::ExitCode;
 
 /// Runs `status`.
-pub fn run(env: &Environment, profile: &str, as_json: bool) -> Result<ExitCode> {
-    let inv = Invocation::new(env, profile)?;
-    let now = inv.clock.now();
-    let token = match &inv.chain.base {
-        Base::Sso(role) => inv
-            .cache
-            .get::<sso::SsoToken>(&sso::token_key(&role.session))?,
-        _ => None,
+pub fn run(services: &Services, profile: &str, as_json: bool) -> Result<ExitCode> {
+    let inv = services.request(profile)?;
+    let now = services.clock.now();
+    let ctx = inv.context(LoginPolicy::silent());
+    let sign_in = match source::of(&inv.chain.base).sign_in() {
+        Some(s) => Some((s.name(), s.state(&ctx)?)),
+        None => None,
     };
-    let key = cache::keys::credentials(&inv.chain.cache_id());
+    let key = source::final_key(&inv.chain);
     let creds = inv.cache.get::<CachedCredentials>(&key)?;
     let lock = inv.locks.is_held(&key)?;
+    let describe = source::describe(&inv.chain);
 
     if as_json {
         let v = json!({
             "profile": profile,
-            "source": inv.chain.describe(),
+            "source": describe,
             "store": inv.cache.store().name(),
             "store_location": inv.cache.store().location(),
-            "sign_in": match (&inv.chain.base, &token) {
-                (Base::Sso(_), Some(t)) => json!({
-                    "signed_in": t.expires_at > now,
-                    "expires_at": format_expiration(t.expires_at),
-                    "refreshable": t.refresh_token.is_some(),
+            "sign_in": match &sign_in {
+                Some((to, SignInState::Valid { until, refreshable })) => json!({
+                    "to": to,
+                    "signed_in": true,
+                    "expires_at": format_expiration(*until),
+                    "refreshable": refreshable,
                 }),
-                (Base::Sso(_), None) => json!({"signed_in": false}),
-                _ => serde_json::Value::Null,
+                Some((to, SignInState::Expired { refreshable })) => json!({
+                    "to": to,
+                    "signed_in": false,
+                    "refreshable": refreshable,
+                }),
+                Some((to, SignInState::None)) => json!({"to": to, "signed_in": false}),
+                None => serde_json::Value::Null,
             },
             "credentials": creds.as_ref().map(|c| json!({
                 "access_key_id": c.credentials.access_key_id,
@@ -59,23 +63,21 @@ pub fn run(env: &Environment, profile: &str, as_json: bool) -> Result<ExitCode> 
 
     let out = Sink::Stdout;
     out.line(&format!("profile:      {profile}"));
-    out.line(&format!("source:       {}", inv.chain.describe()));
+    out.line(&format!("source:       {describe}"));
     out.line(&format!("store:        {}", inv.cache.store().location()));
-    if let Base::Sso(_) = &inv.chain.base {
-        let line = match &token {
-            Some(t) if t.expires_at > now => format!(
-                "signed in until {} ({}){}",
-                format_expiration(t.expires_at),
-                left(t.expires_at, now),
-                if t.refresh_token.is_some() {
-                    ", refreshable"
-                } else {
-                    ""
-                }
+    if let Some((to, state)) = &sign_in {
+        let line = match state {
+            SignInState::Valid { until, refreshable } => format!(
+                "signed in to {to} until {} ({}){}",
+                format_expiration(*until),
+                left(*until, now),
+                if *refreshable { ", refreshable" } else { "" }
             ),
-            Some(t) if t.refresh_token.is_some() => "token expired, refreshable".to_string(),
-            Some(_) => "token expired".to_string(),
-            None => "not signed in".to_string(),
+            SignInState::Expired { refreshable: true } => {
+                format!("token of {to} expired, refreshable")
+            }
+            SignInState::Expired { refreshable: false } => format!("token of {to} expired"),
+            SignInState::None => format!("not signed in to {to}"),
         };
         out.line(&format!("sign-in:      {line}"));
     }

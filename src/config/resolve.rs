@@ -243,102 +243,6 @@ pub struct Settings {
 /// Default wait for a browser sign-in started without a terminal.
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(120);
 
-impl Chain {
-    /// A stable identity for the credentials this chain produces (the cache key).
-    pub fn cache_id(&self) -> String {
-        self.cache_id_at(self.roles.len())
-    }
-
-    /// The identity of the credentials after the first `steps` roles (0 = the base).
-    pub fn cache_id_at(&self, steps: usize) -> String {
-        let mut id = match &self.base {
-            Base::Sso(r) => format!(
-                "sso|{}|{}|{}|{}",
-                r.session.start_url, r.session.region, r.account_id, r.role_name
-            ),
-            Base::StaticKeys(k) => format!("static|{}", k.access_key_id),
-            Base::Environment => "env".to_string(),
-            Base::InstanceMetadata => "imds".to_string(),
-            Base::Container => "ecs".to_string(),
-            Base::Oidc(o) => format!(
-                "oidc|{}|{}|{}|{}|{}|{}",
-                o.issuer,
-                o.client_id,
-                o.role_arn.as_deref().unwrap_or(""),
-                o.identity_pool_id.as_deref().unwrap_or(""),
-                o.session_name.as_deref().unwrap_or(""),
-                o.duration_seconds.unwrap_or(0)
-            ),
-            Base::WebIdentity(w) => format!(
-                "web|{}|{}|{}|{}",
-                w.role_arn,
-                w.token_file,
-                w.session_name.as_deref().unwrap_or(""),
-                w.duration_seconds.unwrap_or(0)
-            ),
-        };
-        for r in self.roles.iter().take(steps) {
-            id.push_str(&format!(
-                ">role|{}|{}|{}|{}|{}",
-                r.role_arn,
-                r.external_id.as_deref().unwrap_or(""),
-                r.session_name.as_deref().unwrap_or(""),
-                r.duration_seconds.unwrap_or(0),
-                r.mfa_serial.as_deref().unwrap_or("")
-            ));
-            if !r.session_tags.is_empty() || r.source_identity.is_some() {
-                id.push_str(&format!(
-                    "|{:?}|{:?}|{}",
-                    r.session_tags,
-                    r.transitive_tag_keys,
-                    r.source_identity.as_deref().unwrap_or("")
-                ));
-            }
-        }
-        id
-    }
-
-    /// The IAM Identity Center session at the base, if any.
-    pub fn sso_session(&self) -> Option<&SsoSession> {
-        match &self.base {
-            Base::Sso(r) => Some(&r.session),
-            _ => None,
-        }
-    }
-
-    /// One line describing the chain, for `status`.
-    pub fn describe(&self) -> String {
-        let mut s = match &self.base {
-            Base::Sso(r) => format!(
-                "IAM Identity Center {} → account {} role {}",
-                r.session.display_name(),
-                r.account_id,
-                r.role_name
-            ),
-            Base::StaticKeys(k) => format!("static keys of profile {}", k.profile),
-            Base::Environment => "keys from the environment (AWS_ACCESS_KEY_ID)".to_string(),
-            Base::InstanceMetadata => "EC2 instance role (IMDS)".to_string(),
-            Base::Container => "container credentials (ECS/EKS endpoint)".to_string(),
-            Base::WebIdentity(w) => format!("web identity token {} → {}", w.token_file, w.role_arn),
-            Base::Oidc(o) => format!(
-                "identity provider {} → {}",
-                o.issuer,
-                o.role_arn
-                    .clone()
-                    .or_else(|| o
-                        .identity_pool_id
-                        .as_ref()
-                        .map(|p| format!("Cognito identity pool {p}")))
-                    .unwrap_or_default()
-            ),
-        };
-        for r in &self.roles {
-            s.push_str(&format!(" → assume {}", r.role_arn));
-        }
-        s
-    }
-}
-
 /// Picks the profile: `--profile`, then `AWS_PROFILE`, then `default`.
 pub fn profile_name(explicit: Option<&str>, env: &Environment) -> String {
     explicit
@@ -1061,7 +965,10 @@ sso_role_name = r
     #[test]
     fn legacy_profile_gets_default_scope() {
         let c = resolve(&files(), "legacy", &env()).unwrap();
-        let s = c.sso_session().unwrap();
+        let Base::Sso(r) = &c.base else {
+            panic!("{c:?}")
+        };
+        let s = &r.session;
         assert_eq!(s.name, None);
         assert_eq!(s.scopes, [DEFAULT_SSO_SCOPE]);
     }
@@ -1161,17 +1068,6 @@ sso_role_name = r
         .unwrap();
         let e = resolve(&f, "p", &env()).unwrap_err();
         assert!(e.report().contains("runs awscred itself"), "{}", e.report());
-    }
-
-    #[test]
-    fn cache_ids_differ_per_role_and_account() {
-        let f = files();
-        let a = resolve(&f, "bedrock", &env()).unwrap().cache_id();
-        let b = resolve(&f, "admin", &env()).unwrap().cache_id();
-        let l = resolve(&f, "legacy", &env()).unwrap().cache_id();
-        assert_ne!(a, b);
-        assert_ne!(a, l);
-        assert!(b.starts_with(&a));
     }
 
     #[test]

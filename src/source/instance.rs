@@ -58,3 +58,31 @@ pub fn credentials(ctx: &Context<'_>, kind: Kind) -> Result<Credentials> {
         expiration: c.expiry().map(chrono::DateTime::<chrono::Utc>::from),
     })
 }
+
+/// A metadata endpoint as a chain's base.
+pub struct Endpoint(pub Kind);
+
+impl super::Source for Endpoint {
+    fn describe(&self) -> String {
+        match self.0 {
+            Kind::InstanceMetadata => "EC2 instance role (IMDS)".to_string(),
+            Kind::Container => "container credentials (ECS/EKS endpoint)".to_string(),
+        }
+    }
+    fn cache_id(&self) -> String {
+        match self.0 {
+            Kind::InstanceMetadata => "imds".to_string(),
+            Kind::Container => "ecs".to_string(),
+        }
+    }
+    fn cacheable(&self) -> bool {
+        false
+    }
+    fn fetch(
+        &self,
+        ctx: &Context<'_>,
+        _chain: &crate::config::Chain,
+    ) -> Result<(Credentials, Option<String>)> {
+        Ok((credentials(ctx, self.0)?, None))
+    }
+}

@@ -4,8 +4,12 @@
 //! of the last role costs one AssumeRole while the steps below are still fresh, and an MFA
 //! code is asked once per session. For each step: look in the cache without a lock (the hot
 //! path: no network, no runtime); on a miss take the step's lock, look again (a peer may
-//! have just refreshed), fetch, cache. One module per source; a new source (OIDC providers,
-//! AWS console sessions) is one more [`Base`] variant and one more module.
+//! have just refreshed), fetch, cache.
+//!
+//! One module per source. [`of`] is the one place that matches on [`Base`]: it turns the
+//! plain data of a chain's base into a [`Source`] (and, where the source signs the user in,
+//! a [`SignIn`]). Everything else — caching, `status`, `doctor`, `login`, `logout` — goes
+//! through those traits, so a new variant makes the compiler point at `of` and nowhere else.
 
 pub mod instance;
 pub mod mfa;
@@ -54,6 +58,53 @@ pub struct LoginPolicy {
     pub force: bool,
 }
 
+/// How long `awscred login` may take when no terminal is attached (Claude Code kills
+/// `awsAuthRefresh` after 3 minutes).
+pub const LOGIN_TIMEOUT_UNATTENDED: Duration = Duration::from_secs(170);
+/// How long a sign-in may take with a terminal attached (the device code's usual lifetime).
+pub const LOGIN_TIMEOUT_ATTENDED: Duration = Duration::from_secs(600);
+/// How long a non-interactive command waits for a peer's sign-in.
+pub const PEER_WAIT: Duration = Duration::from_secs(120);
+
+impl LoginPolicy {
+    /// The rules of commands that print or pass on credentials: a person at a terminal can
+    /// do any sign-in; under Claude Code or an SDK nobody sees a prompt, so only a browser
+    /// sign-in (where a browser can open) may run, bounded.
+    pub fn for_credentials(settings: &crate::config::Settings) -> Self {
+        let attended = crate::ui::stderr_is_terminal();
+        Self {
+            allowed: true,
+            attended,
+            can_prompt: crate::ui::can_prompt(),
+            flow: settings.login,
+            open_browser: true,
+            redirect_port: settings.redirect_port,
+            sink: Sink::Stderr,
+            timeout: if attended {
+                LOGIN_TIMEOUT_ATTENDED
+            } else {
+                settings.login_timeout
+            },
+            force: false,
+        }
+    }
+
+    /// The rules of commands that must never sign in (status, doctor, logout).
+    pub fn silent() -> Self {
+        Self {
+            allowed: false,
+            attended: false,
+            can_prompt: false,
+            flow: LoginFlow::Auto,
+            open_browser: false,
+            redirect_port: 0,
+            sink: Sink::Stderr,
+            timeout: PEER_WAIT,
+            force: false,
+        }
+    }
+}
+
 /// Everything a source needs from the outside world.
 pub struct Context<'a> {
     /// Environment snapshot.
@@ -86,6 +137,197 @@ impl Context<'_> {
     }
 }
 
+/// A chain's base as behaviour.
+pub trait Source {
+    /// One line for `status` and `doctor`.
+    fn describe(&self) -> String;
+    /// The identity of the credentials it gives, the start of every cache id of the chain.
+    fn cache_id(&self) -> String;
+    /// Whether its credentials are cached: those that cost a sign-in or a request. Keys on
+    /// disk or in the environment, and local metadata endpoints, are read each time.
+    fn cacheable(&self) -> bool;
+    /// Fetches its credentials, and the account id when it is known without a request.
+    fn fetch(&self, ctx: &Context<'_>, chain: &Chain) -> Result<(Credentials, Option<String>)>;
+    /// The sign-in it depends on, if any.
+    fn sign_in(&self) -> Option<&dyn SignIn> {
+        None
+    }
+}
+
+/// A sign-in a source depends on: IAM Identity Center, an external identity provider.
+pub trait SignIn {
+    /// What is signed in to, for messages (`IAM Identity Center (sso-session corp)`).
+    fn name(&self) -> String;
+    /// Whether `other` (another profile's base) uses this same sign-in: `logout` and
+    /// `login --force` reach the credentials of every profile on it.
+    fn shared_by(&self, other: &Base) -> bool;
+    /// The state from the cache alone: no request, no sign-in.
+    fn state(&self, ctx: &Context<'_>) -> Result<SignInState>;
+    /// Makes sure the sign-in works: the cached one, refreshed, or a new one where the
+    /// policy allows (always a new one with `ctx.login.force`). Returns until when an
+    /// existing sign-in was reused, or `None` when a new one was made.
+    fn ensure(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>>;
+    /// Signs out: deletes its tokens (those of `sharing` too, the bases of every profile on
+    /// it) and tells the provider where it can. Returns a line for the user.
+    fn sign_out(&self, ctx: &Context<'_>, sharing: &[&Base]) -> Result<String>;
+}
+
+/// A sign-in's state, as `status` and `doctor` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInState {
+    /// Never signed in, or signed out.
+    None,
+    /// Signed in until then; `refreshable` when a refresh token can renew it.
+    Valid {
+        /// When the token expires.
+        until: DateTime<Utc>,
+        /// Whether it can be refreshed without the user.
+        refreshable: bool,
+    },
+    /// The token expired; `refreshable` when a refresh token may still renew it.
+    Expired {
+        /// Whether it can be refreshed without the user.
+        refreshable: bool,
+    },
+}
+
+/// Keys from the environment (`credential_source = Environment`).
+pub struct EnvironmentKeys;
+
+static ENVIRONMENT_KEYS: EnvironmentKeys = EnvironmentKeys;
+static INSTANCE_METADATA: instance::Endpoint = instance::Endpoint(instance::Kind::InstanceMetadata);
+static CONTAINER: instance::Endpoint = instance::Endpoint(instance::Kind::Container);
+
+/// The source behind a chain's base: the one match on [`Base`].
+pub fn of(base: &Base) -> &dyn Source {
+    match base {
+        Base::Sso(role) => role,
+        Base::StaticKeys(keys) => keys,
+        Base::Environment => &ENVIRONMENT_KEYS,
+        Base::InstanceMetadata => &INSTANCE_METADATA,
+        Base::Container => &CONTAINER,
+        Base::WebIdentity(w) => w,
+        Base::Oidc(o) => o,
+    }
+}
+
+/// The identity of the credentials after the first `steps` roles of `chain` (0 = the base).
+pub fn cache_id(chain: &Chain, steps: usize) -> String {
+    let mut id = of(&chain.base).cache_id();
+    for r in chain.roles.iter().take(steps) {
+        id.push_str(&format!(
+            ">role|{}|{}|{}|{}|{}",
+            r.role_arn,
+            r.external_id.as_deref().unwrap_or(""),
+            r.session_name.as_deref().unwrap_or(""),
+            r.duration_seconds.unwrap_or(0),
+            r.mfa_serial.as_deref().unwrap_or("")
+        ));
+        if !r.session_tags.is_empty() || r.source_identity.is_some() {
+            id.push_str(&format!(
+                "|{:?}|{:?}|{}",
+                r.session_tags,
+                r.transitive_tag_keys,
+                r.source_identity.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    id
+}
+
+/// The cache key of the credentials `chain` produces.
+pub fn final_key(chain: &Chain) -> String {
+    cache::keys::credentials(&cache_id(chain, chain.roles.len()))
+}
+
+/// The cache keys of every step of `chain`.
+pub fn step_keys(chain: &Chain) -> Vec<String> {
+    (0..=chain.roles.len())
+        .map(|n| cache::keys::credentials(&cache_id(chain, n)))
+        .collect()
+}
+
+/// `chain` and every other chain in the configuration whose base uses `sign_in`. The stores
+/// cannot list their entries, so what a sign-in left in the cache is found from the
+/// profiles that could have written it. Profiles that do not resolve are skipped.
+pub fn sharing(
+    files: &crate::config::AwsFiles,
+    env: &Environment,
+    chain: &Chain,
+    sign_in: &dyn SignIn,
+) -> Vec<Chain> {
+    let mut out = vec![chain.clone()];
+    out.extend(
+        files
+            .config
+            .names(crate::config::parse::SectionKind::Profile)
+            .filter(|name| *name != chain.profile)
+            .filter_map(|name| crate::config::resolve::resolve(files, name, env).ok())
+            .filter(|c| sign_in.shared_by(&c.base)),
+    );
+    out
+}
+
+/// The credential cache keys of every step of `chains`, each once.
+pub fn credential_keys(chains: &[Chain]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for c in chains {
+        for k in step_keys(c) {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
+    keys
+}
+
+/// One line describing the chain, for `status` and `doctor`.
+pub fn describe(chain: &Chain) -> String {
+    let mut s = of(&chain.base).describe();
+    for r in &chain.roles {
+        s.push_str(&format!(" → assume {}", r.role_arn));
+    }
+    s
+}
+
+impl Source for EnvironmentKeys {
+    fn describe(&self) -> String {
+        "keys from the environment (AWS_ACCESS_KEY_ID)".to_string()
+    }
+    fn cache_id(&self) -> String {
+        "env".to_string()
+    }
+    fn cacheable(&self) -> bool {
+        false
+    }
+    fn fetch(&self, ctx: &Context<'_>, chain: &Chain) -> Result<(Credentials, Option<String>)> {
+        Ok((from_environment(ctx.env, &chain.profile)?, None))
+    }
+}
+
+impl Source for crate::config::StaticKeys {
+    fn describe(&self) -> String {
+        format!("static keys of profile {}", self.profile)
+    }
+    fn cache_id(&self) -> String {
+        format!("static|{}", self.access_key_id)
+    }
+    fn cacheable(&self) -> bool {
+        false
+    }
+    fn fetch(&self, _ctx: &Context<'_>, _chain: &Chain) -> Result<(Credentials, Option<String>)> {
+        Ok((
+            Credentials {
+                access_key_id: self.access_key_id.clone(),
+                secret_access_key: self.secret_access_key.clone(),
+                session_token: self.session_token.clone(),
+                expiration: None,
+            },
+            None,
+        ))
+    }
+}
+
 /// Credentials for a chain: from the cache when fresh, otherwise from the sources.
 pub fn credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
     step(ctx, chain, chain.roles.len(), chain.settings.refresh_window)
@@ -98,7 +340,7 @@ pub fn session_credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCre
     if c.credentials.session_token.is_some() {
         return Ok(c);
     }
-    let key = cache::keys::credentials(&format!("{}>session", chain.cache_id()));
+    let key = cache::keys::credentials(&format!("{}>session", cache_id(chain, chain.roles.len())));
     cached_step(
         ctx,
         &key,
@@ -117,10 +359,10 @@ pub fn session_credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCre
 
 /// The credentials after `n` role steps.
 fn step(ctx: &Context<'_>, chain: &Chain, n: usize, window: Duration) -> Result<CachedCredentials> {
-    if n == 0 && !is_cacheable(&chain.base) {
+    if n == 0 && !of(&chain.base).cacheable() {
         return base(ctx, chain);
     }
-    let key = cache::keys::credentials(&chain.cache_id_at(n));
+    let key = cache::keys::credentials(&cache_id(chain, n));
     cached_step(ctx, &key, window, "refreshing these credentials", || {
         if n == 0 {
             return base(ctx, chain);
@@ -252,38 +494,9 @@ pub(crate) fn cached_token<T: CachedToken>(
     Ok(t)
 }
 
-/// Whether a base's own credentials are worth caching: those that cost a sign-in or a
-/// network call. Keys on disk or in the environment, and local metadata endpoints, are
-/// read each time.
-pub fn is_cacheable(base: &Base) -> bool {
-    matches!(base, Base::Sso(_) | Base::WebIdentity(_) | Base::Oidc(_))
-}
-
 /// The base credentials of a chain, from their source.
 fn base(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
-    let (credentials, account_id) = match &chain.base {
-        Base::Sso(role) => (
-            sso::role_credentials(ctx, role)?,
-            Some(role.account_id.clone()),
-        ),
-        Base::StaticKeys(k) => (
-            Credentials {
-                access_key_id: k.access_key_id.clone(),
-                secret_access_key: k.secret_access_key.clone(),
-                session_token: k.session_token.clone(),
-                expiration: None,
-            },
-            None,
-        ),
-        Base::Environment => (from_environment(ctx.env, &chain.profile)?, None),
-        Base::InstanceMetadata => (
-            instance::credentials(ctx, instance::Kind::InstanceMetadata)?,
-            None,
-        ),
-        Base::Container => (instance::credentials(ctx, instance::Kind::Container)?, None),
-        Base::WebIdentity(w) => web_identity::credentials(ctx, chain, w)?,
-        Base::Oidc(o) => oidc::credentials(ctx, chain, o)?,
-    };
+    let (credentials, account_id) = of(&chain.base).fetch(ctx, chain)?;
     Ok(CachedCredentials {
         credentials,
         obtained_at: ctx.clock.now(),
@@ -309,4 +522,95 @@ fn from_environment(env: &Environment, profile: &str) -> Result<Credentials> {
             .map(|t| crate::secret::Secret::new(t.to_string())),
         expiration: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AwsFiles;
+
+    const CONFIG: &str = "\
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+[profile bedrock]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = BedrockUser
+[profile admin]
+role_arn = arn:aws:iam::111122223333:role/Admin
+source_profile = bedrock
+external_id = x
+[profile legacy]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+sso_account_id = 111122223333
+sso_role_name = BedrockUser
+[profile keys]
+aws_access_key_id = AKIAEXAMPLE
+aws_secret_access_key = s
+[profile other]
+sso_session = corp
+sso_account_id = 444455556666
+sso_role_name = BedrockUser
+";
+
+    fn chain(name: &str) -> Chain {
+        let files = AwsFiles::from_texts(CONFIG, "").unwrap();
+        crate::config::resolve::resolve(&files, name, &Environment::from_pairs([])).unwrap()
+    }
+
+    #[test]
+    fn cache_ids_are_stable_and_differ_per_step_role_and_account() {
+        // The exact text: a change here would sign every user out on upgrade.
+        assert_eq!(
+            cache_id(&chain("bedrock"), 0),
+            "sso|https://corp.awsapps.com/start|eu-west-1|111122223333|BedrockUser"
+        );
+        assert_eq!(
+            cache_id(&chain("admin"), 1),
+            "sso|https://corp.awsapps.com/start|eu-west-1|111122223333|BedrockUser>role|arn:aws:iam::111122223333:role/Admin|x||0|"
+        );
+        assert_eq!(cache_id(&chain("keys"), 0), "static|AKIAEXAMPLE");
+        assert_eq!(cache_id(&chain("admin"), 0), cache_id(&chain("bedrock"), 0));
+        assert_ne!(cache_id(&chain("other"), 0), cache_id(&chain("bedrock"), 0));
+        assert_eq!(step_keys(&chain("admin")).len(), 2);
+        assert_eq!(final_key(&chain("admin")), step_keys(&chain("admin"))[1]);
+    }
+
+    #[test]
+    fn only_sources_that_cost_a_request_are_cached_and_only_sign_ins_have_one() {
+        assert!(of(&chain("bedrock").base).cacheable());
+        assert!(!of(&chain("keys").base).cacheable());
+        assert!(!of(&Base::Environment).cacheable());
+        assert!(!of(&Base::InstanceMetadata).cacheable());
+        assert!(!of(&Base::Container).cacheable());
+        assert!(of(&chain("bedrock").base).sign_in().is_some());
+        assert!(of(&chain("keys").base).sign_in().is_none());
+    }
+
+    #[test]
+    fn a_sign_in_is_shared_by_every_profile_on_the_same_session() {
+        let files = AwsFiles::from_texts(CONFIG, "").unwrap();
+        let env = Environment::from_pairs([]);
+        let bedrock = chain("bedrock");
+        let sign_in = of(&bedrock.base).sign_in().unwrap();
+        let mut names: Vec<String> = sharing(&files, &env, &bedrock, sign_in)
+            .into_iter()
+            .map(|c| c.profile)
+            .collect();
+        names.sort();
+        // legacy has no sso-session name: another sign-in, though the URL is the same.
+        assert_eq!(names, ["admin", "bedrock", "other"]);
+        let keys = credential_keys(&sharing(&files, &env, &bedrock, sign_in));
+        assert_eq!(
+            keys.len(),
+            3,
+            "admin's first step is bedrock's: counted once"
+        );
+        assert_eq!(
+            describe(&chain("admin")),
+            "IAM Identity Center sso-session corp → account 111122223333 role BedrockUser → assume arn:aws:iam::111122223333:role/Admin"
+        );
+    }
 }

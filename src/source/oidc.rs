@@ -8,10 +8,8 @@ use super::Context;
 use super::role::check_expiration;
 use super::web_identity::assume_with_token;
 
-use crate::cache;
-use crate::config::{self, AwsFiles, Base, Chain, OidcSource};
+use crate::config::{Base, Chain, OidcSource};
 use crate::credentials::Credentials;
-use crate::env::Environment;
 use crate::error::{Error, Kind, Result};
 use crate::login;
 use crate::oidc::{self, Http, Provider, Refusal, jwt};
@@ -255,67 +253,31 @@ fn keep_previous(
     })
 }
 
-/// What a sign-in to one issuer with one client left in the cache: its tokens (one per
-/// scope set) and the credentials of every profile built on it, at every step of its chain.
+/// The tokens a sign-in to one issuer with one client left in the cache: one per scope set
+/// among the profiles that use it.
 #[derive(Debug, Default)]
 pub struct SignInEntries {
     /// Token cache keys, with the source each belongs to.
     pub tokens: Vec<(String, OidcSource)>,
-    /// Credential cache keys.
-    pub credentials: Vec<String>,
 }
 
-/// Finds the cache entries of every profile in the loaded configuration (and `chain`)
-/// whose base is `src`'s issuer and client. The stores cannot list their entries, so the
-/// keys are derived from the profiles that could have written them.
-pub fn sign_in_entries(
-    files: &AwsFiles,
-    env: &Environment,
-    chain: &Chain,
-    src: &OidcSource,
-) -> SignInEntries {
-    let mut chains = vec![chain.clone()];
-    chains.extend(
-        files
-            .config
-            .names(config::parse::SectionKind::Profile)
-            .filter(|name| *name != chain.profile)
-            .filter_map(|name| config::resolve::resolve(files, name, env).ok()),
-    );
-    let mut out = SignInEntries::default();
-    for c in &chains {
-        let Base::Oidc(o) = &c.base else { continue };
-        if o.issuer != src.issuer || o.client_id != src.client_id {
-            continue;
-        }
-        let key = token_key(o);
-        if !out.tokens.iter().any(|(k, _)| *k == key) {
-            out.tokens.push((key, o.clone()));
-        }
-        for n in 0..=c.roles.len() {
-            let key = cache::keys::credentials(&c.cache_id_at(n));
-            if !out.credentials.contains(&key) {
-                out.credentials.push(key);
+impl SignInEntries {
+    /// The token entries of `sharing` (the bases of every profile on one sign-in).
+    pub fn of(sharing: &[&Base]) -> Self {
+        let mut out = Self::default();
+        for b in sharing {
+            let Base::Oidc(o) = b else { continue };
+            let key = token_key(o);
+            if !out.tokens.iter().any(|(k, _)| *k == key) {
+                out.tokens.push((key, o.clone()));
             }
         }
+        out
     }
-    out
 }
 
-/// Deletes the credentials derived from a sign-in (after a new sign-in, or a sign-out).
-pub fn forget_credentials(ctx: &Context<'_>, entries: &SignInEntries) -> Result<()> {
-    for key in &entries.credentials {
-        ctx.cache.delete(key)?;
-    }
-    crate::log::debug(&format!(
-        "deleted {} cached credential entries",
-        entries.credentials.len()
-    ));
-    Ok(())
-}
-
-/// Signs out of `src`'s issuer: deletes its ID and refresh tokens and the credentials of
-/// every profile using that issuer and client, then revokes the refresh token at the
+/// Signs out of `src`'s issuer: deletes its ID and refresh tokens (the caller deletes the
+/// credentials of every profile using that issuer and client), then revokes the refresh token at the
 /// provider's `revocation_endpoint` (RFC 7009) when it publishes one. Returns what was
 /// done, as a line for the user. When revocation fails, everything local is deleted all
 /// the same and the error says so: the refresh token stays valid at the provider, which
@@ -334,7 +296,6 @@ pub fn logout(ctx: &Context<'_>, entries: &SignInEntries, src: &OidcSource) -> R
         }
         ctx.cache.delete(key)?;
     }
-    forget_credentials(ctx, entries)?;
     let issuer = &src.issuer;
     if !signed_in {
         return Ok(format!("Not signed in to {issuer}."));
@@ -506,9 +467,78 @@ fn cognito(
     ))
 }
 
+impl super::Source for OidcSource {
+    fn describe(&self) -> String {
+        format!(
+            "identity provider {} → {}",
+            self.issuer,
+            self.role_arn
+                .clone()
+                .or_else(|| self
+                    .identity_pool_id
+                    .as_ref()
+                    .map(|p| format!("Cognito identity pool {p}")))
+                .unwrap_or_default()
+        )
+    }
+    fn cache_id(&self) -> String {
+        format!(
+            "oidc|{}|{}|{}|{}|{}|{}",
+            self.issuer,
+            self.client_id,
+            self.role_arn.as_deref().unwrap_or(""),
+            self.identity_pool_id.as_deref().unwrap_or(""),
+            self.session_name.as_deref().unwrap_or(""),
+            self.duration_seconds.unwrap_or(0)
+        )
+    }
+    fn cacheable(&self) -> bool {
+        true
+    }
+    fn fetch(&self, ctx: &Context<'_>, chain: &Chain) -> Result<(Credentials, Option<String>)> {
+        credentials(ctx, chain, self)
+    }
+    fn sign_in(&self) -> Option<&dyn super::SignIn> {
+        Some(self)
+    }
+}
+
+impl super::SignIn for OidcSource {
+    fn name(&self) -> String {
+        self.issuer.clone()
+    }
+    fn shared_by(&self, other: &Base) -> bool {
+        matches!(other, Base::Oidc(o) if o.issuer == self.issuer && o.client_id == self.client_id)
+    }
+    fn state(&self, ctx: &Context<'_>) -> Result<super::SignInState> {
+        Ok(match ctx.cache.get::<OidcToken>(&token_key(self))? {
+            None => super::SignInState::None,
+            Some(t) if t.expires_at > ctx.clock.now() => super::SignInState::Valid {
+                until: t.expires_at,
+                refreshable: t.refresh_token.is_some(),
+            },
+            Some(t) => super::SignInState::Expired {
+                refreshable: t.refresh_token.is_some(),
+            },
+        })
+    }
+    fn ensure(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        let before = ctx.cache.get::<OidcToken>(&token_key(self))?;
+        let token = id_token(ctx, self)?;
+        let reused = before.is_some_and(|b| b.id_token == token.id_token);
+        Ok(reused.then_some(token.expires_at))
+    }
+    fn sign_out(&self, ctx: &Context<'_>, sharing: &[&Base]) -> Result<String> {
+        logout(ctx, &SignInEntries::of(sharing), self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache;
+    use crate::config::{self, AwsFiles};
+    use crate::env::Environment;
 
     #[test]
     fn session_names_follow_sts_rules() {
@@ -558,7 +588,8 @@ mod tests {
         let chain = |name: &str| config::resolve::resolve(&files, name, &env).unwrap();
         let a = chain("a");
         let Base::Oidc(src) = &a.base else { panic!() };
-        let entries = sign_in_entries(&files, &env, &a, src);
+        let sharing = super::super::sharing(&files, &env, &a, src);
+        let entries = SignInEntries::of(&sharing.iter().map(|c| &c.base).collect::<Vec<_>>());
         let scopes: Vec<String> = entries
             .tokens
             .iter()
@@ -571,19 +602,17 @@ mod tests {
         );
         // admin's first step is b's credentials: each key once.
         let admin = chain("admin");
-        assert_eq!(admin.cache_id_at(0), chain("b").cache_id());
-        let mut want = vec![
-            cache::keys::credentials(&a.cache_id()),
-            cache::keys::credentials(&admin.cache_id_at(0)),
-            cache::keys::credentials(&admin.cache_id()),
-        ];
-        let mut got = entries.credentials.clone();
+        let id = super::super::cache_id;
+        assert_eq!(id(&admin, 0), id(&chain("b"), 0));
+        let key = |c: &Chain, n| cache::keys::credentials(&id(c, n));
+        let mut want = vec![key(&a, 0), key(&admin, 0), key(&admin, 1)];
+        let mut got = super::super::credential_keys(&sharing);
         got.sort();
         want.sort();
         assert_eq!(got, want);
         for other in ["other-client", "other-issuer"] {
-            let key = cache::keys::credentials(&chain(other).cache_id());
-            assert!(!entries.credentials.contains(&key), "{other}");
+            let c = chain(other);
+            assert!(!got.contains(&key(&c, 0)), "{other}");
         }
     }
 

@@ -402,3 +402,67 @@ pub fn logout(ctx: &Context<'_>, session: &SsoSession) -> Result<bool> {
     ctx.cache.delete(&key)?;
     Ok(true)
 }
+
+impl super::Source for SsoRole {
+    fn describe(&self) -> String {
+        format!(
+            "IAM Identity Center {} → account {} role {}",
+            self.session.display_name(),
+            self.account_id,
+            self.role_name
+        )
+    }
+    fn cache_id(&self) -> String {
+        format!(
+            "sso|{}|{}|{}|{}",
+            self.session.start_url, self.session.region, self.account_id, self.role_name
+        )
+    }
+    fn cacheable(&self) -> bool {
+        true
+    }
+    fn fetch(
+        &self,
+        ctx: &Context<'_>,
+        _chain: &crate::config::Chain,
+    ) -> Result<(Credentials, Option<String>)> {
+        Ok((role_credentials(ctx, self)?, Some(self.account_id.clone())))
+    }
+    fn sign_in(&self) -> Option<&dyn super::SignIn> {
+        Some(&self.session)
+    }
+}
+
+impl super::SignIn for SsoSession {
+    fn name(&self) -> String {
+        format!("IAM Identity Center ({})", self.display_name())
+    }
+    fn shared_by(&self, other: &crate::config::Base) -> bool {
+        matches!(other, crate::config::Base::Sso(r) if r.session == *self)
+    }
+    fn state(&self, ctx: &Context<'_>) -> Result<super::SignInState> {
+        Ok(match cached_token(ctx, self)? {
+            None => super::SignInState::None,
+            Some(t) if t.expires_at > ctx.clock.now() => super::SignInState::Valid {
+                until: t.expires_at,
+                refreshable: t.refresh_token.is_some(),
+            },
+            Some(t) => super::SignInState::Expired {
+                refreshable: t.refresh_token.is_some(),
+            },
+        })
+    }
+    fn ensure(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        let before = cached_token(ctx, self)?;
+        let token = token(ctx, self)?;
+        let reused = before.is_some_and(|b| b.access_token == token.access_token);
+        Ok(reused.then_some(token.expires_at))
+    }
+    fn sign_out(&self, ctx: &Context<'_>, _sharing: &[&crate::config::Base]) -> Result<String> {
+        Ok(if logout(ctx, self)? {
+            format!("Signed out of {}.", super::SignIn::name(self))
+        } else {
+            format!("Not signed in to {}.", super::SignIn::name(self))
+        })
+    }
+}

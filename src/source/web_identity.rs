@@ -98,3 +98,24 @@ pub fn assume_with_token(
         account,
     ))
 }
+
+impl super::Source for WebIdentity {
+    fn describe(&self) -> String {
+        format!("web identity token {} → {}", self.token_file, self.role_arn)
+    }
+    fn cache_id(&self) -> String {
+        format!(
+            "web|{}|{}|{}|{}",
+            self.role_arn,
+            self.token_file,
+            self.session_name.as_deref().unwrap_or(""),
+            self.duration_seconds.unwrap_or(0)
+        )
+    }
+    fn cacheable(&self) -> bool {
+        true
+    }
+    fn fetch(&self, ctx: &Context<'_>, chain: &Chain) -> Result<(Credentials, Option<String>)> {
+        credentials(ctx, chain, self)
+    }
+}
