@@ -312,3 +312,30 @@ fn env_output_evaluates_in_a_shell() {
     let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
     assert_eq!(v["AWS_ACCESS_KEY_ID"], akid);
 }
+
+/// `login --force` is a new sign-in, perhaps as someone else: the credentials of every
+/// profile on that sign-in go with the old one, whichever profile was named.
+#[test]
+fn login_force_drops_the_credentials_of_every_profile_on_the_sign_in() {
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+    );
+    let o = h.run(&["login", "--profile", "bedrock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = h.run(&["process", "--profile", "admin"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(h.emu.count("AssumeRole"), 1);
+    let again = h.run(&["login", "--profile", "bedrock"]);
+    assert!(stdout(&again).contains("Already signed in to IAM Identity Center (sso-session corp) until"), "{}", stdout(&again));
+    let o = h.run(&["login", "--profile", "bedrock", "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(h.emu.count("StartDeviceAuthorization"), 2, "a new sign-in");
+    let second = h.run(&["process", "--profile", "admin"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(h.emu.count("AssumeRole"), 2, "admin's credentials were dropped");
+    assert_ne!(stdout(&first), stdout(&second));
+}

@@ -409,6 +409,24 @@ fn logout_revokes_the_refresh_token_and_forgets_every_profile_of_the_sign_in() {
     signed_in_with_two_profiles(&h);
     let refresh = cached_refresh_token(&h).expect("a refresh token is cached");
 
+    // status and doctor know this sign-in, as they know IAM Identity Center's.
+    let s = h.run(&["status", "--profile", "idp-admin"]);
+    assert!(
+        stdout(&s).contains(&format!("sign-in:      signed in to {} until", p.issuer)),
+        "{}",
+        stdout(&s)
+    );
+    let j = h.run(&["status", "--profile", "idp", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&j.stdout).unwrap();
+    assert_eq!(v["sign_in"]["signed_in"], true, "{v}");
+    assert_eq!(v["sign_in"]["refreshable"], true, "{v}");
+    let d = h.run(&["doctor", "--profile", "idp"]);
+    assert!(
+        stdout(&d).contains(&format!("ok    signed in to {}", p.issuer)),
+        "{}",
+        stdout(&d)
+    );
+
     let o = h.run(&["logout", "--profile", "idp"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -427,6 +445,12 @@ fn logout_revokes_the_refresh_token_and_forgets_every_profile_of_the_sign_in() {
         "the refresh token is revoked"
     );
     assert_signed_out(&h, &refresh);
+    let s = h.run(&["status", "--profile", "idp"]);
+    assert!(
+        stdout(&s).contains(&format!("sign-in:      not signed in to {}", p.issuer)),
+        "{}",
+        stdout(&s)
+    );
 
     // A second sign-out has nothing left to do.
     let o = h.run(&["logout", "--profile", "idp-web"]);

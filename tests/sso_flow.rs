@@ -87,7 +87,7 @@ fn full_cycle(store: &'static str) {
     let status = h.run(&["status", "--profile", "bedrock"]);
     assert!(status.status.success());
     assert!(
-        stdout(&status).contains("signed in until"),
+        stdout(&status).contains("signed in to IAM Identity Center (sso-session corp) until"),
         "{}",
         stdout(&status)
     );
