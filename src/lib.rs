@@ -13,6 +13,7 @@ pub mod config;
 pub mod credentials;
 pub mod env;
 pub mod error;
+pub mod form;
 pub mod fuzzing;
 pub mod hardening;
 pub mod lock;

@@ -330,12 +330,21 @@ fn login_force_drops_the_credentials_of_every_profile_on_the_sign_in() {
     assert!(first.status.success(), "{}", stderr(&first));
     assert_eq!(h.emu.count("AssumeRole"), 1);
     let again = h.run(&["login", "--profile", "bedrock"]);
-    assert!(stdout(&again).contains("Already signed in to IAM Identity Center (sso-session corp) until"), "{}", stdout(&again));
+    assert!(
+        stdout(&again)
+            .contains("Already signed in to IAM Identity Center (sso-session corp) until"),
+        "{}",
+        stdout(&again)
+    );
     let o = h.run(&["login", "--profile", "bedrock", "--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(h.emu.count("StartDeviceAuthorization"), 2, "a new sign-in");
     let second = h.run(&["process", "--profile", "admin"]);
     assert!(second.status.success(), "{}", stderr(&second));
-    assert_eq!(h.emu.count("AssumeRole"), 2, "admin's credentials were dropped");
+    assert_eq!(
+        h.emu.count("AssumeRole"),
+        2,
+        "admin's credentials were dropped"
+    );
     assert_ne!(stdout(&first), stdout(&second));
 }

@@ -164,52 +164,7 @@ pub struct RoleStep {
     pub source_identity: Option<String>,
 }
 
-/// Where secrets are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StoreChoice {
-    /// The first store that works on this machine.
-    Auto,
-    /// Linux Secret Service.
-    SecretService,
-    /// macOS Keychain.
-    Keychain,
-    /// Windows Credential Manager.
-    WinCred,
-    /// Linux kernel key retention service.
-    Keyutils,
-    /// Files under the cache directory.
-    File,
-}
-
-impl StoreChoice {
-    /// Every accepted spelling, for messages.
-    pub const NAMES: &'static str = "auto, secret-service, keychain, wincred, keyutils, file";
-
-    /// Parses a name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Self::Auto,
-            "secret-service" | "secretservice" | "secret_service" => Self::SecretService,
-            "keychain" => Self::Keychain,
-            "wincred" | "windows" => Self::WinCred,
-            "keyutils" => Self::Keyutils,
-            "file" => Self::File,
-            _ => return None,
-        })
-    }
-
-    /// The canonical name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Auto => "auto",
-            Self::SecretService => "secret-service",
-            Self::Keychain => "keychain",
-            Self::WinCred => "wincred",
-            Self::Keyutils => "keyutils",
-            Self::File => "file",
-        }
-    }
-}
+pub use crate::store::StoreChoice;
 
 /// How a sign-in is done when one is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -670,7 +625,7 @@ fn oidc(files: &AwsFiles, p: &ProfileView<'_>) -> Result<OidcSource> {
     let role_arn = p.text("awscred_oidc_role_arn").map(str::to_string);
     let identity_pool_id = p.text("awscred_oidc_identity_pool_id").map(str::to_string);
     if let Some(pool) = &identity_pool_id
-        && let Err(why) = crate::source::oidc::pool_region(pool)
+        && let Err(why) = pool_region(pool)
     {
         let at = p
             .get("awscred_oidc_identity_pool_id")
@@ -703,11 +658,7 @@ fn oidc(files: &AwsFiles, p: &ProfileView<'_>) -> Result<OidcSource> {
         .collect();
     let authorize_params = p
         .text("awscred_oidc_authorize_params")
-        .map(|t| {
-            crate::login::loopback::form_urlencoded(t)
-                .into_iter()
-                .collect()
-        })
+        .map(|t| crate::form::decode(t).into_iter().collect())
         .unwrap_or_default();
     let step = role_step(p, role_arn.as_deref().unwrap_or(""))?;
     Ok(OidcSource {
@@ -869,6 +820,31 @@ pub fn check_region(region: &str, set_in: &str) -> Result<String> {
         crate::remote::text(region)
     ))
     .with_hint("use a region name such as us-east-1 or eu-west-1"))
+}
+
+/// The region of a Cognito identity pool id (`us-east-1:0000…`), checked before it becomes
+/// part of a host name: lowercase letters, digits and single hyphens, starting with a
+/// letter and ending with a digit, as every AWS region is.
+pub fn pool_region(pool: &str) -> std::result::Result<&str, String> {
+    let Some((region, id)) = pool.split_once(':') else {
+        return Err("an identity pool id has the form <region>:<id>".into());
+    };
+    let valid = !id.is_empty()
+        && (2..=32).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && region.starts_with(|c: char| c.is_ascii_lowercase())
+        && region.ends_with(|c: char| c.is_ascii_digit())
+        && !region.contains("--");
+    if valid {
+        Ok(region)
+    } else {
+        Err(format!(
+            "{} does not start with an AWS region",
+            crate::remote::text(pool)
+        ))
+    }
 }
 
 /// Parses `900`, `900s`, `15m`, `1h` (at most [`MAX_DURATION`]).
@@ -1096,6 +1072,28 @@ sso_role_name = r
             "{}",
             e.message()
         );
+    }
+
+    #[test]
+    fn cognito_pool_regions_are_checked_before_they_become_a_host_name() {
+        assert_eq!(pool_region("us-east-1:0000-aaaa"), Ok("us-east-1"));
+        assert_eq!(pool_region("us-gov-west-1:x"), Ok("us-gov-west-1"));
+        assert_eq!(pool_region("eusc-de-east-1:x"), Ok("eusc-de-east-1"));
+        for bad in [
+            "us-east-1.attacker.example#:x",
+            "us-east-1.attacker.example#",
+            "attacker.example/:x",
+            "us-east-1",
+            "us-east-1:",
+            ":x",
+            "US-EAST-1:x",
+            "us-east-:x",
+            "us--east-1:x",
+            "1us-east-1:x",
+            "us-east-1@evil:x",
+        ] {
+            assert!(pool_region(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

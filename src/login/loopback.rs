@@ -568,7 +568,7 @@ fn handle(stream: &TcpStream, plan: &Plan, until: Instant) -> Option<Event> {
 }
 
 fn callback(stream: &TcpStream, query: &str, state: &Secret<String>) -> Event {
-    let mut params: std::collections::HashMap<String, String> = form_urlencoded(query);
+    let mut params: std::collections::HashMap<String, String> = crate::form::decode(query);
     if params.get("state") != Some(state.expose()) {
         respond(
             stream,
@@ -644,42 +644,6 @@ fn redirect(mut stream: &TcpStream, to: &str) {
     let _ = stream.flush();
 }
 
-/// Decodes `a=1&b=%20x` into a map.
-pub fn form_urlencoded(query: &str) -> std::collections::HashMap<String, String> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass).
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -707,7 +671,7 @@ mod tests {
     #[test]
     fn query_round_trip() {
         let q = format!("a={}&b=x+y&c=%zz", encode("sso:account:access /"));
-        let m = form_urlencoded(&q);
+        let m = crate::form::decode(&q);
         assert_eq!(m["a"], "sso:account:access /");
         assert_eq!(m["b"], "x y");
         assert_eq!(m["c"], "%zz");

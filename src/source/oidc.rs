@@ -337,31 +337,6 @@ pub fn logout(ctx: &Context<'_>, entries: &SignInEntries, src: &OidcSource) -> R
     ))
 }
 
-/// The region of a Cognito identity pool id (`us-east-1:0000…`), checked before it becomes
-/// part of a host name: lowercase letters, digits and single hyphens, starting with a
-/// letter and ending with a digit, as every AWS region is.
-pub fn pool_region(pool: &str) -> std::result::Result<&str, String> {
-    let Some((region, id)) = pool.split_once(':') else {
-        return Err("an identity pool id has the form <region>:<id>".into());
-    };
-    let valid = !id.is_empty()
-        && (2..=32).contains(&region.len())
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && region.starts_with(|c: char| c.is_ascii_lowercase())
-        && region.ends_with(|c: char| c.is_ascii_digit())
-        && !region.contains("--");
-    if valid {
-        Ok(region)
-    } else {
-        Err(format!(
-            "{} does not start with an AWS region",
-            remote::text(pool)
-        ))
-    }
-}
-
 /// Cognito identity pools: GetId, then GetCredentialsForIdentity with the ID token.
 fn cognito(
     ctx: &Context<'_>,
@@ -369,7 +344,7 @@ fn cognito(
     pool: &str,
     token: &str,
 ) -> Result<(Credentials, Option<String>)> {
-    let region = pool_region(pool).map_err(|why| {
+    let region = crate::config::resolve::pool_region(pool).map_err(|why| {
         Error::user(format!("awscred_oidc_identity_pool_id is not usable: {why}"))
             .with_hint("set awscred_oidc_identity_pool_id to the pool's id, like us-east-1:00000000-aaaa-bbbb-cccc-000000000000")
     })?;
@@ -613,28 +588,6 @@ mod tests {
         for other in ["other-client", "other-issuer"] {
             let c = chain(other);
             assert!(!got.contains(&key(&c, 0)), "{other}");
-        }
-    }
-
-    #[test]
-    fn cognito_pool_regions_are_checked_before_they_become_a_host_name() {
-        assert_eq!(pool_region("us-east-1:0000-aaaa"), Ok("us-east-1"));
-        assert_eq!(pool_region("us-gov-west-1:x"), Ok("us-gov-west-1"));
-        assert_eq!(pool_region("eusc-de-east-1:x"), Ok("eusc-de-east-1"));
-        for bad in [
-            "us-east-1.attacker.example#:x",
-            "us-east-1.attacker.example#",
-            "attacker.example/:x",
-            "us-east-1",
-            "us-east-1:",
-            ":x",
-            "US-EAST-1:x",
-            "us-east-:x",
-            "us--east-1:x",
-            "1us-east-1:x",
-            "us-east-1@evil:x",
-        ] {
-            assert!(pool_region(bad).is_err(), "{bad}");
         }
     }
 }

@@ -6,7 +6,7 @@
 //! platform lacks answers with a clear error instead of failing to compile.
 
 use super::Store;
-use crate::config::StoreChoice;
+use super::StoreChoice;
 use crate::error::{Error, Result};
 use keyring_core::{CredentialStore, Entry};
 use sha2::Digest;

@@ -11,9 +11,55 @@ pub mod keyring;
 pub mod memory;
 pub mod private_dir;
 
-use crate::config::StoreChoice;
 use crate::env::Environment;
 use crate::error::{Error, Result};
+
+/// Where secrets are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// The first store that works on this machine.
+    Auto,
+    /// Linux Secret Service.
+    SecretService,
+    /// macOS Keychain.
+    Keychain,
+    /// Windows Credential Manager.
+    WinCred,
+    /// Linux kernel key retention service.
+    Keyutils,
+    /// Files under the cache directory.
+    File,
+}
+
+impl StoreChoice {
+    /// Every accepted spelling, for messages.
+    pub const NAMES: &'static str = "auto, secret-service, keychain, wincred, keyutils, file";
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Self::Auto,
+            "secret-service" | "secretservice" | "secret_service" => Self::SecretService,
+            "keychain" => Self::Keychain,
+            "wincred" | "windows" => Self::WinCred,
+            "keyutils" => Self::Keyutils,
+            "file" => Self::File,
+            _ => return None,
+        })
+    }
+
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::SecretService => "secret-service",
+            Self::Keychain => "keychain",
+            Self::WinCred => "wincred",
+            Self::Keyutils => "keyutils",
+            Self::File => "file",
+        }
+    }
+}
 
 /// A place to keep secret values.
 pub trait Store: Send + Sync {
