@@ -560,6 +560,220 @@ sso_role_name = BedrockUser
         crate::config::resolve::resolve(&files, name, &Environment::from_pairs([])).unwrap()
     }
 
+    use crate::clock::FixedClock;
+    use crate::store::memory::MemoryStore;
+    use chrono::TimeZone;
+    use std::cell::Cell;
+
+    /// A context over a memory store, a fixed clock and locks in a temporary directory;
+    /// nothing here reaches the network.
+    struct Rig {
+        env: Environment,
+        clock: FixedClock,
+        cache: cache::Cache,
+        locks: Locks,
+        net: Net,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let env = Environment::from_pairs([]);
+            Self {
+                net: Net::new(env.clone()),
+                env,
+                clock: FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()),
+                cache: cache::Cache::new(Box::new(MemoryStore::default())),
+                locks: Locks::new(dir.path().join("locks")),
+                _dir: dir,
+            }
+        }
+
+        fn ctx(&self, started: DateTime<Utc>, force: bool) -> Context<'_> {
+            Context {
+                env: &self.env,
+                clock: &self.clock,
+                cache: &self.cache,
+                locks: &self.locks,
+                net: &self.net,
+                login: LoginPolicy {
+                    force,
+                    ..LoginPolicy::silent()
+                },
+                started,
+                profile: "p",
+            }
+        }
+
+        fn now(&self) -> DateTime<Utc> {
+            self.clock.now()
+        }
+
+        fn entry(&self, minutes_left: i64, obtained: DateTime<Utc>) -> CachedCredentials {
+            CachedCredentials {
+                credentials: Credentials {
+                    access_key_id: format!("ASIA{minutes_left}"),
+                    secret_access_key: crate::secret::Secret::new("s".into()),
+                    session_token: None,
+                    expiration: Some(self.now() + chrono::Duration::minutes(minutes_left)),
+                },
+                obtained_at: obtained,
+                account_id: None,
+            }
+        }
+    }
+
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    fn step_with(rig: &Rig, started: DateTime<Utc>, fetches: &Cell<u32>) -> CachedCredentials {
+        cached_step(&rig.ctx(started, false), "k", WINDOW, "testing", || {
+            fetches.set(fetches.get() + 1);
+            Ok(rig.entry(60, rig.now()))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_step_is_served_from_the_cache_while_more_than_the_window_remains() {
+        let rig = Rig::new();
+        let fetches = Cell::new(0);
+        let first = step_with(&rig, rig.now(), &fetches);
+        rig.clock.advance(chrono::Duration::minutes(44));
+        let second = step_with(&rig, rig.now(), &fetches);
+        assert_eq!(fetches.get(), 1, "16 minutes left: no fetch");
+        assert_eq!(
+            first.credentials.access_key_id,
+            second.credentials.access_key_id
+        );
+        rig.clock.advance(chrono::Duration::minutes(2));
+        step_with(&rig, rig.now(), &fetches);
+        assert_eq!(fetches.get(), 2, "14 minutes left: fetched once more");
+    }
+
+    #[test]
+    fn a_peers_refresh_counts_only_when_it_happened_after_this_request_started() {
+        let rig = Rig::new();
+        let fetches = Cell::new(0);
+        let started = rig.now();
+        // A peer cached credentials with 10 minutes left (its source issues no longer
+        // ones) after this request started: taken as they are, once past the lock.
+        rig.clock.advance(chrono::Duration::seconds(1));
+        let peer = rig.entry(10, rig.now());
+        let peer = CachedCredentials {
+            obtained_at: rig.now() - chrono::Duration::hours(1),
+            ..peer
+        };
+        rig.cache.put("k", &peer).unwrap();
+        step_with(&rig, started, &fetches);
+        assert_eq!(
+            fetches.get(),
+            1,
+            "obtained before the request: not a peer's refresh"
+        );
+
+        let rig = Rig::new();
+        let fetches = Cell::new(0);
+        let started = rig.now() - chrono::Duration::seconds(5);
+        let fresh_peer = CachedCredentials {
+            obtained_at: rig.now() - chrono::Duration::hours(1),
+            ..rig.entry(10, rig.now())
+        };
+        rig.cache.put("k", &fresh_peer).unwrap();
+        // Lifetime judged from when they were obtained: 70 minutes, so not short-lived,
+        // and obtained long before this request: fetched again.
+        step_with(&rig, started, &fetches);
+        assert_eq!(fetches.get(), 1);
+        let peer_now = CachedCredentials {
+            obtained_at: rig.now(),
+            ..rig.entry(10, rig.now())
+        };
+        rig.cache.put("k", &peer_now).unwrap();
+        step_with(&rig, started, &fetches);
+        assert_eq!(
+            fetches.get(),
+            1,
+            "refreshed by a peer after the request started: short-lived, reused"
+        );
+    }
+
+    #[test]
+    fn a_long_running_process_judges_each_request_from_its_own_start() {
+        // A server started an hour ago: an entry a peer wrote 30 minutes ago with 7
+        // minutes left is stale for a request starting now.
+        let rig = Rig::new();
+        let process_start = rig.now();
+        rig.clock.advance(chrono::Duration::minutes(30));
+        let entry = CachedCredentials {
+            obtained_at: rig.now(),
+            ..rig.entry(37, rig.now())
+        };
+        rig.cache.put("k", &entry).unwrap();
+        rig.clock.advance(chrono::Duration::minutes(30));
+        let fetches = Cell::new(0);
+        let stale = step_with(&rig, process_start, &fetches);
+        assert_eq!(
+            (fetches.get(), stale.credentials.access_key_id.as_str()),
+            (0, "ASIA37"),
+            "judged from the process's start, 7 minutes would pass as a peer's refresh"
+        );
+        step_with(&rig, rig.now(), &fetches);
+        assert_eq!(fetches.get(), 1, "a request starting now refetches");
+    }
+
+    #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    struct Token {
+        n: u32,
+        expires_at: DateTime<Utc>,
+        obtained_at: DateTime<Utc>,
+    }
+
+    impl CachedToken for Token {
+        fn expires_at(&self) -> DateTime<Utc> {
+            self.expires_at
+        }
+        fn obtained_at(&self) -> DateTime<Utc> {
+            self.obtained_at
+        }
+    }
+
+    #[test]
+    fn tokens_are_renewed_five_minutes_before_expiry_and_always_when_forced() {
+        let rig = Rig::new();
+        let renewals = Cell::new(0);
+        let renew = |old: Option<&Token>| {
+            renewals.set(renewals.get() + 1);
+            Ok(Token {
+                n: old.map_or(0, |t| t.n) + 1,
+                expires_at: rig.now() + chrono::Duration::hours(1),
+                obtained_at: rig.now(),
+            })
+        };
+        let t = cached_token(&rig.ctx(rig.now(), false), "t", "testing", renew).unwrap();
+        assert_eq!((t.n, renewals.get()), (1, 1));
+        rig.clock.advance(chrono::Duration::minutes(54));
+        let t = cached_token(&rig.ctx(rig.now(), false), "t", "testing", renew).unwrap();
+        assert_eq!((t.n, renewals.get()), (1, 1), "6 minutes left: cached");
+        rig.clock.advance(chrono::Duration::minutes(2));
+        let t = cached_token(&rig.ctx(rig.now(), false), "t", "testing", renew).unwrap();
+        assert_eq!(
+            (t.n, renewals.get()),
+            (2, 2),
+            "4 minutes left: renewed from the old one"
+        );
+        rig.clock.advance(chrono::Duration::seconds(1));
+        let t = cached_token(&rig.ctx(rig.now(), true), "t", "testing", renew).unwrap();
+        assert_eq!(
+            (t.n, renewals.get()),
+            (1, 3),
+            "forced: a new sign-in, not a refresh"
+        );
+        // A forced sign-in is satisfied by one a peer made after this request started.
+        let started = rig.now() - chrono::Duration::seconds(1);
+        let t = cached_token(&rig.ctx(started, true), "t", "testing", renew).unwrap();
+        assert_eq!((t.n, renewals.get()), (1, 3));
+    }
+
     #[test]
     fn cache_ids_are_stable_and_differ_per_step_role_and_account() {
         // The exact text: a change here would sign every user out on upgrade.
