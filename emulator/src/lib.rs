@@ -5,7 +5,8 @@
 //! (GetRoleCredentials, Logout) and STS (query protocol with XML answers: GetCallerIdentity,
 //! AssumeRole), verifying every STS request's SigV4 signature against credentials it issued.
 //! Tests drive it in-process through [`Emulator`] or over HTTP under `/_emulator/`:
-//! request counters, device-code approval, lifetimes, revocation and fault injection.
+//! request counters, device-code approval, lifetimes, revocation and fault injection. A
+//! person approves a device code in the browser, on the page the device URL opens.
 //!
 //! One module per service: `oidc` (SSO-OIDC and the browser pages), `portal` (the SSO
 //! portal), `sts` (STS and Cognito identity pools), `metadata` (IMDS and the container
@@ -46,6 +47,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/logout", post(portal::logout))
         .route("/", post(sts::sts))
         .route("/device", get(oidc::device_page))
+        .route("/device/approve", post(oidc::device_approve))
         .route("/authorize", get(oidc::authorize))
         .route("/ecs-credentials", get(metadata::container_credentials))
         .route("/inference-profiles", get(bedrock::list_inference_profiles))

@@ -2,7 +2,7 @@
 //! CreateToken, the browser's `/authorize` and the device approval page.
 
 use crate::state::{AuthCode, Client, Device, Token};
-use crate::wire::{body_json, enter, field, json_error};
+use crate::wire::{body_json, enter, field, html_escape, html_page, json_error};
 use crate::{EmulatorState, Shared, lock};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -257,15 +257,102 @@ pub(crate) struct UserCode {
     pub(crate) user_code: Option<String>,
 }
 
+/// The page the device URL opens: the user code and an Approve button that approves that
+/// code only. Without a code, a field to type it in.
 pub(crate) async fn device_page(Query(q): Query<UserCode>) -> Response {
-    (
-        StatusCode::OK,
+    let code = q.user_code.unwrap_or_default();
+    let code = code.trim();
+    let form = if code.is_empty() {
+        "<p>Enter the code awscred showed in the terminal.</p>\n\
+         <form method=\"post\" action=\"/device/approve\">\n\
+         <input name=\"user_code\" placeholder=\"1234-5678\" autofocus>\n\
+         <button type=\"submit\">Approve</button>\n</form>"
+            .to_string()
+    } else {
+        let code = html_escape(code);
         format!(
-            "device approval page for {}",
-            q.user_code.unwrap_or_default()
+            "<p>awscred asks to sign in with the code</p>\n<p><code>{code}</code></p>\n\
+             <p>Approve if it is the code shown in your terminal.</p>\n\
+             <form method=\"post\" action=\"/device/approve\">\n\
+             <input type=\"hidden\" name=\"user_code\" value=\"{code}\">\n\
+             <button type=\"submit\">Approve</button>\n</form>"
+        )
+    };
+    html_page(StatusCode::OK, "Sign in to awscred", &form)
+}
+
+/// What the Approve button posts to (`user_code=…`, form-encoded): approves the pending
+/// device authorization with that user code, and no other, then says what happened.
+pub(crate) async fn device_approve(State(state): State<Shared>, body: Bytes) -> Response {
+    let code = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "user_code")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let (status, title, text) = match approve_user_code(&mut lock(&state), &code) {
+        Approval::Approved => (
+            StatusCode::OK,
+            "Approved",
+            "The request is approved. Return to the terminal: awscred finishes signing in \
+             by itself. You can close this page.",
         ),
-    )
-        .into_response()
+        Approval::AlreadyApproved => (
+            StatusCode::OK,
+            "Already approved",
+            "This request was approved already. You can close this page.",
+        ),
+        Approval::Denied => (
+            StatusCode::CONFLICT,
+            "Denied",
+            "This request was denied; run the sign-in again for a new code.",
+        ),
+        Approval::Expired => (
+            StatusCode::GONE,
+            "Expired",
+            "This code has expired; run the sign-in again for a new code.",
+        ),
+        Approval::Unknown => (
+            StatusCode::NOT_FOUND,
+            "Unknown code",
+            "No sign-in request has this code.",
+        ),
+    };
+    let body = format!(
+        "<p>{text}</p>\n<p>Code: <code>{}</code></p>",
+        html_escape(&code)
+    );
+    html_page(status, title, &body)
+}
+
+/// What approving a user code did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Approval {
+    Approved,
+    AlreadyApproved,
+    Denied,
+    Expired,
+    Unknown,
+}
+
+/// Approves the device authorization whose user code is `code`, if it is still pending.
+pub(crate) fn approve_user_code(s: &mut EmulatorState, code: &str) -> Approval {
+    let now = s.now();
+    let Some(d) = s
+        .devices
+        .values_mut()
+        .find(|d| !code.is_empty() && d.user_code == code)
+    else {
+        return Approval::Unknown;
+    };
+    if d.denied {
+        Approval::Denied
+    } else if d.approved || d.used {
+        Approval::AlreadyApproved
+    } else if d.expires_at <= now {
+        Approval::Expired
+    } else {
+        d.approved = true;
+        Approval::Approved
+    }
 }
 
 /// S256: base64url(sha256(verifier)) without padding.
@@ -364,4 +451,59 @@ pub(crate) async fn authorize(
         }
     };
     (StatusCode::FOUND, [("location", location)]).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_device(f: impl FnOnce(&mut Device)) -> EmulatorState {
+        let mut s = EmulatorState::default();
+        let mut d = Device {
+            client_id: "c".into(),
+            user_code: "1234-0001".into(),
+            expires_at: s.now() + chrono::Duration::seconds(600),
+            approved: false,
+            denied: false,
+            polls: 0,
+            used: false,
+        };
+        f(&mut d);
+        s.devices.insert("dc-1".into(), d);
+        let mut other = s.devices["dc-1"].clone();
+        other.user_code = "1234-0002".into();
+        other.approved = false;
+        s.devices.insert("dc-2".into(), other);
+        s
+    }
+
+    #[test]
+    fn approving_a_user_code_approves_that_device_only() {
+        let mut s = with_device(|_| {});
+        assert_eq!(approve_user_code(&mut s, "1234-0001"), Approval::Approved);
+        assert!(s.devices["dc-1"].approved);
+        assert!(!s.devices["dc-2"].approved);
+        assert_eq!(
+            approve_user_code(&mut s, "1234-0001"),
+            Approval::AlreadyApproved
+        );
+    }
+
+    #[test]
+    fn denied_expired_and_unknown_codes_stay_unapproved() {
+        let mut s = with_device(|d| d.denied = true);
+        assert_eq!(approve_user_code(&mut s, "1234-0001"), Approval::Denied);
+        assert!(!s.devices["dc-1"].approved);
+
+        let mut s =
+            with_device(|d| d.expires_at = chrono::Utc::now() - chrono::Duration::seconds(1));
+        assert_eq!(approve_user_code(&mut s, "1234-0001"), Approval::Expired);
+        assert!(!s.devices["dc-1"].approved);
+
+        let mut s = with_device(|_| {});
+        for code in ["", "1234-000", "1234-0003"] {
+            assert_eq!(approve_user_code(&mut s, code), Approval::Unknown);
+        }
+        assert!(s.devices.values().all(|d| !d.approved));
+    }
 }

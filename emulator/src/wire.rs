@@ -97,6 +97,34 @@ pub(crate) fn xml_error(status: u16, code: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// A small HTML page for the browser steps a person takes.
+pub(crate) fn html_page(status: StatusCode, title: &str, body: &str) -> Response {
+    (
+        status,
+        [
+            ("content-type", "text/html; charset=utf-8"),
+            ("cache-control", "no-store"),
+        ],
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <title>{title} (awscred emulator)</title>\n</head>\n<body>\n<h1>{title}</h1>\n\
+             {body}\n<p><small>awscred emulator: a local stand-in for IAM Identity Center.\
+             </small></p>\n</body>\n</html>\n",
+            title = html_escape(title)
+        ),
+    )
+        .into_response()
+}
+
+/// Escapes text for HTML content and attribute values.
+pub(crate) fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
 pub(crate) fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -154,4 +182,17 @@ pub(crate) fn body_json(body: &Bytes) -> Value {
 
 pub(crate) fn field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escape_covers_content_and_attributes() {
+        assert_eq!(
+            html_escape(r#"<a href="x" title='y'>&</a>"#),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;"
+        );
+    }
 }
