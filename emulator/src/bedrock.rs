@@ -3,7 +3,8 @@
 //! event-stream framing (`chunk` events whose `bytes` carry Anthropic stream events). Every
 //! request's SigV4 signature (service `bedrock`) is verified against issued credentials.
 
-use crate::{Shared, enter, json_error, lock, sigv4};
+use crate::wire::{enter, json_error};
+use crate::{Shared, lock, sigv4};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};

@@ -4,23 +4,92 @@
 use awscred_emulator::{Emulator, Settings};
 use std::io::Write;
 
-fn main() {
+const HELP: &str = "\
+awscred-emulator: a local AWS for trying and testing awscred, no AWS account needed
+
+Usage: awscred-emulator [--port N] [--auto-approve]
+
+Serves IAM Identity Center (OIDC and portal), STS, Bedrock runtime, instance metadata
+and the container credentials endpoint on 127.0.0.1, prints its URL (http://127.0.0.1:PORT)
+as the first line of stdout, and runs until interrupted. Point awscred at it with
+AWS_ENDPOINT_URL=<that URL>.
+
+Options:
+  --port N        listen on 127.0.0.1:N (1-65535; 0 or no --port: a free port)
+  --auto-approve  approve each device code at the first CreateToken poll, without the
+                  browser step
+  -h, --help      print this help
+
+Signing in:
+  `awscred login` shows a device URL (<URL>/device?user_code=CODE); open it in a
+  browser and press Approve. Only that code is approved. <URL>/device without a code
+  asks for it.
+
+Endpoints for scripts and tests:
+  GET  /_emulator/counters   requests per operation so far, as a JSON object
+                             (\"CreateToken\": 3, \"CreateToken:device_code\": 3, ...)
+  POST /_emulator/approve    approve every device code not yet approved; with
+                             ?user_code=CODE only that one. Answers {\"approved\": N}
+  POST /_emulator/settings   replace the settings with a JSON object; fields left out take
+                             their defaults: token_ttl, credentials_ttl, client_ttl,
+                             device_ttl, interval (seconds), auto_approve_after (polls or
+                             null), refresh_tokens (bool), authorize (approve, deny,
+                             wrong-state, hang), mfa_code, reply, clock_skew (seconds)
+  POST /_emulator/fault      make the next `count` calls of an operation fail, as JSON:
+                             {\"operation\": \"GetRoleCredentials\", \"status\": 500,
+                             \"code\": \"InternalFailure\", \"count\": 1}; optional: body
+                             (raw answer), delay_ms, field and value (replace one field of
+                             a good answer), truncate (cut a good answer in half)
+";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Command {
+    Help,
+    Run { port: u16, auto_approve: bool },
+}
+
+/// Reads the arguments; `Err` is the message for stderr.
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut port = 0u16;
-    let mut settings = Settings::default();
-    let mut args = std::env::args().skip(1);
+    let mut auto_approve = false;
+    let mut args = args.into_iter();
     while let Some(a) = args.next() {
-        match a.as_str() {
-            "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(0),
-            "--auto-approve" => settings.auto_approve_after = Some(0),
-            "--help" | "-h" => {
-                println!("usage: awscred-emulator [--port N] [--auto-approve]");
-                return;
-            }
-            other => {
-                eprintln!("awscred-emulator: unknown argument {other}");
-                std::process::exit(2);
-            }
+        let value = match a.split_once('=') {
+            Some(("--port", v)) => Some(v.to_string()),
+            _ if a == "--port" => Some(args.next().ok_or("--port needs a value (1-65535)")?),
+            _ => None,
+        };
+        if let Some(v) = value {
+            port = v
+                .parse()
+                .map_err(|_| format!("--port must be a number from 0 to 65535, not {v:?}"))?;
+            continue;
         }
+        match a.as_str() {
+            "--auto-approve" => auto_approve = true,
+            "--help" | "-h" => return Ok(Command::Help),
+            other => return Err(format!("unknown argument {other:?} (see --help)")),
+        }
+    }
+    Ok(Command::Run { port, auto_approve })
+}
+
+fn main() {
+    let (port, auto_approve) = match parse(std::env::args().skip(1)) {
+        Ok(Command::Help) => {
+            print!("{HELP}");
+            return;
+        }
+        Ok(Command::Run { port, auto_approve }) => (port, auto_approve),
+        Err(message) => {
+            eprintln!("awscred-emulator: {message}");
+            std::process::exit(2);
+        }
+    };
+    let mut settings = Settings::default();
+    if auto_approve {
+        settings.auto_approve_after = Some(0);
     }
     let emu = match Emulator::start_on(settings, port) {
         Ok(e) => e,
@@ -33,5 +102,58 @@ fn main() {
     let _ = std::io::stdout().flush();
     loop {
         std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Result<Command, String> {
+        parse(a.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn ports_in_range_are_taken_as_given() {
+        assert_eq!(
+            args(&["--port", "8123"]),
+            Ok(Command::Run {
+                port: 8123,
+                auto_approve: false
+            })
+        );
+        assert_eq!(
+            args(&["--port=65535", "--auto-approve"]),
+            Ok(Command::Run {
+                port: 65535,
+                auto_approve: true
+            })
+        );
+        assert_eq!(
+            args(&[]),
+            Ok(Command::Run {
+                port: 0,
+                auto_approve: false
+            })
+        );
+    }
+
+    #[test]
+    fn a_bad_port_is_an_error_naming_it() {
+        for bad in ["abc", "70000", "-1", "", "80 "] {
+            let err = args(&["--port", bad]).unwrap_err();
+            assert!(
+                err.contains("--port") && err.contains(&format!("{bad:?}")),
+                "{err}"
+            );
+        }
+        assert!(args(&["--port=x"]).unwrap_err().contains("\"x\""));
+        assert!(args(&["--port"]).unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn unknown_arguments_and_help() {
+        assert!(args(&["--prot", "80"]).unwrap_err().contains("--prot"));
+        assert_eq!(args(&["--auto-approve", "-h"]), Ok(Command::Help));
     }
 }
