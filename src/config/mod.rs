@@ -74,11 +74,45 @@ impl AwsFiles {
 }
 
 fn read_optional(path: &std::path::Path) -> Result<Option<String>> {
-    match fs_err::read_to_string(path) {
-        Ok(t) => Ok(Some(t)),
+    match fs_err::read(path) {
+        Ok(bytes) => utf8(bytes, path).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::user(format!("cannot read {}", path.display()))
             .caused_by(&e)
             .with_hint(format!("check the permissions of {}", path.display()))),
+    }
+}
+
+/// The text of a file, or an error naming the line of its first byte that is not UTF-8
+/// (a Latin-1 `é` in a comment, say), so the fix is plain.
+fn utf8(bytes: Vec<u8>, path: &std::path::Path) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..good].iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::user(format!(
+            "{}:{line}: the file is not UTF-8 text",
+            path.display()
+        ))
+        .with_hint(format!(
+            "save {} as UTF-8 (line {line} holds a character in another encoding)",
+            path.display()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_utf8_names_the_line() {
+        let e = utf8(
+            b"[profile a]\nregion = x\n# caf\xe9\n".to_vec(),
+            std::path::Path::new("/h/.aws/config"),
+        )
+        .unwrap_err();
+        assert_eq!(e.message(), "/h/.aws/config:3: the file is not UTF-8 text");
+        assert_eq!(e.exit_code(), 1);
+        assert!(e.hint().unwrap().contains("save /h/.aws/config as UTF-8"));
     }
 }

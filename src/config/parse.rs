@@ -28,6 +28,8 @@ pub enum SectionKind {
     SsoSession,
     /// Endpoint settings per service.
     Services,
+    /// `[name]` in the config file: no profile to botocore (it needs `[profile name]`).
+    Bare,
 }
 
 /// Where a value was written.
@@ -91,10 +93,17 @@ impl Sections {
             .map(|(_, n)| n.as_str())
     }
 
-    /// Parses one file's text and merges it in; later values win.
+    /// Parses one file's text and merges it in. Within one file a repeated section header
+    /// or a repeated key in a section is an error naming both lines: botocore (the AWS CLI)
+    /// rejects such a file whole, so accepting it would hide a file the other tools cannot
+    /// read.
     pub fn merge_text(&mut self, text: &str, file: &Path, kind: FileKind) -> Result<()> {
         let mut current: Option<(SectionKind, String)> = None;
         let mut last_key: Option<String> = None;
+        // Headers and keys seen in this file, with their lines.
+        let mut headers: BTreeMap<String, usize> = BTreeMap::new();
+        let mut keys_seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut header_text = String::new();
         for (idx, raw) in text.lines().enumerate() {
             let line_no = idx + 1;
             let at = Location {
@@ -107,11 +116,20 @@ impl Sections {
             }
             let indented = raw.starts_with([' ', '\t']);
             if indented && !trimmed.starts_with('[') {
-                // Continuation or sub-property of the previous key.
+                // Continuation or sub-property of the previous key (configparser's rule).
                 if let (Some(sec), Some(key)) = (&current, &last_key)
                     && let Some(section) = self.map.get_mut(sec)
                     && let Some(v) = section.keys.get_mut(key)
                 {
+                    if CREDENTIAL_KEYS.contains(&key.as_str()) {
+                        return Err(Error::user(format!(
+                            "{at}: an indented line continues `{key}` (the line is not shown: it may hold a secret)"
+                        ))
+                        .with_hint(format!(
+                            "write `{key} = …` on one line, without indenting the next line, in {}",
+                            file.display()
+                        )));
+                    }
                     v.text.push('\n');
                     v.text.push_str(trimmed);
                     continue;
@@ -138,7 +156,17 @@ impl Sections {
                         file.display()
                     )));
                 }
-                current = section_name(rest[..end].trim(), kind);
+                header_text = rest[..end].trim().to_string();
+                if let Some(first) = headers.insert(header_text.clone(), line_no) {
+                    return Err(Error::user(format!(
+                        "{at}: section [{header_text}] appears twice in this file (first at line {first})"
+                    ))
+                    .with_hint(format!(
+                        "merge the two [{header_text}] sections of {} into one: the AWS CLI rejects the file as it is",
+                        file.display()
+                    )));
+                }
+                current = section_name(&header_text, kind);
                 last_key = None;
                 if let Some(sec) = &current {
                     let entry = self.map.entry(sec.clone()).or_default();
@@ -148,7 +176,11 @@ impl Sections {
                 }
                 continue;
             }
-            let Some((key, value)) = trimmed.split_once('=') else {
+            // configparser splits at the first `=` or `:`.
+            let Some((key, value)) = trimmed
+                .find(['=', ':'])
+                .map(|i| (&trimmed[..i], &trimmed[i + 1..]))
+            else {
                 let what = match named_key(trimmed) {
                     Some(k) => format!("key `{k}` has no `=`"),
                     None => "expected `key = value` or a `[section]`".to_string(),
@@ -159,10 +191,34 @@ impl Sections {
                 .with_hint(format!("fix line {line_no} of {}", file.display())));
             };
             let key = key.trim().to_ascii_lowercase();
+            if key.contains(char::is_whitespace)
+                && let Some(known) = named_key(trimmed)
+            {
+                // `sso_start_url https://…`: configparser would take `sso_start_url https`
+                // as a key; it is a known key missing its `=`.
+                return Err(Error::user(format!(
+                    "{at}: key `{known}` has no `=` (the line is not shown: it may hold a secret)"
+                ))
+                .with_hint(format!(
+                    "write `{known} = …` on line {line_no} of {}",
+                    file.display()
+                )));
+            }
             let Some(sec) = &current else {
-                // Keys before any section are ignored, as botocore does.
+                // Keys before any section, or in a section that is not a profile, session or
+                // services block, are ignored, as botocore does.
+                last_key = None;
                 continue;
             };
+            if let Some(first) = keys_seen.insert((header_text.clone(), key.clone()), line_no) {
+                return Err(Error::user(format!(
+                    "{at}: `{key}` is set twice in [{header_text}] (first at line {first})"
+                ))
+                .with_hint(format!(
+                    "keep one `{key}` in [{header_text}] of {}: the AWS CLI rejects the file as it is",
+                    file.display()
+                )));
+            }
             let section = self.map.entry(sec.clone()).or_default();
             section.keys.insert(
                 key.clone(),
@@ -176,6 +232,13 @@ impl Sections {
         Ok(())
     }
 }
+
+/// Keys whose value is a credential: never continued on an indented line, never shown.
+const CREDENTIAL_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+];
 
 /// Keys AWS tools and awscred read; a bad line may be named by its key when it starts with
 /// one of these, and never otherwise (an unknown first word may be a pasted secret).
@@ -219,21 +282,71 @@ fn named_key(line: &str) -> Option<String> {
 }
 
 fn section_name(header: &str, kind: FileKind) -> Option<(SectionKind, String)> {
-    let words: Vec<&str> = header.split_whitespace().collect();
-    match (kind, words.as_slice()) {
-        (FileKind::Credentials, _) if !header.is_empty() => {
-            Some((SectionKind::Profile, header.to_string()))
-        }
-        (FileKind::Config, ["default"]) => Some((SectionKind::Profile, "default".into())),
-        (FileKind::Config, ["profile", name]) => Some((SectionKind::Profile, (*name).into())),
-        (FileKind::Config, ["sso-session", name]) => {
-            Some((SectionKind::SsoSession, (*name).into()))
-        }
-        (FileKind::Config, ["services", name]) => Some((SectionKind::Services, (*name).into())),
-        // botocore also reads `[name]` without the `profile` prefix.
-        (FileKind::Config, [name]) => Some((SectionKind::Profile, (*name).into())),
+    if kind == FileKind::Credentials {
+        return (!header.is_empty()).then(|| (SectionKind::Profile, header.to_string()));
+    }
+    if header == "default" {
+        return Some((SectionKind::Profile, "default".into()));
+    }
+    // botocore splits `profile NAME` with shell rules, so `[profile "my team"]` names
+    // `my team`; anything but exactly two words is not a profile.
+    let words = shell_words(header)?;
+    match words.as_slice() {
+        [k, name] if k == "profile" => Some((SectionKind::Profile, name.clone())),
+        [k, name] if k == "sso-session" => Some((SectionKind::SsoSession, name.clone())),
+        [k, name] if k == "services" => Some((SectionKind::Services, name.clone())),
+        // `[name]` without `profile ` is not a profile in the config file (botocore keeps
+        // it as a top-level block no profile reads); remembered for a hint.
+        [name] => Some((SectionKind::Bare, name.clone())),
         _ => None,
     }
+}
+
+/// Splits like Python's `shlex.split` for what section headers hold: words separated by
+/// white space, `"…"` and `'…'` quoting, backslash escapes outside single quotes. `None`
+/// for an unbalanced quote (botocore skips such a section).
+fn shell_words(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {
+                if let Some(w) = word.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => w.push(c),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => match chars.next()? {
+                            c @ ('"' | '\\' | '$' | '`') => w.push(c),
+                            c => {
+                                w.push('\\');
+                                w.push(c);
+                            }
+                        },
+                        c => w.push(c),
+                    }
+                }
+            }
+            '\\' => word.get_or_insert_with(String::new).push(chars.next()?),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    Some(words)
 }
 
 #[cfg(test)]
@@ -290,15 +403,93 @@ mod tests {
     }
 
     #[test]
-    fn later_values_win_and_sections_merge() {
+    fn a_repeated_section_or_key_in_one_file_is_an_error_naming_both_lines() {
+        let e = parse(
+            "[profile a]\nregion = a\n[profile a]\nregion = b\n",
+            FileKind::Config,
+        )
+        .unwrap_err();
+        assert!(e.message().contains("/cfg:3"), "{}", e.message());
+        assert!(e.message().contains("first at line 1"), "{}", e.message());
+        let e = parse("[profile a]\nregion = a\nRegion = b\n", FileKind::Config).unwrap_err();
+        assert!(
+            e.message().contains("/cfg:3: `region` is set twice"),
+            "{}",
+            e.message()
+        );
+        // The same profile in both files is how botocore merges them: fine.
+        let mut s = Sections::default();
+        s.merge_text("[a]\nregion = a\n", Path::new("/c1"), FileKind::Credentials)
+            .unwrap();
+        s.merge_text("[a]\nregion = b\n", Path::new("/c2"), FileKind::Credentials)
+            .unwrap();
+        assert_eq!(
+            s.get(SectionKind::Profile, "a")
+                .unwrap()
+                .get("region")
+                .unwrap()
+                .text,
+            "b"
+        );
+    }
+
+    #[test]
+    fn colons_quotes_and_bare_names_as_botocore_reads_them() {
         let s = parse(
-            "[profile a]\nregion = a\n[profile a]\nregion = b\nx = 1\n",
+            "[profile \"my team\"]\nregion: eu-west-1\nsso_start_url = https://x.awsapps.com/start\n\
+             [plain]\nregion = us-east-1\n[profile a b]\nregion = x\n[profile 'x]\nregion = y\n",
+            FileKind::Config,
+        )
+        .unwrap();
+        let team = s.get(SectionKind::Profile, "my team").unwrap();
+        assert_eq!(team.get("region").unwrap().text, "eu-west-1");
+        assert_eq!(
+            team.get("sso_start_url").unwrap().text,
+            "https://x.awsapps.com/start"
+        );
+        assert!(
+            s.get(SectionKind::Profile, "plain").is_none(),
+            "[plain] is no profile"
+        );
+        assert!(s.get(SectionKind::Bare, "plain").is_some());
+        assert!(s.get(SectionKind::Profile, "a b").is_none());
+        assert_eq!(s.names(SectionKind::Profile).count(), 1);
+    }
+
+    #[test]
+    fn indented_lines_continue_values_but_never_a_credential() {
+        let s = parse(
+            "[profile a]\nregion = eu-west-1\ns3 =\n  max_concurrent_requests = 20\n  addressing_style = path\nrole_arn = arn:aws:iam::1:role/R\n",
             FileKind::Config,
         )
         .unwrap();
         let a = s.get(SectionKind::Profile, "a").unwrap();
-        assert_eq!(a.get("region").unwrap().text, "b");
-        assert_eq!(a.at.as_ref().unwrap().line, 1);
+        assert_eq!(a.get("region").unwrap().text, "eu-west-1");
+        assert_eq!(a.get("role_arn").unwrap().text, "arn:aws:iam::1:role/R");
+        let e = parse(
+            "[a]\naws_secret_access_key = wJalr\n  XUtnFEMI\n",
+            FileKind::Credentials,
+        )
+        .unwrap_err();
+        assert!(
+            e.message()
+                .contains("/cfg:3: an indented line continues `aws_secret_access_key`"),
+            "{}",
+            e.message()
+        );
+        assert!(!e.report().contains("XUtn") && !e.report().contains("wJalr"));
+    }
+
+    #[test]
+    fn shell_words_follow_shlex() {
+        assert_eq!(
+            shell_words("profile \"my team\"").unwrap(),
+            ["profile", "my team"]
+        );
+        assert_eq!(shell_words("profile 'a b'").unwrap(), ["profile", "a b"]);
+        assert_eq!(shell_words("profile a\\ b").unwrap(), ["profile", "a b"]);
+        assert_eq!(shell_words("  profile   x  ").unwrap(), ["profile", "x"]);
+        assert!(shell_words("profile \"x").is_none());
     }
 
     #[test]

@@ -214,7 +214,7 @@ pub fn resolve(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Cha
         // Like the SDKs, the environment's web identity serves a profile that has no
         // credential settings of its own (EKS pods, CI runners).
         Some(w) if !has_credential_settings(&view(files, profile)) => Base::WebIdentity(w),
-        _ => walk(files, profile, &mut visited, &mut roles)?,
+        _ => walk(files, env, profile, &mut visited, &mut roles)?,
     };
     roles.reverse();
     let settings = settings(files, profile, env)?;
@@ -280,7 +280,10 @@ fn has_credential_settings(p: &ProfileView<'_>) -> bool {
     .any(|k| p.get(k).is_some())
 }
 
-fn not_found(files: &AwsFiles, name: &str) -> Error {
+/// Most profile names an error lists.
+pub const MAX_LISTED: usize = 20;
+
+fn not_found(files: &AwsFiles, name: &str, env: &Environment) -> Error {
     let mut known: Vec<&str> = files
         .config
         .names(SectionKind::Profile)
@@ -288,25 +291,78 @@ fn not_found(files: &AwsFiles, name: &str) -> Error {
         .collect();
     known.sort_unstable();
     known.dedup();
-    let list = if known.is_empty() {
-        "no profiles are defined".to_string()
+    let from_env = if env.get(env::AWS_PROFILE) == Some(name) {
+        " (the name comes from AWS_PROFILE)"
     } else {
-        format!("known profiles: {}", known.join(", "))
+        ""
     };
-    Error::user(format!(
-        "profile `{name}` not found in {} or {}",
+    let mut e = Error::user(format!(
+        "profile `{name}` not found in {} or {}{from_env}",
         files.config_path.display(),
         files.credentials_path.display()
-    ))
-    .caused_by_text(list)
-    .with_hint(format!(
+    ));
+    if known.is_empty() && !files.config_path.exists() && !files.credentials_path.exists() {
+        e = e.caused_by_text(format!(
+            "neither {} nor {} exists",
+            files.config_path.display(),
+            files.credentials_path.display()
+        ));
+    } else if known.is_empty() {
+        e = e.caused_by_text("no profiles are defined");
+    } else if known.len() <= MAX_LISTED {
+        e = e.caused_by_text(format!("known profiles: {}", known.join(", ")));
+    } else {
+        e = e.caused_by_text(format!(
+            "known profiles: {}, … and {} more",
+            known[..MAX_LISTED].join(", "),
+            known.len() - MAX_LISTED
+        ));
+    }
+    if files.config.get(SectionKind::Bare, name).is_some() {
+        return e.with_hint(format!(
+            "{} has [{name}]: in the config file a profile is written [profile {name}]",
+            files.config_path.display()
+        ));
+    }
+    if let Some(near) = nearest(name, &known) {
+        return e.with_hint(format!("did you mean --profile {near}?"));
+    }
+    e.with_hint(format!(
         "add a [profile {name}] section to {} or pass --profile with one of the known profiles",
         files.config_path.display()
     ))
 }
 
+/// The known name closest to `name`, when it is close (a typo, not another word).
+fn nearest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), *k))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, for suggestions only (names are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let subst = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 fn walk(
     files: &AwsFiles,
+    env: &Environment,
     name: &str,
     visited: &mut Vec<String>,
     roles: &mut Vec<RoleStep>,
@@ -337,7 +393,7 @@ fn walk(
     visited.push(name.to_string());
     let p = view(files, name);
     if !p.exists() {
-        return Err(not_found(files, name));
+        return Err(not_found(files, name, env));
     }
 
     if let Some(role_arn) = p.text("role_arn") {
@@ -396,11 +452,11 @@ fn walk(
             });
         }
         if !view(files, source).exists() {
-            return Err(not_found(files, source).context(format!(
+            return Err(not_found(files, source, env).context(format!(
                 "profile `{name}` names source_profile `{source}`, which does not exist"
             )));
         }
-        return walk(files, source, visited, roles);
+        return walk(files, env, source, visited, roles);
     }
 
     if let Some(v) = p.get("web_identity_token_file") {
@@ -994,6 +1050,50 @@ sso_role_name = r
         assert!(e.message().contains("profile `broken`"));
         assert!(e.message().contains("[sso-session nope]"));
         assert!(e.hint().unwrap().contains("[sso-session nope]"));
+    }
+
+    #[test]
+    fn unknown_profiles_get_a_suggestion_a_short_list_and_the_source_of_the_name() {
+        let mut text = String::from("[plain]\nregion = x\n");
+        for i in 0..50 {
+            text.push_str(&format!("[profile team-{i:02}]\nregion = x\n"));
+        }
+        text.push_str("[profile production]\nregion = x\n");
+        let f = AwsFiles::from_texts(&text, "").unwrap();
+        let e = resolve(&f, "prodution", &env()).unwrap_err();
+        assert_eq!(e.hint(), Some("did you mean --profile production?"));
+        let listed = e.causes()[0].matches("team-").count();
+        assert_eq!(
+            listed + 1,
+            MAX_LISTED,
+            "production and 19 teams: {}",
+            e.causes()[0]
+        );
+        assert!(e.causes()[0].contains("and 31 more"), "{}", e.causes()[0]);
+        let e = resolve(&f, "plain", &env()).unwrap_err();
+        assert!(
+            e.hint().unwrap().contains("written [profile plain]"),
+            "{:?}",
+            e.hint()
+        );
+        let from_env = Environment::from_pairs([("AWS_PROFILE", "nosuch")]);
+        let e = resolve(&f, "nosuch", &from_env).unwrap_err();
+        assert!(
+            e.message().contains("(the name comes from AWS_PROFILE)"),
+            "{}",
+            e.message()
+        );
+        let none = AwsFiles {
+            config_path: "/nonexistent/config".into(),
+            credentials_path: "/nonexistent/credentials".into(),
+            ..AwsFiles::default()
+        };
+        let e = resolve(&none, "x", &env()).unwrap_err();
+        assert!(
+            e.causes()[0].contains("neither /nonexistent/config nor"),
+            "{:?}",
+            e.causes()
+        );
     }
 
     #[test]
