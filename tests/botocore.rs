@@ -128,12 +128,30 @@ role_session_name = s6
 [profile m-noname]
 role_arn = arn:aws:iam::222233334444:role/F
 source_profile = keys
+[profile \"m quoted\"]
+role_arn: arn:aws:iam::222233334444:role/H
+source_profile: keys
+role_session_name: s7
+[profile m-indent]
+s3 =
+  max_concurrent_requests = 20
+  addressing_style = path
+role_arn = arn:aws:iam::222233334444:role/I
+source_profile = keys
+role_session_name = s8
+[profile both]
+role_arn = arn:aws:iam::222233334444:role/NotThis
+source_profile = keys
+[profile m-both]
+role_arn = arn:aws:iam::222233334444:role/J
+source_profile = both
+role_session_name = s9
 ",
         token.display()
     ));
     std::fs::write(
         h.home().join(".aws/credentials"),
-        format!("[keys]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n[m-self]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"),
+        format!("[keys]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n[m-self]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n[both]\naws_access_key_id = {KEY}\naws_secret_access_key = {SECRET}\n"),
     )
     .unwrap();
     let env = |c: &mut Command| {
@@ -157,7 +175,8 @@ source_profile = keys
     let session = |arn: &str| arn.rsplit('/').next().unwrap().to_string();
     let role = |arn: &str| arn.rsplit_once('/').unwrap().0.to_string();
     for profile in [
-        "m-chain1", "m-chain2", "m-env", "m-web", "m-self", "m-dur", "m-noname",
+        "m-chain1", "m-chain2", "m-env", "m-web", "m-self", "m-dur", "m-noname", "m quoted",
+        "m-indent", "m-both",
     ] {
         let mut c = Command::new(&aws);
         c.args([

@@ -396,6 +396,14 @@ fn walk(
         return Err(not_found(files, name, env));
     }
 
+    // A source_profile with static keys gives those keys, even when it also sets role_arn
+    // (botocore's and the Rust SDK's rule); the profile asked for assumes its own role.
+    if visited.len() > 1
+        && let Some(keys) = static_keys(files, &p)?
+    {
+        return Ok(keys);
+    }
+
     if let Some(role_arn) = p.text("role_arn") {
         let step = role_step(&p, role_arn)?;
         let source = p.text("source_profile");
