@@ -62,8 +62,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
     let profile = config::resolve::profile_name(cli.profile.as_deref(), &env);
     match cli.command {
-        Command::Export => print_credentials(&env, &profile, true, output::export_json),
-        Command::Process => print_credentials(&env, &profile, false, output::process_json),
+        Command::Export => print_credentials(&env, &profile, output::Format::Export),
+        Command::Process => print_credentials(&env, &profile, output::Format::Process),
         Command::Login(args) => login(&env, &profile, &args),
         Command::Logout => logout(&env, &profile),
         Command::Status(args) => commands::status::run(&env, &profile, args.json),
@@ -180,20 +180,16 @@ pub(crate) fn silent_policy() -> LoginPolicy {
     }
 }
 
-fn print_credentials(
-    env: &Environment,
-    profile: &str,
-    need_session_token: bool,
-    format: fn(&crate::credentials::Credentials) -> Result<String>,
-) -> Result<ExitCode> {
+fn print_credentials(env: &Environment, profile: &str, format: output::Format) -> Result<ExitCode> {
     let inv = Invocation::new(env, profile)?;
     let ctx = inv.context(credentials_policy(&inv));
-    let creds = if need_session_token {
+    let creds = if format.needs_session_token() {
         source::session_credentials(&ctx, &inv.chain)?
     } else {
         source::credentials(&ctx, &inv.chain)?
     };
-    let text = format(&creds.credentials)?;
+    let issued = output::Issued::new(&creds, inv.chain.settings.region.as_deref());
+    let text = output::render(format, &issued)?;
     ui::data(&text).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
     Ok(ExitCode::SUCCESS)
 }

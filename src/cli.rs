@@ -83,20 +83,27 @@ pub struct ExecArgs {
 /// Shell syntax for `env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EnvFormat {
-    /// POSIX shells: `export NAME='value'`.
+    /// POSIX shells: `export NAME='value'`; unsets AWS_PROFILE and AWS_DEFAULT_PROFILE.
     Sh,
-    /// fish: `set -gx NAME 'value'`.
+    /// fish: `set -gx NAME 'value';`; unsets AWS_PROFILE and AWS_DEFAULT_PROFILE.
     Fish,
-    /// PowerShell: `$env:NAME = 'value'`.
+    /// PowerShell: `$env:NAME = 'value'`; removes AWS_PROFILE and AWS_DEFAULT_PROFILE.
     Powershell,
-    /// A JSON object.
+    /// Windows cmd.exe: `set "NAME=value"`; clears AWS_PROFILE and AWS_DEFAULT_PROFILE.
+    WindowsCmd,
+    /// `NAME=value` lines without export (dotenv files); cannot unset AWS_PROFILE.
+    EnvNoExport,
+    /// A JSON object; cannot unset AWS_PROFILE.
     Json,
 }
 
 /// Options of `env`.
 #[derive(Debug, Args)]
 pub struct EnvArgs {
-    /// Output syntax.
+    /// Output syntax. The AWS SDK for JavaScript ignores these variables while AWS_PROFILE
+    /// is set, so sh, fish, powershell and windows-cmd also unset AWS_PROFILE and
+    /// AWS_DEFAULT_PROFILE; env-no-export and json cannot express an unset and leave them
+    /// as they are (unset them yourself).
     #[arg(long, value_enum, default_value = "sh")]
     pub format: EnvFormat,
 }
