@@ -310,7 +310,9 @@ fn powershell_quote(v: &str) -> String {
 /// (the command line, batch files, delayed expansion) and a `"` or a line break ends the
 /// command, with no escape that works everywhere. Such values are refused.
 fn cmd_value<'v>(name: &str, v: &'v str) -> Result<&'v str> {
-    if v.chars().any(|c| matches!(c, '"' | '%' | '!') || c.is_control()) {
+    if v.chars()
+        .any(|c| matches!(c, '"' | '%' | '!') || c.is_control())
+    {
         return Err(unrepresentable(name, "cmd.exe"));
     }
     Ok(v)
@@ -414,9 +416,7 @@ mod tests {
                 "{bad:?}"
             );
             assert!(
-                !render(Format::Container, &i)
-                    .unwrap()
-                    .contains("AccountId"),
+                !render(Format::Container, &i).unwrap().contains("AccountId"),
                 "{bad:?}"
             );
         }
@@ -681,10 +681,7 @@ AWS_SECRET_ACCESS_KEY='a'\\''b\"c\\d$(id)`id`
         assert!(o.status.success());
         assert_eq!(
             String::from_utf8(o.stdout).unwrap(),
-            format!(
-                "AKIA'X|{}|unset|unset",
-                c.secret_access_key.expose()
-            )
+            format!("AKIA'X|{}|unset|unset", c.secret_access_key.expose())
         );
     }
 }
