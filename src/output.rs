@@ -663,25 +663,62 @@ AWS_SECRET_ACCESS_KEY='a'\\''b\"c\\d$(id)`id`
         }
     }
 
-    /// The sh output, run by a real `sh`, sets exactly the values and removes the profile.
+    /// Runs `script` in `shell` with a stale profile and token in the environment; `None`
+    /// when that shell is not installed.
     #[cfg(unix)]
-    #[test]
-    fn sh_output_round_trips_through_a_real_shell() {
-        let c = hostile();
-        let script = format!(
-            "{}printf '%s|%s|%s|%s' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"${{AWS_PROFILE-unset}}\" \"${{AWS_SESSION_TOKEN-unset}}\"",
-            render(Format::Env(Shell::Sh), &issued(&c)).unwrap()
-        );
-        let o = std::process::Command::new("sh")
-            .args(["-c", &script])
+    fn run_in(shell: &str, script: &str) -> Option<String> {
+        let o = std::process::Command::new(shell)
+            .args(["-c", script])
             .env("AWS_PROFILE", "other")
+            .env("AWS_DEFAULT_PROFILE", "other")
             .env("AWS_SESSION_TOKEN", "stale")
             .output()
-            .unwrap();
-        assert!(o.status.success());
-        assert_eq!(
-            String::from_utf8(o.stdout).unwrap(),
-            format!("AKIA'X|{}|unset|unset", c.secret_access_key.expose())
+            .ok()?;
+        assert!(o.status.success(), "{shell}");
+        Some(String::from_utf8(o.stdout).unwrap())
+    }
+
+    /// The sh output, run by real shells, sets exactly the values and removes the rest.
+    #[cfg(unix)]
+    #[test]
+    fn sh_output_round_trips_through_real_shells() {
+        let c = hostile();
+        let script = format!(
+            "{}printf '%s|%s|%s|%s|%s' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"${{AWS_PROFILE-unset}}\" \"${{AWS_DEFAULT_PROFILE-unset}}\" \"${{AWS_SESSION_TOKEN-unset}}\"",
+            render(Format::Env(Shell::Sh), &issued(&c)).unwrap()
         );
+        let expected = format!("AKIA'X|{}|unset|unset|unset", c.secret_access_key.expose());
+        assert_eq!(run_in("sh", &script).as_deref(), Some(expected.as_str()));
+        for shell in ["bash", "zsh", "dash"] {
+            if let Some(out) = run_in(shell, &script) {
+                assert_eq!(out, expected, "{shell}");
+            }
+        }
+        let plain = format!(
+            "{}printf '%s|%s|%s' \"$AWS_SECRET_ACCESS_KEY\" \"${{AWS_PROFILE-unset}}\" \"${{AWS_SESSION_TOKEN-unset}}\"",
+            render(Format::Env(Shell::NoExport), &issued(&c)).unwrap()
+        );
+        assert_eq!(
+            run_in("sh", &plain),
+            Some(format!("{}|other|stale", c.secret_access_key.expose())),
+            "env-no-export quotes for sh, and cannot unset"
+        );
+    }
+
+    /// The fish output, run by fish when it is installed.
+    #[cfg(unix)]
+    #[test]
+    fn fish_output_round_trips_through_fish() {
+        let c = hostile();
+        let script = format!(
+            "{}printf '%s|%s|' $AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY; for v in AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN; if set -q $v; printf set; else; printf unset; end; end",
+            render(Format::Env(Shell::Fish), &issued(&c)).unwrap()
+        );
+        if let Some(out) = run_in("fish", &script) {
+            assert_eq!(
+                out,
+                format!("AKIA'X|{}|unsetunsetunset", c.secret_access_key.expose())
+            );
+        }
     }
 }
