@@ -8,6 +8,7 @@
 use crate::clock::format_expiration;
 use crate::credentials::{CachedCredentials, Credentials};
 use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// Every shape awscred prints credentials in.
@@ -325,6 +326,69 @@ fn is_plain(v: &str) -> bool {
     !v.is_empty()
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+/=:._-@,".contains(&b))
+}
+
+/// `awscred status --json`: what a script may read about a profile, never a secret.
+/// Pretty-printed, keys in this order.
+#[derive(Debug, Serialize)]
+pub struct Status<'a> {
+    /// The profile asked for.
+    pub profile: &'a str,
+    /// Its source chain, described.
+    pub source: String,
+    /// The store's name (`keyring`, `file`, …).
+    pub store: &'a str,
+    /// Where the store keeps entries.
+    pub store_location: String,
+    /// IAM Identity Center sign-in; `null` for other sources.
+    pub sign_in: Option<SignIn>,
+    /// The cached credentials; `null` when none are cached.
+    pub credentials: Option<CachedState<'a>>,
+    /// Who holds the refresh lock; `null` when it is free.
+    pub lock: Option<String>,
+}
+
+/// The sign-in part of [`Status`].
+#[derive(Debug, Serialize)]
+pub struct SignIn {
+    /// A token that has not expired is cached.
+    pub signed_in: bool,
+    /// When the cached token expires (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "utc_option")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The cached token can be refreshed without a sign-in (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refreshable: Option<bool>,
+}
+
+/// The cached-credentials part of [`Status`].
+#[derive(Debug, Serialize)]
+pub struct CachedState<'a> {
+    /// The access key id (not secret on its own).
+    pub access_key_id: &'a str,
+    /// When they expire; `null` for long-term keys.
+    #[serde(serialize_with = "utc_option")]
+    pub expiration: Option<DateTime<Utc>>,
+    /// They have not expired.
+    pub valid: bool,
+}
+
+fn utc_option<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_expiration(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// Renders [`Status`]: indented JSON and a newline.
+pub fn status_json(status: &Status<'_>) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(status)
+        .map_err(|e| Error::unexpected("cannot encode status").caused_by(&e))?;
+    s.push('\n');
+    Ok(s)
 }
 
 #[cfg(test)]
@@ -661,6 +725,94 @@ AWS_SECRET_ACCESS_KEY='a'\\''b\"c\\d$(id)`id`
             let e = render(f, &issued(&c)).unwrap_err();
             assert_eq!(e.exit_code(), 1, "{f:?}");
         }
+    }
+
+    #[test]
+    fn status_bytes_are_exact() {
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 24, 18, 4, 5)
+            .unwrap();
+        let status = Status {
+            profile: "bedrock",
+            source: "sso".into(),
+            store: "file",
+            store_location: "/home/u/.cache/awscred".into(),
+            sign_in: Some(SignIn {
+                signed_in: true,
+                expires_at: Some(t),
+                refreshable: Some(false),
+            }),
+            credentials: Some(CachedState {
+                access_key_id: "ASIAEXAMPLE",
+                expiration: Some(t),
+                valid: true,
+            }),
+            lock: Some("pid 7".into()),
+        };
+        assert_eq!(
+            status_json(&status).unwrap(),
+            r#"{
+  "profile": "bedrock",
+  "source": "sso",
+  "store": "file",
+  "store_location": "/home/u/.cache/awscred",
+  "sign_in": {
+    "signed_in": true,
+    "expires_at": "2026-11-24T18:04:05Z",
+    "refreshable": false
+  },
+  "credentials": {
+    "access_key_id": "ASIAEXAMPLE",
+    "expiration": "2026-11-24T18:04:05Z",
+    "valid": true
+  },
+  "lock": "pid 7"
+}
+"#
+        );
+        let bare = Status {
+            sign_in: Some(SignIn {
+                signed_in: false,
+                expires_at: None,
+                refreshable: None,
+            }),
+            credentials: Some(CachedState {
+                access_key_id: "AKIAEXAMPLE",
+                expiration: None,
+                valid: true,
+            }),
+            lock: None,
+            ..status
+        };
+        assert_eq!(
+            status_json(&bare).unwrap(),
+            r#"{
+  "profile": "bedrock",
+  "source": "sso",
+  "store": "file",
+  "store_location": "/home/u/.cache/awscred",
+  "sign_in": {
+    "signed_in": false
+  },
+  "credentials": {
+    "access_key_id": "AKIAEXAMPLE",
+    "expiration": null,
+    "valid": true
+  },
+  "lock": null
+}
+"#
+        );
+        let none = Status {
+            sign_in: None,
+            credentials: None,
+            ..bare
+        };
+        assert!(
+            status_json(&none)
+                .unwrap()
+                .contains("\"sign_in\": null,\n  \"credentials\": null,")
+        );
     }
 
     /// Runs `script` in `shell` with a stale profile and token in the environment; `None`

@@ -8,10 +8,10 @@ use crate::config::Base;
 use crate::credentials::CachedCredentials;
 use crate::env::Environment;
 use crate::error::{Error, Result};
+use crate::output;
 use crate::source::sso;
 use crate::ui::{self, Sink};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use std::process::ExitCode;
 
 /// Runs `status`.
@@ -29,30 +29,32 @@ pub fn run(env: &Environment, profile: &str, as_json: bool) -> Result<ExitCode> 
     let lock = inv.locks.is_held(&key)?;
 
     if as_json {
-        let v = json!({
-            "profile": profile,
-            "source": inv.chain.describe(),
-            "store": inv.cache.store().name(),
-            "store_location": inv.cache.store().location(),
-            "sign_in": match (&inv.chain.base, &token) {
-                (Base::Sso(_), Some(t)) => json!({
-                    "signed_in": t.expires_at > now,
-                    "expires_at": format_expiration(t.expires_at),
-                    "refreshable": t.refresh_token.is_some(),
+        let status = output::Status {
+            profile,
+            source: inv.chain.describe(),
+            store: inv.cache.store().name(),
+            store_location: inv.cache.store().location(),
+            sign_in: match (&inv.chain.base, &token) {
+                (Base::Sso(_), Some(t)) => Some(output::SignIn {
+                    signed_in: t.expires_at > now,
+                    expires_at: Some(t.expires_at),
+                    refreshable: Some(t.refresh_token.is_some()),
                 }),
-                (Base::Sso(_), None) => json!({"signed_in": false}),
-                _ => serde_json::Value::Null,
+                (Base::Sso(_), None) => Some(output::SignIn {
+                    signed_in: false,
+                    expires_at: None,
+                    refreshable: None,
+                }),
+                _ => None,
             },
-            "credentials": creds.as_ref().map(|c| json!({
-                "access_key_id": c.credentials.access_key_id,
-                "expiration": c.credentials.expiration.map(format_expiration),
-                "valid": c.credentials.expiration.is_none_or(|e| e > now),
-            })),
-            "lock": lock,
-        });
-        let mut text = serde_json::to_string_pretty(&v)
-            .map_err(|e| Error::unexpected("cannot encode status").caused_by(&e))?;
-        text.push('\n');
+            credentials: creds.as_ref().map(|c| output::CachedState {
+                access_key_id: &c.credentials.access_key_id,
+                expiration: c.credentials.expiration,
+                valid: c.credentials.expiration.is_none_or(|e| e > now),
+            }),
+            lock,
+        };
+        let text = output::status_json(&status)?;
         ui::data(&text).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
         return Ok(ExitCode::SUCCESS);
     }
