@@ -415,3 +415,47 @@ fn process_carries_the_account_known_from_the_configuration() {
     }
     assert_eq!(h.emu.count("GetCallerIdentity"), 0);
 }
+
+/// A server that answers with a session token made to break out of shell quoting: `eval`
+/// of the sh output runs none of it and sets the exact value; windows-cmd, which cannot
+/// quote `%` and `"`, refuses without printing it.
+#[test]
+fn a_hostile_session_token_stays_data_in_every_env_format() {
+    let h = Harness::new("file", Settings::default());
+    h.write_config(&format!(
+        "{CONFIG}\n[profile other]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = OtherRole\nregion = us-east-1\n"
+    ));
+    h.login();
+    let token = "tok'$(touch pwned1)`touch pwned2`\"; touch pwned3 #%PATH%!\n'\\''";
+    h.emu.inject(awscred_emulator::Fault {
+        field: Some("sessionToken".into()),
+        value: serde_json::Value::String(token.into()).to_string(),
+        ..awscred_emulator::Fault::error("GetRoleCredentials", 0, "", 1)
+    });
+    let o = h.run(&["env", "--profile", "other", "--format", "sh"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let work = tempfile::tempdir().unwrap();
+    let script = format!("{}printf '%s' \"$AWS_SESSION_TOKEN\"", stdout(&o));
+    let r = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(stdout(&r), token);
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "nothing in the token ran"
+    );
+
+    let p = h.run(&["process", "--profile", "other"]);
+    let v: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    assert_eq!(v["SessionToken"], token);
+
+    let c = h.run(&["env", "--profile", "other", "--format", "windows-cmd"]);
+    assert_eq!(c.status.code(), Some(1), "{}", stderr(&c));
+    assert_eq!(stdout(&c), "");
+    assert!(stderr(&c).contains("AWS_SESSION_TOKEN"), "{}", stderr(&c));
+    assert!(!stderr(&c).contains("pwned"), "{}", stderr(&c));
+}
