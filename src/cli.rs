@@ -83,27 +83,29 @@ pub struct ExecArgs {
 /// Shell syntax for `env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EnvFormat {
-    /// POSIX shells: `export NAME='value'`; unsets AWS_PROFILE and AWS_DEFAULT_PROFILE.
+    /// POSIX shells: `export NAME='value'`, `unset NAME`.
     Sh,
-    /// fish: `set -gx NAME 'value';`; unsets AWS_PROFILE and AWS_DEFAULT_PROFILE.
+    /// fish: `set -gx NAME 'value';`, `set -e NAME;`.
     Fish,
-    /// PowerShell: `$env:NAME = 'value'`; removes AWS_PROFILE and AWS_DEFAULT_PROFILE.
+    /// PowerShell: `$env:NAME = 'value'`, `Remove-Item Env:NAME`.
     Powershell,
-    /// Windows cmd.exe: `set "NAME=value"`; clears AWS_PROFILE and AWS_DEFAULT_PROFILE.
+    /// Windows cmd.exe: `set "NAME=value"`, `set "NAME="` (refuses values with % ! ").
     WindowsCmd,
-    /// `NAME=value` lines without export (dotenv files); cannot unset AWS_PROFILE.
+    /// `NAME=value` lines without export (as the AWS CLI prints them; dotenv files).
     EnvNoExport,
-    /// A JSON object; cannot unset AWS_PROFILE.
+    /// A JSON object.
     Json,
 }
 
 /// Options of `env`.
 #[derive(Debug, Args)]
 pub struct EnvArgs {
-    /// Output syntax. The AWS SDK for JavaScript ignores these variables while AWS_PROFILE
-    /// is set, so sh, fish, powershell and windows-cmd also unset AWS_PROFILE and
-    /// AWS_DEFAULT_PROFILE; env-no-export and json cannot express an unset and leave them
-    /// as they are (unset them yourself).
+    /// Output syntax.
+    ///
+    /// The AWS SDK for JavaScript ignores these variables while AWS_PROFILE is set, so sh,
+    /// fish, powershell and windows-cmd also unset AWS_PROFILE and AWS_DEFAULT_PROFILE.
+    /// env-no-export and json cannot express an unset and leave them as they are: unset
+    /// them yourself.
     #[arg(long, value_enum, default_value = "sh")]
     pub format: EnvFormat,
 }
