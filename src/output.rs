@@ -2,8 +2,8 @@
 //!
 //! A [`Format`] names a consumer's contract; [`render`] turns [`Issued`] credentials into
 //! it. JSON formats are one line, keys in a fixed order, expiration in UTC with seconds and
-//! `Z`. Environment formats quote every value for their shell, so credentials that came from
-//! a server can never run as code where they are `eval`ed.
+//! `Z`. Environment formats quote every value for their shell (or refuse one they cannot
+//! quote), so credentials that came from a server never run as code where they are `eval`ed.
 
 use crate::clock::format_expiration;
 use crate::credentials::{CachedCredentials, Credentials};
@@ -108,8 +108,7 @@ pub fn render(format: Format, issued: &Issued<'_>) -> Result<String> {
 struct StsCredentials<'a> {
     access_key_id: &'a str,
     secret_access_key: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_token: Option<&'a str>,
+    session_token: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     expiration: Option<String>,
 }
@@ -170,7 +169,7 @@ fn export(i: &Issued<'_>) -> Result<String> {
         credentials: StsCredentials {
             access_key_id: &c.access_key_id,
             secret_access_key: c.secret_access_key.expose(),
-            session_token: Some(token),
+            session_token: token,
             expiration: c.expiration.map(format_expiration),
         },
     })
@@ -240,7 +239,9 @@ fn environment(shell: Shell, i: &Issued<'_>) -> Result<String> {
     vars.extend(PROFILE_VARIABLES.iter().map(|k| (*k, None)));
     for (k, v) in &vars {
         if v.as_deref().is_some_and(|v| v.contains('\0')) {
-            return Err(unrepresentable(k, "the environment"));
+            return Err(Error::unexpected(format!(
+                "the value of {k} has a NUL character, which no environment variable can hold"
+            )));
         }
     }
     if shell == Shell::Json {
@@ -275,13 +276,6 @@ fn environment(shell: Shell, i: &Issued<'_>) -> Result<String> {
     Ok(out)
 }
 
-fn unrepresentable(name: &str, target: &str) -> Error {
-    Error::user(format!(
-        "the value of {name} has characters {target} cannot carry"
-    ))
-    .with_hint("run awscred env --format json (or exec) instead")
-}
-
 /// POSIX single quotes keep every byte literal; a quote is closed, escaped and reopened.
 fn sh_quote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "'\\''"))
@@ -314,7 +308,10 @@ fn cmd_value<'v>(name: &str, v: &'v str) -> Result<&'v str> {
     if v.chars()
         .any(|c| matches!(c, '"' | '%' | '!') || c.is_control())
     {
-        return Err(unrepresentable(name, "cmd.exe"));
+        return Err(Error::user(format!(
+            "the value of {name} has characters cmd.exe cannot take literally (% ! \" or a control character)"
+        ))
+        .with_hint("use awscred env --format powershell, or run the program with awscred exec -- COMMAND"));
     }
     Ok(v)
 }
@@ -723,7 +720,8 @@ AWS_SECRET_ACCESS_KEY='a'\\''b\"c\\d$(id)`id`
             Format::Env(Shell::Json),
         ] {
             let e = render(f, &issued(&c)).unwrap_err();
-            assert_eq!(e.exit_code(), 1, "{f:?}");
+            assert_eq!(e.exit_code(), 2, "{f:?}");
+            assert!(e.report().contains("AWS_SESSION_TOKEN"), "{f:?}");
         }
     }
 
