@@ -49,14 +49,11 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
     let profile = config::resolve::profile_name(cli.profile.as_deref(), &env);
     match cli.command {
         Command::Export => {
-            commands::credentials::print(&Services::new(&env)?, &profile, true, output::export_json)
+            commands::credentials::print(&Services::new(&env)?, &profile, output::Format::Export)
         }
-        Command::Process => commands::credentials::print(
-            &Services::new(&env)?,
-            &profile,
-            false,
-            output::process_json,
-        ),
+        Command::Process => {
+            commands::credentials::print(&Services::new(&env)?, &profile, output::Format::Process)
+        }
         Command::Login(args) => commands::login::login(&Services::new(&env)?, &profile, &args),
         Command::Logout => commands::login::logout(&Services::new(&env)?, &profile),
         Command::Status(args) => commands::status::run(&Services::new(&env)?, &profile, args.json),

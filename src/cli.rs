@@ -83,12 +83,16 @@ pub struct ExecArgs {
 /// Shell syntax for `env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EnvFormat {
-    /// POSIX shells: `export NAME='value'`.
+    /// POSIX shells: `export NAME='value'`, `unset NAME`.
     Sh,
-    /// fish: `set -gx NAME 'value'`.
+    /// fish: `set -gx NAME 'value';`, `set -e NAME;`.
     Fish,
-    /// PowerShell: `$env:NAME = 'value'`.
+    /// PowerShell: `$env:NAME = 'value'`, `Remove-Item Env:NAME`.
     Powershell,
+    /// Windows cmd.exe: `set "NAME=value"`, `set "NAME="` (refuses values with % ! ").
+    WindowsCmd,
+    /// `NAME=value` lines without export (as the AWS CLI prints them; dotenv files).
+    EnvNoExport,
     /// A JSON object.
     Json,
 }
@@ -97,6 +101,11 @@ pub enum EnvFormat {
 #[derive(Debug, Args)]
 pub struct EnvArgs {
     /// Output syntax.
+    ///
+    /// The AWS SDK for JavaScript ignores these variables while AWS_PROFILE is set, so sh,
+    /// fish, powershell and windows-cmd also unset AWS_PROFILE and AWS_DEFAULT_PROFILE.
+    /// env-no-export and json cannot express an unset and leave them as they are: unset
+    /// them yourself.
     #[arg(long, value_enum, default_value = "sh")]
     pub format: EnvFormat,
 }

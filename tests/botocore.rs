@@ -219,3 +219,56 @@ role_session_name = s9
         }
     }
 }
+
+/// The Python interpreter the AWS CLI runs on (its script's `#!` line), which can import
+/// the CLI's botocore.
+fn aws_cli_python(aws: &std::path::Path) -> Option<PathBuf> {
+    let script = std::fs::read_to_string(aws).ok()?;
+    let interpreter = script.lines().next()?.strip_prefix("#!")?.trim();
+    (interpreter.contains("python") && !interpreter.contains(' '))
+        .then(|| PathBuf::from(interpreter))
+}
+
+/// botocore reads the `AccountId` awscred prints: the account it resolves for the
+/// credential_process profile is the one in the configuration.
+#[test]
+fn botocore_reads_the_account_id_of_awscred_process() {
+    let Some(aws) = aws_cli() else {
+        return missing("the AWS CLI (pip install awscli)");
+    };
+    let Some(python) = aws_cli_python(&aws) else {
+        return missing("the AWS CLI's Python interpreter");
+    };
+    let h = Harness::new("file", Settings::default());
+    let exe = env!("CARGO_BIN_EXE_awscred");
+    h.write_config(&format!(
+        "{CONFIG}\n[profile cli]\ncredential_process = {exe} process --profile admin\nregion = us-east-1\n"
+    ));
+    h.login();
+    let o = Command::new(python)
+        .args([
+            "-c",
+            "import awscli.clidriver, botocore.session\n\
+             c = botocore.session.Session(profile='cli').get_credentials().get_frozen_credentials()\n\
+             print(c.access_key + '|' + str(c.account_id))",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", h.home())
+        .env("XDG_CACHE_HOME", h.home().join(".cache"))
+        .env("AWS_CONFIG_FILE", h.config_path())
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            h.home().join(".aws/credentials"),
+        )
+        .env("AWS_ENDPOINT_URL", h.emu.url())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWSCRED_CACHE", "file")
+        .output()
+        .expect("run python");
+    assert!(o.status.success(), "botocore failed: {}", stderr(&o));
+    let out = stdout(&o);
+    let (akid, account) = out.trim().split_once('|').unwrap();
+    assert!(h.emu.issued(akid).is_some(), "{out}");
+    assert_eq!(account, ACCOUNT, "{out}");
+}

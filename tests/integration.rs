@@ -348,3 +348,153 @@ fn login_force_drops_the_credentials_of_every_profile_on_the_sign_in() {
     );
     assert_ne!(stdout(&first), stdout(&second));
 }
+
+/// What a user does: `eval "$(awscred env)"` in a shell where AWS_PROFILE picks the
+/// profile. Afterwards the profile variables are gone (the JavaScript SDK would otherwise
+/// ignore the keys) and the keys are the ones the emulator issued.
+#[test]
+fn eval_of_env_in_sh_unsets_the_profile() {
+    let h = Harness::new("file", Settings::default());
+    h.login();
+    let template = h.command(&[]);
+    let mut sh = Command::new("sh");
+    sh.env_clear();
+    for (k, v) in template.get_envs() {
+        if let Some(v) = v {
+            sh.env(k, v);
+        }
+    }
+    let o = sh
+        .args([
+            "-c",
+            r#"eval "$("$0" env --format sh)" || exit 9
+printf '%s|%s|%s|%s' "${AWS_PROFILE-unset}" "${AWS_DEFAULT_PROFILE-unset}" "$AWS_ACCESS_KEY_ID" "$AWS_REGION""#,
+            env!("CARGO_BIN_EXE_awscred"),
+        ])
+        .env("AWS_PROFILE", "bedrock")
+        .env("AWS_DEFAULT_PROFILE", "bedrock")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let fields: Vec<&str> = out.split('|').collect();
+    assert_eq!(fields[..2], ["unset", "unset"], "{out}");
+    assert!(h.emu.issued(fields[2]).is_some(), "{out}");
+    assert_eq!(fields[3], "us-east-1");
+}
+
+/// `env-no-export` and `json` cannot express an unset: they print the credentials only.
+#[test]
+fn env_formats_without_unset_leave_the_profile_out() {
+    let h = Harness::new("file", Settings::default());
+    h.login();
+    let o = h.run(&["env", "--profile", "bedrock", "--format", "env-no-export"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_CREDENTIAL_EXPIRATION",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION"
+        ],
+        "{text}"
+    );
+    let o = h.run(&["env", "--profile", "bedrock", "--format", "windows-cmd"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).ends_with("set \"AWS_PROFILE=\"\nset \"AWS_DEFAULT_PROFILE=\"\n"),
+        "{}",
+        stdout(&o)
+    );
+    let help = h.run(&["env", "--help"]);
+    let words = stdout(&help)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        words.contains("env-no-export and json cannot express an unset"),
+        "{words}"
+    );
+}
+
+/// `process` names the account it knows from the configuration (`sso_account_id`, the
+/// role ARN) right after `SessionToken`, without asking STS.
+#[test]
+fn process_carries_the_account_known_from_the_configuration() {
+    let h = Harness::new("file", Settings::default());
+    h.login();
+    for profile in ["bedrock", "admin"] {
+        let o = h.run(&["process", "--profile", profile]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = stdout(&o);
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "Version",
+                "AccessKeyId",
+                "SecretAccessKey",
+                "SessionToken",
+                "AccountId",
+                "Expiration"
+            ],
+            "{profile}"
+        );
+        assert_eq!(v["AccountId"], ACCOUNT, "{profile}");
+    }
+    assert_eq!(h.emu.count("GetCallerIdentity"), 0);
+}
+
+/// A server that answers with a session token made to break out of shell quoting: `eval`
+/// of the sh output runs none of it and sets the exact value; windows-cmd, which cannot
+/// quote `%` and `"`, refuses without printing it.
+#[test]
+fn a_hostile_session_token_stays_data_in_every_env_format() {
+    let h = Harness::new("file", Settings::default());
+    h.write_config(&format!(
+        "{CONFIG}\n[profile other]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = OtherRole\nregion = us-east-1\n"
+    ));
+    h.login();
+    let token = "tok'$(touch pwned1)`touch pwned2`\"; touch pwned3 #%PATH%!\n'\\''";
+    h.emu.inject(awscred_emulator::Fault {
+        field: Some("sessionToken".into()),
+        value: serde_json::Value::String(token.into()).to_string(),
+        ..awscred_emulator::Fault::error("GetRoleCredentials", 0, "", 1)
+    });
+    let o = h.run(&["env", "--profile", "other", "--format", "sh"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let work = tempfile::tempdir().unwrap();
+    let script = format!("{}printf '%s' \"$AWS_SESSION_TOKEN\"", stdout(&o));
+    let r = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(stdout(&r), token);
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "nothing in the token ran"
+    );
+
+    let p = h.run(&["process", "--profile", "other"]);
+    let v: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
+    assert_eq!(v["SessionToken"], token);
+
+    let c = h.run(&["env", "--profile", "other", "--format", "windows-cmd"]);
+    assert_eq!(c.status.code(), Some(1), "{}", stderr(&c));
+    assert_eq!(stdout(&c), "");
+    assert!(stderr(&c).contains("AWS_SESSION_TOKEN"), "{}", stderr(&c));
+    assert!(!stderr(&c).contains("pwned"), "{}", stderr(&c));
+}

@@ -2,10 +2,10 @@
 //! `AWS_*` environment variables. Secrets travel in the environment, never in arguments.
 
 use crate::cli::EnvFormat;
-use crate::clock::format_expiration;
 use crate::credentials::Credentials;
 use crate::env::Environment;
 use crate::error::{Error, Result};
+use crate::output::{self, Format, Issued};
 use crate::services::Services;
 use crate::source;
 use crate::source::LoginPolicy;
@@ -15,26 +15,11 @@ use std::process::ExitCode;
 
 /// The variables set for the child (name, value); `None` values are removed.
 pub fn variables(c: &Credentials, region: Option<&str>) -> Vec<(&'static str, Option<String>)> {
-    let mut v = vec![
-        ("AWS_ACCESS_KEY_ID", Some(c.access_key_id.clone())),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            Some(c.secret_access_key.expose().clone()),
-        ),
-        (
-            "AWS_SESSION_TOKEN",
-            c.session_token.as_ref().map(|t| t.expose().clone()),
-        ),
-        (
-            "AWS_CREDENTIAL_EXPIRATION",
-            c.expiration.map(format_expiration),
-        ),
-    ];
-    if let Some(r) = region {
-        v.push(("AWS_REGION", Some(r.to_string())));
-        v.push(("AWS_DEFAULT_REGION", Some(r.to_string())));
-    }
-    v
+    output::variables(&Issued {
+        credentials: c,
+        account_id: None,
+        region,
+    })
 }
 
 fn get(services: &Services, profile: &str) -> Result<(Credentials, Option<String>)> {
@@ -61,6 +46,7 @@ pub fn exec(services: &Services, profile: &str, command: Vec<OsString>) -> Resul
     cmd.args(args);
     // The child must use these credentials, not re-resolve a profile.
     cmd.env_remove("AWS_PROFILE")
+        .env_remove("AWS_DEFAULT_PROFILE")
         .env("AWSCRED_PROFILE", profile);
     for (k, v) in variables(&creds, region.as_deref()) {
         match v {
@@ -165,62 +151,18 @@ fn find_on_path(
 
 /// `awscred env --format …`.
 pub fn env(services: &Services, profile: &str, format: EnvFormat) -> Result<ExitCode> {
-    let (creds, region) = get(services, profile)?;
-    let text = render(&variables(&creds, region.as_deref()), format)?;
+    let req = services.request(profile)?;
+    let ctx = req.context(LoginPolicy::for_credentials(&req.chain.settings));
+    let c = source::credentials(&ctx, &req.chain)?;
+    let issued = Issued::new(&c, req.chain.settings.region.as_deref());
+    let text = output::render(Format::Env(format.into()), &issued)?;
     ui::data(&text).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Renders assignments in a shell's syntax.
-pub fn render(vars: &[(&str, Option<String>)], format: EnvFormat) -> Result<String> {
-    let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-    let pq = |s: &str| format!("'{}'", s.replace('\'', "''"));
-    let fq = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
-    let mut out = String::new();
-    match format {
-        EnvFormat::Json => {
-            let map: serde_json::Map<String, serde_json::Value> = vars
-                .iter()
-                .filter_map(|(k, v)| {
-                    v.as_ref()
-                        .map(|v| (k.to_string(), serde_json::Value::String(v.clone())))
-                })
-                .collect();
-            out = serde_json::to_string(&map)
-                .map_err(|e| Error::unexpected("cannot encode").caused_by(&e))?;
-            out.push('\n');
-        }
-        _ => {
-            for (k, v) in vars {
-                let line = match (format, v) {
-                    (EnvFormat::Sh, Some(v)) => format!("export {k}={}", q(v)),
-                    (EnvFormat::Sh, None) => format!("unset {k}"),
-                    (EnvFormat::Fish, Some(v)) => format!("set -gx {k} {};", fq(v)),
-                    (EnvFormat::Fish, None) => format!("set -e {k};"),
-                    (EnvFormat::Powershell, Some(v)) => format!("$env:{k} = {}", pq(v)),
-                    (EnvFormat::Powershell, None) => {
-                        format!("Remove-Item Env:{k} -ErrorAction SilentlyContinue")
-                    }
-                    (EnvFormat::Json, _) => unreachable!("handled above"),
-                };
-                out.push_str(&line);
-                out.push('\n');
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vars() -> Vec<(&'static str, Option<String>)> {
-        vec![
-            ("AWS_ACCESS_KEY_ID", Some("AKIA'X".into())),
-            ("AWS_SESSION_TOKEN", None),
-        ]
-    }
 
     #[test]
     fn windows_finds_cmd_shims_through_pathext() {
@@ -243,25 +185,5 @@ mod tests {
         assert_eq!(find_on_path("claude.cmd", path, ".CMD", exists), None);
         assert_eq!(find_on_path("C:\\npm\\claude", path, ".CMD", exists), None);
         assert_eq!(find_on_path("nothing", path, ".CMD;.EXE", exists), None);
-    }
-
-    #[test]
-    fn each_shell() {
-        assert_eq!(
-            render(&vars(), EnvFormat::Sh).unwrap(),
-            "export AWS_ACCESS_KEY_ID='AKIA'\\''X'\nunset AWS_SESSION_TOKEN\n"
-        );
-        assert_eq!(
-            render(&vars(), EnvFormat::Fish).unwrap(),
-            "set -gx AWS_ACCESS_KEY_ID 'AKIA\\'X';\nset -e AWS_SESSION_TOKEN;\n"
-        );
-        assert_eq!(
-            render(&vars(), EnvFormat::Powershell).unwrap(),
-            "$env:AWS_ACCESS_KEY_ID = 'AKIA''X'\nRemove-Item Env:AWS_SESSION_TOKEN -ErrorAction SilentlyContinue\n"
-        );
-        assert_eq!(
-            render(&vars(), EnvFormat::Json).unwrap(),
-            "{\"AWS_ACCESS_KEY_ID\":\"AKIA'X\"}\n"
-        );
     }
 }

@@ -5,11 +5,11 @@ use crate::cache;
 use crate::clock::{Clock, format_expiration};
 use crate::credentials::CachedCredentials;
 use crate::error::{Error, Result};
+use crate::output;
 use crate::services::Services;
 use crate::source::{self, LoginPolicy, SignInState};
 use crate::ui::{self, Sink};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use std::process::ExitCode;
 
 /// Runs `status`.
@@ -27,36 +27,39 @@ pub fn run(services: &Services, profile: &str, as_json: bool) -> Result<ExitCode
     let describe = source::describe(&inv.chain);
 
     if as_json {
-        let v = json!({
-            "profile": profile,
-            "source": describe,
-            "store": inv.cache.store().name(),
-            "store_location": inv.cache.store().location(),
-            "sign_in": match &sign_in {
-                Some((to, SignInState::Valid { until, refreshable })) => json!({
-                    "to": to,
-                    "signed_in": true,
-                    "expires_at": format_expiration(*until),
-                    "refreshable": refreshable,
-                }),
-                Some((to, SignInState::Expired { refreshable })) => json!({
-                    "to": to,
-                    "signed_in": false,
-                    "refreshable": refreshable,
-                }),
-                Some((to, SignInState::None)) => json!({"to": to, "signed_in": false}),
-                None => serde_json::Value::Null,
-            },
-            "credentials": creds.as_ref().map(|c| json!({
-                "access_key_id": c.credentials.access_key_id,
-                "expiration": c.credentials.expiration.map(format_expiration),
-                "valid": c.credentials.expiration.is_none_or(|e| e > now),
-            })),
-            "lock": lock,
-        });
-        let mut text = serde_json::to_string_pretty(&v)
-            .map_err(|e| Error::unexpected("cannot encode status").caused_by(&e))?;
-        text.push('\n');
+        let status = output::Status {
+            profile,
+            source: describe.clone(),
+            store: inv.cache.store().name(),
+            store_location: inv.cache.store().location(),
+            sign_in: sign_in.as_ref().map(|(to, state)| match state {
+                SignInState::Valid { until, refreshable } => output::SignIn {
+                    to: to.clone(),
+                    signed_in: true,
+                    expires_at: Some(*until),
+                    refreshable: Some(*refreshable),
+                },
+                SignInState::Expired { refreshable } => output::SignIn {
+                    to: to.clone(),
+                    signed_in: false,
+                    expires_at: None,
+                    refreshable: Some(*refreshable),
+                },
+                SignInState::None => output::SignIn {
+                    to: to.clone(),
+                    signed_in: false,
+                    expires_at: None,
+                    refreshable: None,
+                },
+            }),
+            credentials: creds.as_ref().map(|c| output::CachedState {
+                access_key_id: &c.credentials.access_key_id,
+                expiration: c.credentials.expiration,
+                valid: c.credentials.expiration.is_none_or(|e| e > now),
+            }),
+            lock,
+        };
+        let text = output::status_json(&status)?;
         ui::data(&text).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
         return Ok(ExitCode::SUCCESS);
     }
