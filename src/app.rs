@@ -47,19 +47,53 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
     let profile = config::resolve::profile_name(cli.profile.as_deref(), &env);
+    let cli_profile = cli.profile;
     match cli.command {
-        Command::Export => {
-            commands::credentials::print(&Services::new(&env)?, &profile, output::Format::Export)
-        }
-        Command::Process => {
-            commands::credentials::print(&Services::new(&env)?, &profile, output::Format::Process)
-        }
+        Command::Export(a) => commands::credentials::print(
+            &Services::new(&env)?,
+            &profile,
+            output::Format::Export,
+            a.refresh,
+        ),
+        Command::Process(a) => commands::credentials::print(
+            &Services::new(&env)?,
+            &profile,
+            output::Format::Process,
+            a.refresh,
+        ),
         Command::Login(args) => commands::login::login(&Services::new(&env)?, &profile, &args),
-        Command::Logout => commands::login::logout(&Services::new(&env)?, &profile),
+        Command::Logout(a) if a.all => commands::login::logout_all(&Services::new(&env)?),
+        Command::Logout(_) => commands::login::logout(&Services::new(&env)?, &profile),
+        Command::Clear(a) => commands::clear::run(&Services::new(&env)?, &profile, a.all),
         Command::Status(args) => commands::status::run(&Services::new(&env)?, &profile, args.json),
         Command::Doctor => commands::doctor::run(&env, &profile),
-        Command::Exec(args) => commands::shell::exec(&Services::new(&env)?, &profile, args.command),
-        Command::Env(args) => commands::shell::env(&Services::new(&env)?, &profile, args.format),
+        Command::Exec(args) => {
+            let profile = match (&cli_profile, args.profile) {
+                (Some(flag), Some(positional)) if *flag != positional => {
+                    return Err(Error::user(format!(
+                        "two profiles given: --profile {flag} and {positional}"
+                    ))
+                    .with_hint("name the profile once"));
+                }
+                (_, Some(positional)) => positional,
+                (_, None) => profile,
+            };
+            let opts = commands::shell::Options {
+                refresh: args.refresh,
+                duration: args.duration,
+                region: args.region,
+            };
+            commands::shell::exec(
+                &Services::new(&env)?,
+                &profile,
+                args.command,
+                &opts,
+                args.nested,
+            )
+        }
+        Command::Env(args) => {
+            commands::shell::env(&Services::new(&env)?, &profile, args.format, args.refresh)
+        }
         Command::Setup(SetupCommand::Claude(args)) => {
             commands::setup::claude(&env, &profile, &args)
         }

@@ -31,13 +31,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print credentials for Claude Code's `awsCredentialExport` ({"Credentials":{…}}).
-    Export,
+    Export(FetchArgs),
     /// Print credentials for AWS `credential_process` ({"Version":1,…}).
-    Process,
+    Process(FetchArgs),
     /// Sign in (for Claude Code's `awsAuthRefresh`); instructions go to stdout.
     Login(LoginArgs),
-    /// Sign out: revoke the IAM Identity Center token and delete cached credentials.
-    Logout,
+    /// Sign out: revoke the sign-in's tokens and delete cached credentials.
+    Logout(LogoutArgs),
+    /// Delete cached credentials (not sign-ins): the next use fetches new ones.
+    Clear(ClearArgs),
     /// Show the profile's source chain, the store in use, and what is cached.
     Status(StatusArgs),
     /// Check the whole setup and say what to fix.
@@ -67,17 +69,52 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// Options of commands that hand out credentials.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Ignore the cached credentials of every step this once (never the sign-in).
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+/// Options of `logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Sign out of everything and delete everything awscred stored, in every store.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Options of `clear`.
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    /// Every profile in the AWS config, not only the one named.
+    #[arg(long)]
+    pub all: bool,
+}
+
 /// Options of `exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// The command and its arguments (after `--`).
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    /// The profile (as `--profile`; aws-vault's `exec PROFILE -- CMD`).
+    #[arg(id = "exec_profile", value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// The command and its arguments, after `--` (default: your shell, marked with
+    /// AWSCRED_PROFILE).
+    #[arg(last = true, allow_hyphen_values = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
+    /// Region for the command (AWS_REGION and AWS_DEFAULT_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// DurationSeconds of the chain's last AssumeRole (e.g. 3600, 1h; 900 s to 12 h).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Allow starting inside another `awscred exec` of a different profile.
+    #[arg(long)]
+    pub nested: bool,
+    /// Ignore the cached credentials of every step this once (never the sign-in).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// Shell syntax for `env`.
@@ -108,6 +145,9 @@ pub struct EnvArgs {
     /// them yourself.
     #[arg(long, value_enum, default_value = "sh")]
     pub format: EnvFormat,
+    /// Ignore the cached credentials of every step this once (never the sign-in).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// What `setup` configures.

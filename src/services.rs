@@ -68,6 +68,7 @@ impl Services {
             cache,
             locks,
             started,
+            refresh: false,
         })
     }
 }
@@ -84,6 +85,8 @@ pub struct Request<'a> {
     pub locks: Locks,
     /// When this request started: entries obtained since were refreshed by a peer.
     pub started: DateTime<Utc>,
+    /// Ignore cached credentials obtained before this request (`--refresh`).
+    pub refresh: bool,
 }
 
 impl Request<'_> {
@@ -98,6 +101,7 @@ impl Request<'_> {
             login,
             started: self.started,
             profile: &self.chain.profile,
+            refresh: self.refresh,
         }
     }
 }

@@ -498,3 +498,139 @@ fn a_hostile_session_token_stays_data_in_every_env_format() {
     assert!(stderr(&c).contains("AWS_SESSION_TOKEN"), "{}", stderr(&c));
     assert!(!stderr(&c).contains("pwned"), "{}", stderr(&c));
 }
+
+/// `clear` drops credentials and keeps the sign-in; `--refresh` ignores cached credentials
+/// once; `logout --all` leaves nothing behind.
+#[test]
+fn clear_refresh_and_logout_all() {
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+    );
+    assert!(h.run(&["login", "--profile", "bedrock"]).status.success());
+    let first = h.run(&["process", "--profile", "admin"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert_eq!(h.emu.count("AssumeRole"), 1);
+
+    let o = h.run(&["clear", "--profile", "admin"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("sign-ins are kept"), "{}", stderr(&o));
+    let second = h.run(&["process", "--profile", "admin"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(h.emu.count("AssumeRole"), 2, "credentials were cleared");
+    assert_ne!(stdout(&first), stdout(&second));
+
+    let roles_before = h.emu.count("GetRoleCredentials");
+    let third = h.run(&["process", "--profile", "admin", "--refresh"]);
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert_eq!(
+        h.emu.count("AssumeRole"),
+        3,
+        "--refresh fetched the role again"
+    );
+    assert_eq!(
+        h.emu.count("GetRoleCredentials"),
+        roles_before + 1,
+        "and the step below it"
+    );
+    let again = h.run(&["process", "--profile", "admin"]);
+    assert_eq!(stdout(&again), stdout(&third), "then the cache serves");
+
+    assert!(h.run(&["clear", "--all"]).status.success());
+    assert!(h.run(&["process", "--profile", "admin"]).status.success());
+    assert_eq!(h.emu.count("AssumeRole"), 4);
+    assert_eq!(
+        h.emu.count("StartDeviceAuthorization"),
+        1,
+        "never a new sign-in"
+    );
+
+    let o = h.run(&["logout", "--all"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Signed out of IAM Identity Center (sso-session corp)."),
+        "{}",
+        stderr(&o)
+    );
+    let left: Vec<_> = std::fs::read_dir(h.cache_dir().join("store"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".json"))
+        .collect();
+    assert!(left.is_empty(), "nothing stored: {left:?}");
+    let o = h.run(&["export", "--profile", "admin"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: run awscred login --profile admin"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// aws-vault's habits: `exec PROFILE -- CMD`, no command starts the shell, a nested exec of
+/// another profile is refused, `--region` and `--duration` reach the child and STS.
+#[test]
+fn exec_takes_the_profile_first_starts_a_shell_and_sets_region_and_duration() {
+    let mut h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+    );
+    assert!(h.run(&["login", "--profile", "bedrock"]).status.success());
+    let shell = h.home().join("shell.sh");
+    std::fs::write(
+        &shell,
+        "#!/bin/sh\necho \"shell $AWSCRED_PROFILE ${AWS_ACCESS_KEY_ID:+has-key} $AWS_REGION\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&shell, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    h.set_env("SHELL", shell.to_str().unwrap());
+    let o = h.run(&["exec", "admin", "--region", "eu-west-1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "shell admin has-key eu-west-1");
+
+    let o = h.run(&[
+        "exec",
+        "admin",
+        "--duration",
+        "1h",
+        "--",
+        "sh",
+        "-c",
+        "echo $AWS_ACCESS_KEY_ID",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let last = h
+        .emu
+        .sts_calls()
+        .into_iter()
+        .rev()
+        .find(|(op, _)| op == "AssumeRole");
+    assert_eq!(
+        last.and_then(|(_, p)| p.get("DurationSeconds").cloned())
+            .as_deref(),
+        Some("3600")
+    );
+    let o = h.run(&["exec", "bedrock", "--duration", "1h", "--", "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("fixed by the permission set"),
+        "{}",
+        stderr(&o)
+    );
+
+    h.set_env("AWSCRED_PROFILE", "bedrock");
+    let o = h.run(&["exec", "admin", "--", "true"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("already runs inside `awscred exec` of profile bedrock"));
+    let o = h.run(&["exec", "admin", "--nested", "--", "true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = h.run(&["exec", "--profile", "bedrock", "admin", "--", "true"]);
+    assert_eq!(o.status.code(), Some(1), "two different profiles");
+}

@@ -11,8 +11,14 @@ use std::process::ExitCode;
 
 /// Prints `profile`'s credentials in `format`. Long-term keys are exchanged for a session
 /// first where the consumer rejects credentials without a token (Claude Code).
-pub fn print(services: &Services, profile: &str, format: output::Format) -> Result<ExitCode> {
-    let req = services.request(profile)?;
+pub fn print(
+    services: &Services,
+    profile: &str,
+    format: output::Format,
+    refresh: bool,
+) -> Result<ExitCode> {
+    let mut req = services.request(profile)?;
+    req.refresh = refresh;
     let ctx = req.context(LoginPolicy::for_credentials(&req.chain.settings));
     let creds = if format.needs_session_token() {
         source::session_credentials(&ctx, &req.chain)?

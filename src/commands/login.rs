@@ -96,3 +96,46 @@ pub fn logout(services: &Services, profile: &str) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `awscred logout --all`: signs out of every sign-in the AWS files use, deletes the
+/// credentials of every profile in every store that opens on this machine, and empties
+/// the file store (registrations and tokens of profiles since removed included).
+pub fn logout_all(services: &Services) -> Result<ExitCode> {
+    let chains = super::clear::every_chain(services);
+    let mut signed_out: Vec<&crate::config::Base> = Vec::new();
+    for chain in &chains {
+        let Some(sign_in) = source::of(&chain.base).sign_in() else {
+            continue;
+        };
+        if signed_out.iter().any(|b| sign_in.shared_by(b)) {
+            continue;
+        }
+        signed_out.push(&chain.base);
+        let req = services.request(&chain.profile)?;
+        let ctx = req.context(LoginPolicy::silent());
+        let bases: Vec<&crate::config::Base> = chains
+            .iter()
+            .filter(|c| sign_in.shared_by(&c.base))
+            .map(|c| &c.base)
+            .collect();
+        Sink::Stderr.line(&sign_in.sign_out(&ctx, &bases)?);
+    }
+    let keys = source::credential_keys(&chains);
+    let mut stores = 0;
+    for choice in crate::store::StoreChoice::ALL {
+        let Ok(cache) = services.cache(*choice) else {
+            continue;
+        };
+        stores += 1;
+        for key in &keys {
+            cache.delete(key)?;
+        }
+        // Stores that can list their entries (the file store) are emptied.
+        cache.store().prune(&|_| true)?;
+    }
+    Sink::Stderr.line(&format!(
+        "Deleted the cached credentials of {} profiles in {stores} stores.",
+        chains.len()
+    ));
+    Ok(ExitCode::SUCCESS)
+}

@@ -2,6 +2,7 @@
 //! [`Services`](crate::services::Services) and what the command line said, and returns an
 //! exit status; `app` only dispatches.
 
+pub mod clear;
 pub mod credentials;
 pub mod doctor;
 pub mod login;

@@ -22,11 +22,61 @@ pub fn variables(c: &Credentials, region: Option<&str>) -> Vec<(&'static str, Op
     })
 }
 
-fn get(services: &Services, profile: &str) -> Result<(Credentials, Option<String>)> {
-    let req = services.request(profile)?;
+/// What `exec` and `env` may change about a request.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Ignore cached credentials this once.
+    pub refresh: bool,
+    /// DurationSeconds of the chain's last AssumeRole.
+    pub duration: Option<String>,
+    /// Region for the child.
+    pub region: Option<String>,
+}
+
+fn get(
+    services: &Services,
+    profile: &str,
+    opts: &Options,
+) -> Result<(Credentials, Option<String>)> {
+    let mut req = services.request(profile)?;
+    req.refresh = opts.refresh;
+    if let Some(d) = &opts.duration {
+        set_duration(&mut req.chain, d)?;
+    }
     let ctx = req.context(LoginPolicy::for_credentials(&req.chain.settings));
     let c = source::credentials(&ctx, &req.chain)?;
-    Ok((c.credentials, req.chain.settings.region.clone()))
+    let region = match &opts.region {
+        Some(r) => Some(crate::config::resolve::check_region(r, "--region")?),
+        None => req.chain.settings.region.clone(),
+    };
+    Ok((c.credentials, region))
+}
+
+/// `--duration`: the DurationSeconds of the chain's last AssumeRole, part of that step's
+/// cache key. IAM Identity Center and the other sources have no such choice.
+fn set_duration(chain: &mut crate::config::Chain, text: &str) -> Result<()> {
+    let secs = crate::config::resolve::parse_duration(text)
+        .map(|d| d.as_secs())
+        .filter(|s| (900..=43200).contains(s))
+        .and_then(|s| i32::try_from(s).ok())
+        .ok_or_else(|| {
+            Error::user(format!(
+                "--duration `{}` is not a duration from 15m to 12h",
+                crate::remote::text(text)
+            ))
+            .with_hint("write it as seconds or with a unit, e.g. 3600 or 1h")
+        })?;
+    let profile = chain.profile.clone();
+    let Some(last) = chain.roles.last_mut() else {
+        return Err(Error::user(format!(
+            "profile `{profile}` assumes no role, so --duration has nothing to set"
+        ))
+        .with_hint(
+            "IAM Identity Center role durations are fixed by the permission set; drop --duration",
+        ));
+    };
+    last.duration_seconds = Some(secs);
+    Ok(())
 }
 
 /// `awscred exec -- CMD ARGS…`: runs CMD with the credentials; its exit status is ours.
@@ -34,12 +84,37 @@ fn get(services: &Services, profile: &str) -> Result<(Credentials, Option<String
 /// On Unix awscred becomes the child (`execvp`): signals, job control and the exit status
 /// are the child's own. On Windows it starts the child, lets the console's Ctrl+C reach
 /// the child alone, waits, and exits with the child's full 32-bit status.
-pub fn exec(services: &Services, profile: &str, command: Vec<OsString>) -> Result<ExitCode> {
-    let (creds, region) = get(services, profile)?;
+/// Without a command it starts the user's shell, marked with `AWSCRED_PROFILE`; inside
+/// such a shell, `exec` of another profile is refused unless `nested` (credentials of two
+/// profiles in one environment are easy to mistake for each other).
+pub fn exec(
+    services: &Services,
+    profile: &str,
+    command: Vec<OsString>,
+    opts: &Options,
+    nested: bool,
+) -> Result<ExitCode> {
     let env = &services.env;
+    if let Some(outer) = env.get("AWSCRED_PROFILE")
+        && outer != profile
+        && !nested
+    {
+        return Err(Error::user(format!(
+            "this shell already runs inside `awscred exec` of profile {}",
+            crate::remote::text(outer)
+        ))
+        .with_hint(format!(
+            "exit that shell first, or run awscred exec {profile} --nested"
+        )));
+    }
+    let (creds, region) = get(services, profile, opts)?;
+    let command = if command.is_empty() {
+        vec![default_shell(env)]
+    } else {
+        command
+    };
     let Some((program, args)) = command.split_first() else {
-        return Err(Error::user("no command given")
-            .with_hint("run awscred exec --profile P -- aws sts get-caller-identity"));
+        return Err(Error::unexpected("no command to run"));
     };
     let resolved = resolve_program(env, program);
     let mut cmd = std::process::Command::new(&resolved);
@@ -96,6 +171,17 @@ fn run_child(
     std::process::exit(status.code().unwrap_or(2))
 }
 
+/// The user's shell: `$SHELL` (else `/bin/sh`) on Unix, `%ComSpec%` (else `cmd.exe`) on
+/// Windows.
+fn default_shell(env: &Environment) -> OsString {
+    let (var, fallback) = if cfg!(windows) {
+        ("ComSpec", "cmd.exe")
+    } else {
+        ("SHELL", "/bin/sh")
+    };
+    OsString::from(env.get(var).unwrap_or(fallback))
+}
+
 /// The program to start: on Windows a bare name is looked up in `PATH` with each `PATHEXT`
 /// extension, so npm's `.cmd` shims (`claude`, `npx`) start as they do in a console (the
 /// standard library only tries `.exe`). Elsewhere, and for names with a path or an
@@ -150,8 +236,14 @@ fn find_on_path(
 }
 
 /// `awscred env --format …`.
-pub fn env(services: &Services, profile: &str, format: EnvFormat) -> Result<ExitCode> {
-    let req = services.request(profile)?;
+pub fn env(
+    services: &Services,
+    profile: &str,
+    format: EnvFormat,
+    refresh: bool,
+) -> Result<ExitCode> {
+    let mut req = services.request(profile)?;
+    req.refresh = refresh;
     let ctx = req.context(LoginPolicy::for_credentials(&req.chain.settings));
     let c = source::credentials(&ctx, &req.chain)?;
     let issued = Issued::new(&c, req.chain.settings.region.as_deref());

@@ -123,6 +123,9 @@ pub struct Context<'a> {
     pub started: DateTime<Utc>,
     /// The profile asked for, for hints.
     pub profile: &'a str,
+    /// Ignore cached credentials obtained before this request (`--refresh`); sign-ins are
+    /// kept.
+    pub refresh: bool,
 }
 
 impl Context<'_> {
@@ -240,11 +243,19 @@ pub fn final_key(chain: &Chain) -> String {
     cache::keys::credentials(&cache_id(chain, chain.roles.len()))
 }
 
-/// The cache keys of every step of `chain`.
+/// The cache keys of every credentials entry `chain` can leave: each step, and the session
+/// that long-term keys are exchanged for.
 pub fn step_keys(chain: &Chain) -> Vec<String> {
-    (0..=chain.roles.len())
+    let mut keys: Vec<String> = (0..=chain.roles.len())
         .map(|n| cache::keys::credentials(&cache_id(chain, n)))
-        .collect()
+        .collect();
+    keys.push(session_key(chain));
+    keys
+}
+
+/// The cache key of the session `export` gets for long-term keys.
+fn session_key(chain: &Chain) -> String {
+    cache::keys::credentials(&format!("{}>session", cache_id(chain, chain.roles.len())))
 }
 
 /// `chain` and every other chain in the configuration whose base uses `sign_in`. The stores
@@ -385,7 +396,8 @@ fn cached_step(
     what: &str,
     fetch: impl FnOnce() -> Result<CachedCredentials>,
 ) -> Result<CachedCredentials> {
-    if let Some(hit) = ctx.cache.get::<CachedCredentials>(key)?
+    if !ctx.refresh
+        && let Some(hit) = ctx.cache.get::<CachedCredentials>(key)?
         && cache::reusable(
             hit.credentials.expiration,
             hit.obtained_at,
@@ -398,6 +410,8 @@ fn cached_step(
     }
     let _guard = ctx.locks.acquire(key, ctx.lock_wait(), what)?;
     if let Some(hit) = ctx.cache.get::<CachedCredentials>(key)?
+        // With --refresh only what a peer fetched during this request is good enough.
+        && (!ctx.refresh || hit.obtained_at >= ctx.started)
         && (cache::reusable(
             hit.credentials.expiration,
             hit.obtained_at,
@@ -603,6 +617,7 @@ sso_role_name = BedrockUser
                 },
                 started,
                 profile: "p",
+                refresh: false,
             }
         }
 
@@ -788,7 +803,11 @@ sso_role_name = BedrockUser
         assert_eq!(cache_id(&chain("keys"), 0), "static|AKIAEXAMPLE");
         assert_eq!(cache_id(&chain("admin"), 0), cache_id(&chain("bedrock"), 0));
         assert_ne!(cache_id(&chain("other"), 0), cache_id(&chain("bedrock"), 0));
-        assert_eq!(step_keys(&chain("admin")).len(), 2);
+        assert_eq!(
+            step_keys(&chain("admin")).len(),
+            3,
+            "two steps and the session"
+        );
         assert_eq!(final_key(&chain("admin")), step_keys(&chain("admin"))[1]);
     }
 

@@ -32,6 +32,15 @@ pub enum StoreChoice {
 }
 
 impl StoreChoice {
+    /// Every concrete store (not `Auto`).
+    pub const ALL: &'static [StoreChoice] = &[
+        Self::File,
+        Self::SecretService,
+        Self::Keyutils,
+        Self::Keychain,
+        Self::WinCred,
+    ];
+
     /// Every accepted spelling, for messages.
     pub const NAMES: &'static str = "auto, secret-service, keychain, wincred, keyutils, file";
 
