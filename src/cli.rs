@@ -126,7 +126,7 @@ pub enum EnvFormat {
     Fish,
     /// PowerShell: `$env:NAME = 'value'`, `Remove-Item Env:NAME`.
     Powershell,
-    /// Windows cmd.exe: `set "NAME=value"`, `set "NAME="` (refuses values with % ! ").
+    /// Windows cmd.exe: set "NAME=value" lines (refuses values it cannot quote).
     WindowsCmd,
     /// `NAME=value` lines without export (as the AWS CLI prints them; dotenv files).
     EnvNoExport,
