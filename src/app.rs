@@ -17,9 +17,16 @@ use clap::Parser;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+/// The variable the completion scripts set when they ask awscred for candidates.
+pub const COMPLETE_VAR: &str = "AWSCRED_COMPLETE";
+
 /// Runs awscred with these arguments and returns the exit status.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     crate::hardening::apply();
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(code) = complete(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -45,6 +52,32 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// Answers a completion script's request (`AWSCRED_COMPLETE=<shell> awscred -- WORDS…`):
+/// candidates for the word being typed, profile names included. `None` for a normal run.
+fn complete(args: &[OsString]) -> Option<ExitCode> {
+    let shell = std::env::var(COMPLETE_VAR).ok().filter(|s| !s.is_empty())?;
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells.completer(&shell)?;
+    let words: Vec<OsString> = args
+        .iter()
+        .skip_while(|a| *a != "--")
+        .skip(1)
+        .cloned()
+        .collect();
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let mut out = Vec::new();
+    let current_dir = std::env::current_dir().ok();
+    if completer
+        .write_complete(&mut cmd, words, current_dir.as_deref(), &mut out)
+        .is_err()
+    {
+        return Some(ExitCode::from(1));
+    }
+    let _ = ui::data(&String::from_utf8_lossy(&out));
+    Some(ExitCode::SUCCESS)
+}
+
 fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
     let profile = config::resolve::profile_name(cli.profile.as_deref(), &env);
     let cli_profile = cli.profile;
@@ -65,6 +98,7 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         Command::Logout(a) if a.all => commands::login::logout_all(&Services::new(&env)?),
         Command::Logout(_) => commands::login::logout(&Services::new(&env)?, &profile),
         Command::Clear(a) => commands::clear::run(&Services::new(&env)?, &profile, a.all),
+        Command::List(a) => commands::list::run(&Services::new(&env)?, a.json, a.names),
         Command::Status(args) => commands::status::run(&Services::new(&env)?, &profile, args.json),
         Command::Doctor => commands::doctor::run(&env, &profile),
         Command::Exec(args) => {
@@ -98,9 +132,16 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
             commands::setup::claude(&env, &profile, &args)
         }
         Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let shells = clap_complete::env::Shells::builtins();
+            let completer = shells
+                .completer(&shell.to_string())
+                .ok_or_else(|| Error::unexpected(format!("no completion for {shell}")))?;
             let mut out = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "awscred", &mut out);
+            completer
+                .write_registration(COMPLETE_VAR, "awscred", "awscred", "awscred", &mut out)
+                .map_err(|e| {
+                    Error::unexpected("cannot write the completion script").caused_by(&e)
+                })?;
             ui::data(&String::from_utf8_lossy(&out))
                 .map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
             Ok(ExitCode::SUCCESS)

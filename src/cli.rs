@@ -15,7 +15,13 @@ pub const VERSION: &str = concat!(
 #[command(name = "awscred", version = VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// Profile in ~/.aws/config (default: AWS_PROFILE, then `default`).
-    #[arg(long, short = 'p', global = true, value_name = "PROFILE")]
+    #[arg(
+        long,
+        short = 'p',
+        global = true,
+        value_name = "PROFILE",
+        add = clap_complete::engine::ArgValueCandidates::new(crate::commands::list::candidates)
+    )]
     pub profile: Option<String>,
 
     /// Print debug information on stderr (same as AWSCRED_LOG=debug).
@@ -40,6 +46,8 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Delete cached credentials (not sign-ins): the next use fetches new ones.
     Clear(ClearArgs),
+    /// List every profile with its source, sign-in state and credentials' expiry.
+    List(ListArgs),
     /// Show the profile's source chain, the store in use, and what is cached.
     Status(StatusArgs),
     /// Check the whole setup and say what to fix.
@@ -51,7 +59,7 @@ pub enum Command {
     /// Configure Claude Code or an AWS CLI profile to use awscred.
     #[command(subcommand)]
     Setup(SetupCommand),
-    /// Print a shell completion script.
+    /// Print a shell completion script (it asks awscred for profile names as you type).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -83,6 +91,17 @@ pub struct LogoutArgs {
     /// Sign out of everything and delete everything awscred stored, in every store.
     #[arg(long)]
     pub all: bool,
+}
+
+/// Options of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long, conflicts_with = "names")]
+    pub json: bool,
+    /// Print the profile names only, one a line (for scripts).
+    #[arg(long)]
+    pub names: bool,
 }
 
 /// Options of `clear`.

@@ -634,3 +634,48 @@ fn exec_takes_the_profile_first_starts_a_shell_and_sets_region_and_duration() {
     let o = h.run(&["exec", "--profile", "bedrock", "admin", "--", "true"]);
     assert_eq!(o.status.code(), Some(1), "two different profiles");
 }
+
+/// `list` shows every profile from the cache alone; completion scripts get profile names.
+#[test]
+fn list_and_profile_name_completion() {
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+    );
+    let before = h.total_requests();
+    let o = h.run(&["list", "--names"]);
+    assert_eq!(stdout(&o), "admin\nbedrock\n");
+    let o = h.run(&["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[1]["profile"], "bedrock");
+    assert_eq!(v[1]["source"], "sso");
+    assert_eq!(v[1]["sign_in"], "signed-out");
+    assert_eq!(h.total_requests(), before, "list sends nothing");
+    assert!(h.run(&["login", "--profile", "bedrock"]).status.success());
+    let o = h.run(&["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v[0]["sign_in"], "signed-in",
+        "admin shares bedrock's sign-in"
+    );
+    assert!(
+        v[1]["credentials_until"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    let o = h.run(&["list"]);
+    assert!(stdout(&o).starts_with("PROFILE"), "{}", stdout(&o));
+
+    // What fish's completion script runs while `awscred export --profile b<TAB>` is typed.
+    let o = h
+        .command(&["--", "awscred", "export", "--profile", "b"])
+        .env("AWSCRED_COMPLETE", "fish")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&o).trim(), "bedrock", "{}", stderr(&o));
+    let o = h.run(&["completions", "bash"]);
+    assert!(stdout(&o).contains("AWSCRED_COMPLETE"), "{}", stdout(&o));
+}

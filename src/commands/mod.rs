@@ -5,6 +5,7 @@
 pub mod clear;
 pub mod credentials;
 pub mod doctor;
+pub mod list;
 pub mod login;
 pub mod setup;
 pub mod shell;

@@ -63,6 +63,12 @@ pub fn credentials(ctx: &Context<'_>, kind: Kind) -> Result<Credentials> {
 pub struct Endpoint(pub Kind);
 
 impl super::Source for Endpoint {
+    fn kind(&self) -> &'static str {
+        match self.0 {
+            Kind::InstanceMetadata => "instance-metadata",
+            Kind::Container => "container",
+        }
+    }
     fn describe(&self) -> String {
         match self.0 {
             Kind::InstanceMetadata => "EC2 instance role (IMDS)".to_string(),

@@ -142,6 +142,8 @@ impl Context<'_> {
 
 /// A chain's base as behaviour.
 pub trait Source {
+    /// A short stable name of the kind of source (`sso`, `static`, …), for `list --json`.
+    fn kind(&self) -> &'static str;
     /// One line for `status` and `doctor`.
     fn describe(&self) -> String;
     /// The identity of the credentials it gives, the start of every cache id of the chain.
@@ -302,6 +304,9 @@ pub fn describe(chain: &Chain) -> String {
 }
 
 impl Source for EnvironmentKeys {
+    fn kind(&self) -> &'static str {
+        "environment"
+    }
     fn describe(&self) -> String {
         "keys from the environment (AWS_ACCESS_KEY_ID)".to_string()
     }
@@ -317,6 +322,9 @@ impl Source for EnvironmentKeys {
 }
 
 impl Source for crate::config::StaticKeys {
+    fn kind(&self) -> &'static str {
+        "static"
+    }
     fn describe(&self) -> String {
         format!("static keys of profile {}", self.profile)
     }

@@ -443,6 +443,9 @@ fn cognito(
 }
 
 impl super::Source for OidcSource {
+    fn kind(&self) -> &'static str {
+        "oidc"
+    }
     fn describe(&self) -> String {
         format!(
             "identity provider {} → {}",

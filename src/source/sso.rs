@@ -404,6 +404,9 @@ pub fn logout(ctx: &Context<'_>, session: &SsoSession) -> Result<bool> {
 }
 
 impl super::Source for SsoRole {
+    fn kind(&self) -> &'static str {
+        "sso"
+    }
     fn describe(&self) -> String {
         format!(
             "IAM Identity Center {} → account {} role {}",

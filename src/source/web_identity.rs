@@ -100,6 +100,9 @@ pub fn assume_with_token(
 }
 
 impl super::Source for WebIdentity {
+    fn kind(&self) -> &'static str {
+        "web-identity"
+    }
     fn describe(&self) -> String {
         format!("web identity token {} → {}", self.token_file, self.role_arn)
     }
