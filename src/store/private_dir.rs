@@ -1004,7 +1004,7 @@ mod tests {
         let exists = |p: &Path| p.exists();
         let dir = tmp.path().join("a").join("b").join("c");
         assert_eq!(topmost_missing(&dir, exists), Some(tmp.path().join("a")));
-        std::fs::create_dir_all(tmp.path().join("a").join("b")).unwrap();
+        fs_err::create_dir_all(tmp.path().join("a").join("b")).unwrap();
         assert_eq!(topmost_missing(&dir, exists), Some(dir.clone()));
         std::fs::create_dir(&dir).unwrap();
         assert_eq!(topmost_missing(&dir, exists), None);
