@@ -12,7 +12,9 @@ mod common;
 
 use awscred_emulator::{Fault, Settings};
 use common::*;
-use std::time::{Duration, Instant};
+#[cfg(unix)]
+use std::time::Duration;
+use std::time::Instant;
 
 fn signed_in(settings: Settings) -> Harness {
     let h = Harness::new(
