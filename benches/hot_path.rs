@@ -141,8 +141,15 @@ fn fmt(d: Duration) -> String {
 }
 
 /// Largest resident set of any waited-for child so far (Linux reports KiB).
+#[cfg(unix)]
 fn children_max_rss_kib() -> i64 {
     nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .map(|u| u.max_rss())
         .unwrap_or(0)
+}
+
+/// Not measured outside Unix (`getrusage` is Unix's): shown as 0.
+#[cfg(not(unix))]
+fn children_max_rss_kib() -> i64 {
+    0
 }

@@ -756,11 +756,6 @@ mod sys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    fn at(sec: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 25, 14, 0, sec).unwrap()
-    }
 
     fn inside(root: &Path, name: &str) -> Place {
         Place::Inside {
@@ -817,7 +812,12 @@ mod tests {
     #[cfg(unix)]
     mod unix {
         use super::*;
+        use chrono::TimeZone;
         use std::os::unix::fs::{PermissionsExt, symlink};
+
+        fn at(sec: u32) -> DateTime<Utc> {
+            Utc.with_ymd_and_hms(2026, 11, 25, 14, 0, sec).unwrap()
+        }
 
         fn mode(p: &Path) -> u32 {
             std::fs::metadata(p).unwrap().permissions().mode() & 0o7777

@@ -88,6 +88,43 @@ fn browser_login_succeeds_with_pkce() {
     parse_export(&stdout(&e));
 }
 
+/// A `BROWSER` command may be a quoted program path with spaces, as macOS `.app` bundles
+/// have; commands are tried in order until one starts.
+#[cfg(unix)]
+#[test]
+fn browser_may_be_a_quoted_path_with_spaces() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut h = harness(Settings::default(), "follow");
+    let app = h.home().join("Google Chrome.app/Contents/MacOS");
+    std::fs::create_dir_all(&app).unwrap();
+    let program = app.join("Google Chrome");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fake-browser.py"
+        ),
+        &program,
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    h.set_env(
+        "BROWSER",
+        &format!(
+            "/nonexistent/awscred-browser:\"{}\" --new-window %s",
+            program.display()
+        ),
+    );
+    let o = h.run(&["login", "--profile", "web"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let argv = launched(&h);
+    assert_eq!(argv.len(), 1, "{argv:?}");
+    assert!(
+        argv[0].starts_with("--new-window http://127.0.0.1:"),
+        "{argv:?}"
+    );
+    assert_eq!(h.emu.count("CreateToken:authorization_code"), 1);
+}
+
 #[test]
 fn auth_code_and_device_registrations_are_cached_apart() {
     let h = harness(

@@ -1,6 +1,9 @@
 //! The real Claude Code CLI (from the npm registry, version pinned in scripts/test) driven
 //! against the emulator, configured by `awscred setup claude`.
+//!
+//! Unix only: the recorder in front of the binary is a shell script.
 
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
 
 mod common;

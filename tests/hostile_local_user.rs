@@ -5,7 +5,10 @@
 //! Root ignores permission bits, so awscred runs here as the unprivileged uid [`VICTIM`]
 //! (through `setpriv`), and [`ATTACKER`] owns what another user could have planted. Without
 //! root these tests skip (or fail under `AWSCRED_TEST_REQUIRE_ALL=1`).
+//!
+//! Unix only: owners, permission bits and `setpriv`.
 
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
 
 mod common;

@@ -12,7 +12,9 @@ mod common;
 
 use awscred_emulator::{Fault, Settings};
 use common::*;
-use std::time::{Duration, Instant};
+#[cfg(unix)]
+use std::time::Duration;
+use std::time::Instant;
 
 fn signed_in(settings: Settings) -> Harness {
     let h = Harness::new(
@@ -176,6 +178,7 @@ fn a_clock_ten_minutes_off_still_works() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn a_revoked_token_signs_in_again_at_a_terminal() {
     let h = signed_in(Settings {
@@ -231,6 +234,7 @@ fn an_unusable_cache_directory_is_a_clear_error() {
     assert!(err.contains("hint: "), "{err}");
 }
 
+#[cfg(unix)]
 #[test]
 fn killed_writers_never_leave_a_torn_entry() {
     let h = Harness::new(
@@ -281,6 +285,7 @@ fn killed_writers_never_leave_a_torn_entry() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
+#[cfg(unix)]
 #[test]
 fn storm_of_100_on_a_cold_and_on_an_expired_cache() {
     let h = Harness::new(
@@ -375,6 +380,7 @@ fn a_read_only_cache_directory_keeps_serving_and_reports_writes() {
     assert_eq!(stdout(&after), stdout(&first), "nothing cached was lost");
 }
 
+#[cfg(unix)]
 #[test]
 fn a_full_disk_is_a_clear_error_and_loses_nothing() {
     use std::os::unix::process::CommandExt;

@@ -13,10 +13,6 @@ mod common;
 
 use awscred_emulator::Settings;
 use common::*;
-use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::CommandExt;
-use std::process::Stdio;
 use std::time::Duration;
 
 const USER_KEY: &str = "AKIAEMUUSER000000001";
@@ -159,8 +155,13 @@ fn mfa_without_terminal_or_process_fails_fast() {
     assert_eq!(h.emu.count("AssumeRole"), 0);
 }
 
+#[cfg(unix)]
 #[test]
 fn mfa_code_typed_on_the_terminal() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
     let h = harness("");
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave_fd = pty.slave.as_raw_fd();

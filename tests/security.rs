@@ -1,7 +1,10 @@
 //! Security properties checked on the real binary: no issued secret in any stderr, log,
 //! `status`/`doctor` output, child process argument list or file outside the store; private
 //! cache permissions.
+//!
+//! Unix only: it reads `/proc` and permission bits.
 
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
 
 mod common;

@@ -267,6 +267,7 @@ fn login_timeout_is_bounded_and_clear() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn parallel_cold_exports_share_one_login() {
     let h = Harness::new(
@@ -292,6 +293,7 @@ fn parallel_cold_exports_share_one_login() {
     assert_eq!(h.emu.count("RegisterClient"), 1);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_killed_lock_holder_is_recovered() {
     let h = Harness::new("file", Settings::default());
@@ -316,6 +318,7 @@ fn a_killed_lock_holder_is_recovered() {
     assert_eq!(h.emu.count("StartDeviceAuthorization"), 2);
 }
 
+#[cfg(unix)]
 #[test]
 fn corrupt_cache_entries_are_misses_and_get_rewritten() {
     let h = Harness::new("file", Settings::default());

@@ -10,8 +10,16 @@
 //! trusted directory's handle and checked for their owner.
 //!
 //! The decisions are pure functions of `stat` facts ([`judge_private`], [`judge_ancestor`],
-//! [`judge_entry`]) and are tested on any platform; the calls around them are thin. On
-//! Windows the directory is used by path as before (its ACLs are the user profile's).
+//! [`judge_entry`]) and are tested on any platform; the calls around them are thin.
+//!
+//! On Windows the directory is used by path. Under the user's profile (the default,
+//! `%LOCALAPPDATA%\awscred`) the profile's access list already admits only the user, SYSTEM
+//! and Administrators. Elsewhere (`AWSCRED_CACHE_DIR=D:\creds`, where folders inherit
+//! `C:\`'s or `D:\`'s grant of write access to every signed-in user, and Unix permission
+//! bits mean nothing) the topmost directory awscred creates gets an access list of its own,
+//! inherited by everything below it: no inherited entries, full control for the user and
+//! SYSTEM, nobody else ([`icacls_args`]). A directory that was already there is left as
+//! its owner made it.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -204,6 +212,7 @@ fn temp_name(name: &str) -> String {
 
 /// Creates the missing directories above `dir`, private, as before any check (a
 /// directory that cannot be created is reported as the cache directory it was for).
+#[cfg(unix)]
 fn create_parents(dir: &Path, shown: &Path) -> Result<()> {
     let Some(parent) = dir.parent() else {
         return Ok(());
@@ -212,20 +221,112 @@ fn create_parents(dir: &Path, shown: &Path) -> Result<()> {
         return Ok(());
     }
     let made = {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(parent)
-        }
-        #[cfg(not(unix))]
-        {
-            std::fs::DirBuilder::new().recursive(true).create(parent)
-        }
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
     };
     made.map_err(|e| cannot_create(shown, &e))
+}
+
+/// The first directory on the way down to `dir` that does not exist: the topmost one
+/// creating `dir` makes. `None` when `dir` exists.
+pub fn topmost_missing(dir: &Path, exists: impl Fn(&Path) -> bool) -> Option<PathBuf> {
+    let mut missing = None;
+    for a in dir.ancestors() {
+        if a.as_os_str().is_empty() || exists(a) {
+            break;
+        }
+        missing = Some(a.to_path_buf());
+    }
+    missing
+}
+
+/// A Windows path as lower-case components, `.` and `..` resolved and the `\\?\` prefix
+/// dropped, for comparing paths the way Windows does (any case, either slash).
+fn windows_components(path: &str) -> Vec<String> {
+    let path = path.replace('/', "\\");
+    let path = path
+        .strip_prefix(r"\\?\UNC\")
+        .or_else(|| path.strip_prefix(r"\\?\"))
+        .unwrap_or(&path);
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.split('\\') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.len() > 1 {
+                    parts.pop();
+                }
+            }
+            p => parts.push(p.to_lowercase()),
+        }
+    }
+    parts
+}
+
+/// Whether the Windows path `dir` is the profile directory `profile` or inside it, where
+/// the profile's access list keeps other users out. A profile that is a whole drive does
+/// not count.
+pub fn under_profile(dir: &str, profile: &str) -> bool {
+    let dir = windows_components(dir);
+    let profile = windows_components(profile);
+    profile.len() >= 2 && dir.starts_with(&profile)
+}
+
+/// Whether a directory awscred has just created at `created` needs an access list of its
+/// own: unless it is under the user's profile (or where the profile is, is unknown).
+pub fn needs_access_list(created: &str, profile: Option<&str>) -> bool {
+    profile.is_none_or(|p| !under_profile(created, p))
+}
+
+/// The well-known SID of the operating system's own account (`NT AUTHORITY\SYSTEM`).
+const SYSTEM_SID: &str = "S-1-5-18";
+
+/// The user's security identifier from the output of `whoami /user /fo csv /nh`
+/// (`"host\user","S-1-5-21-…"`).
+pub fn sid_from_whoami(output: &str) -> Option<String> {
+    let line = output.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+    let sid = line.rsplit(',').next()?.trim().trim_matches('"');
+    let rest = sid.strip_prefix("S-1-")?;
+    let well_formed = !rest.is_empty()
+        && rest
+            .split('-')
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    well_formed.then(|| sid.to_string())
+}
+
+/// Who `icacls` grants the directory to: the user's SID (`*S-1-5-21-…`) when `whoami`
+/// told it, else `DOMAIN\user` from `USERDOMAIN` and `USERNAME`.
+pub fn acl_principal(
+    whoami: Option<&str>,
+    domain: Option<&str>,
+    user: Option<&str>,
+) -> Option<String> {
+    if let Some(sid) = whoami.and_then(sid_from_whoami) {
+        return Some(format!("*{sid}"));
+    }
+    let user = user.filter(|u| !u.is_empty())?;
+    Some(match domain.filter(|d| !d.is_empty()) {
+        Some(d) => format!("{d}\\{user}"),
+        None => user.to_string(),
+    })
+}
+
+/// The `icacls` arguments that give `dir` an access list of its own: inherited entries
+/// removed, full control for `principal` and SYSTEM, passed on to everything created
+/// inside (`(OI)(CI)`), nobody else. SYSTEM stays because it is the operating system
+/// itself (backup, indexing, antivirus), which can take any file regardless.
+pub fn icacls_args(dir: &Path, principal: &str) -> Vec<std::ffi::OsString> {
+    vec![
+        dir.as_os_str().to_owned(),
+        "/inheritance:r".into(),
+        "/grant:r".into(),
+        format!("{principal}:(OI)(CI)F").into(),
+        format!("*{SYSTEM_SID}:(OI)(CI)F").into(),
+        "/q".into(),
+    ]
 }
 
 fn cannot_create(dir: &Path, e: &std::io::Error) -> Error {
@@ -600,18 +701,98 @@ mod portable {
     use std::fs::File;
     use std::io::Write;
 
-    /// A directory used by path (the user profile's ACLs keep it private).
+    /// Gives the directory awscred has just created at `dir` an access list of its own
+    /// ([`icacls_args`]) unless it is under the user's profile.
+    #[cfg(windows)]
+    fn restrict(dir: &Path) -> Result<()> {
+        use std::process::{Command, Stdio};
+        let profile = dirs::home_dir();
+        let profile = profile.as_deref().map(|p| p.to_string_lossy());
+        if !needs_access_list(&dir.to_string_lossy(), profile.as_deref()) {
+            return Ok(());
+        }
+        let system32 = std::env::var_os("SystemRoot")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(r"C:\Windows"))
+            .join("System32");
+        let whoami = Command::new(system32.join("whoami.exe"))
+            .args(["/user", "/fo", "csv", "/nh"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        let var = |n: &str| std::env::var(n).ok();
+        let cannot = |why: String| {
+            Error::unexpected(format!(
+                "cannot make {} private to you: {why}",
+                dir.display()
+            ))
+            .with_hint(
+                "set AWSCRED_CACHE_DIR to a directory under your user profile \
+                 (such as %LOCALAPPDATA%\\awscred)",
+            )
+        };
+        let Some(principal) = acl_principal(
+            whoami.as_deref(),
+            var("USERDOMAIN").as_deref(),
+            var("USERNAME").as_deref(),
+        ) else {
+            return Err(cannot("awscred cannot tell who you are".into()));
+        };
+        let out = Command::new(system32.join("icacls.exe"))
+            .args(icacls_args(dir, &principal))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| cannot(format!("icacls did not start ({e})")))?;
+        if !out.status.success() {
+            let said = [&out.stderr, &out.stdout]
+                .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                .join(" ");
+            return Err(cannot(format!(
+                "icacls failed ({}): {}",
+                out.status,
+                crate::remote::text(said.trim())
+            )));
+        }
+        Ok(())
+    }
+
+    /// Elsewhere the directory is used as created.
+    #[cfg(not(windows))]
+    fn restrict(_dir: &Path) -> Result<()> {
+        Ok(())
+    }
+
+    /// A directory used by path, kept private by its access list: the user profile's, or
+    /// one of its own when awscred created it elsewhere.
     #[derive(Debug)]
     pub struct PrivateDir {
         path: PathBuf,
     }
 
     impl PrivateDir {
-        /// Opens (creating) the cache directory `dir`.
+        /// Opens (creating) the cache directory `dir`. The topmost directory this creates
+        /// outside the user's profile gets an access list that admits only the user (and
+        /// SYSTEM) before anything is created inside it.
         pub fn open(dir: &Path) -> Result<Self> {
             let dir = absolute(dir)?;
             leaf_name(&dir)?;
-            create_parents(&dir, &dir)?;
+            if let Some(top) = topmost_missing(&dir, |p| std::fs::symlink_metadata(p).is_ok()) {
+                match std::fs::create_dir(&top) {
+                    Ok(()) => {
+                        if let Err(e) = restrict(&top) {
+                            // Left as it is, the next run would find it and use it open.
+                            let _ = std::fs::remove_dir(&top);
+                            return Err(e);
+                        }
+                    }
+                    // Another awscred made it a moment ago (and restricts it).
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(cannot_create(&dir, &e)),
+                }
+            }
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .create(&dir)
@@ -815,6 +996,101 @@ mod tests {
         assert!(e.hint().unwrap().contains("chmod 700 /c"));
         let e = refused_dir(Path::new("/s"), Refusal::AncestorWritableByOthers, ME);
         assert!(e.hint().unwrap().contains("chmod go-w /s"));
+    }
+
+    #[test]
+    fn the_topmost_missing_directory_is_the_first_one_created() {
+        let tmp = tempfile::tempdir().unwrap();
+        let exists = |p: &Path| p.exists();
+        let dir = tmp.path().join("a").join("b").join("c");
+        assert_eq!(topmost_missing(&dir, exists), Some(tmp.path().join("a")));
+        fs_err::create_dir_all(tmp.path().join("a").join("b")).unwrap();
+        assert_eq!(topmost_missing(&dir, exists), Some(dir.clone()));
+        std::fs::create_dir(&dir).unwrap();
+        assert_eq!(topmost_missing(&dir, exists), None);
+        assert_eq!(
+            topmost_missing(Path::new("x/y"), |_| false),
+            Some(PathBuf::from("x")),
+            "stops at the end of a relative path"
+        );
+    }
+
+    #[test]
+    fn only_directories_outside_the_profile_get_an_access_list() {
+        let profile = r"C:\Users\Ada";
+        for inside in [
+            r"C:\Users\Ada\AppData\Local\awscred",
+            r"c:\users\ada\.cache\awscred",
+            r"C:/Users/Ada/x",
+            r"\\?\C:\Users\Ada\AppData\Local\awscred",
+            r"C:\Users\Ada",
+            r"C:\Users\Ada\.\x\..\y",
+        ] {
+            assert!(under_profile(inside, profile), "{inside}");
+            assert!(!needs_access_list(inside, Some(profile)), "{inside}");
+        }
+        for outside in [
+            r"C:\awscred",
+            r"D:\creds\awscred",
+            r"C:\Users\Ada2\awscred",
+            r"C:\Users\Public\awscred",
+            r"C:\Users\Ada\..\Bob\awscred",
+            r"\\server\share\Users\Ada\awscred",
+        ] {
+            assert!(!under_profile(outside, profile), "{outside}");
+            assert!(needs_access_list(outside, Some(profile)), "{outside}");
+        }
+        assert!(
+            needs_access_list(r"C:\Users\Ada\x", None),
+            "an unknown profile protects nothing"
+        );
+        assert!(
+            !under_profile(r"C:\awscred", r"C:\"),
+            "a whole drive is no profile"
+        );
+        assert!(under_profile(
+            r"\\?\UNC\server\home\ada\awscred",
+            r"\\server\home\ada"
+        ));
+    }
+
+    #[test]
+    fn the_access_list_admits_the_user_and_system_only() {
+        let whoami = "\"desktop-1\\ada\",\"S-1-5-21-1004336348-1177238915-682003330-1001\"\r\n";
+        let principal = acl_principal(Some(whoami), Some("DESKTOP-1"), Some("ada")).unwrap();
+        assert_eq!(principal, "*S-1-5-21-1004336348-1177238915-682003330-1001");
+        let args = icacls_args(Path::new(r"D:\creds\awscred"), &principal);
+        assert_eq!(
+            args,
+            [
+                r"D:\creds\awscred",
+                "/inheritance:r",
+                "/grant:r",
+                "*S-1-5-21-1004336348-1177238915-682003330-1001:(OI)(CI)F",
+                "*S-1-5-18:(OI)(CI)F",
+                "/q",
+            ]
+            .map(std::ffi::OsString::from)
+        );
+        // Without whoami, the names in the environment; without those, nobody to grant.
+        assert_eq!(
+            acl_principal(None, Some("CORP"), Some("ada")).as_deref(),
+            Some(r"CORP\ada")
+        );
+        assert_eq!(
+            acl_principal(Some("garbage"), None, Some("ada")).as_deref(),
+            Some("ada")
+        );
+        assert_eq!(acl_principal(None, Some("CORP"), None), None);
+        for bad in [
+            "",
+            "\"a\",\"S-1-\"",
+            "\"a\",\"S-1-5-x\"",
+            "\"a\",\"X-1-5-18\"",
+            "S-1-5--1",
+        ] {
+            assert_eq!(sid_from_whoami(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use awscred_emulator::{Emulator, Settings};
 use std::io::{BufRead, BufReader};
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -91,6 +92,7 @@ impl Harness {
     /// with HOME and everything in it given to that user. Permission bits do not stop root,
     /// which CI runs as, so tests of what another local user can do run awscred this way.
     /// Returns false (after [`missing`]) when this process cannot switch users.
+    #[cfg(unix)]
     pub fn run_as(&mut self, uid: u32) -> bool {
         if !rustix::process::geteuid().is_root() {
             missing("root (to run awscred as another uid)");
@@ -171,6 +173,7 @@ impl Harness {
     }
 
     /// Runs with stderr on a pseudo-terminal (a person at a shell), stdout captured.
+    #[cfg(unix)]
     pub fn spawn_attended(&self, args: &[&str]) -> (Child, OwnedFd) {
         let pty = nix::pty::openpty(None, None).expect("openpty");
         let child = self
@@ -266,6 +269,7 @@ impl Harness {
 }
 
 /// Gives `path` and everything under it (links themselves, not their targets) to `uid`.
+#[cfg(unix)]
 pub fn chown_tree(path: &Path, uid: u32) {
     std::os::unix::fs::lchown(path, Some(uid), Some(uid)).expect("chown");
     if !std::fs::symlink_metadata(path).unwrap().is_dir() {
