@@ -9,8 +9,8 @@ pub mod parse;
 pub mod resolve;
 
 pub use resolve::{
-    Base, Chain, LoginFlow, OidcSource, RoleStep, Settings, SsoRole, SsoSession, StaticKeys,
-    StoreChoice, WebIdentity,
+    Base, Chain, LoginFlow, OidcSource, ProcessSource, RoleStep, Settings, SsoRole, SsoSession,
+    StaticKeys, StoreChoice, WebIdentity,
 };
 
 use crate::env::Environment;

@@ -305,7 +305,7 @@ fn section_name(header: &str, kind: FileKind) -> Option<(SectionKind, String)> {
 /// Splits like Python's `shlex.split` for what section headers hold: words separated by
 /// white space, `"…"` and `'…'` quoting, backslash escapes outside single quotes. `None`
 /// for an unbalanced quote (botocore skips such a section).
-fn shell_words(s: &str) -> Option<Vec<String>> {
+pub(crate) fn shell_words(s: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = s.chars();

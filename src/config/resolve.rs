@@ -49,7 +49,23 @@ pub enum Base {
     /// An external OpenID Connect provider (`awscred_oidc_*`): its ID token exchanged
     /// through AssumeRoleWithWebIdentity or a Cognito identity pool.
     Oidc(OidcSource),
+    /// `credential_process`: another program prints the credentials.
+    Process(ProcessSource),
 }
+
+/// An external `credential_process` command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessSource {
+    /// The profile that names it.
+    pub profile: String,
+    /// The command line, split into words as botocore splits it (POSIX rules, no shell).
+    pub argv: Vec<String>,
+    /// Longest the command may run (`awscred_process_timeout`).
+    pub timeout: Duration,
+}
+
+/// Default `awscred_process_timeout`.
+pub const DEFAULT_PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// An external identity provider and what its ID token is exchanged for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,18 +506,46 @@ fn walk(
     }
 
     if let Some(v) = p.get("credential_process") {
-        let mut e = Error::user(format!(
-            "profile `{name}` only has credential_process, which awscred does not run"
-        ));
-        if v.text.contains("awscred") {
-            e = e.caused_by_text(format!(
-                "{}: its credential_process runs awscred itself, which would call itself forever",
-                v.at
-            ));
+        let argv = crate::config::parse::shell_words(&v.text)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| {
+                Error::user(format!(
+                    "{}: credential_process of profile `{name}` is not a command line (an unclosed quote?)",
+                    v.at
+                ))
+                .with_hint(format!("fix credential_process in [profile {name}]"))
+            })?;
+        // awscred's own `process --profile P` (what `setup aws-profile` writes) is P,
+        // resolved here instead of run.
+        if let Some(target) = awscred_process_target(&argv) {
+            if target == name {
+                return Err(Error::user(format!(
+                    "{}: credential_process of profile `{name}` runs awscred for `{name}` itself, which would call itself forever",
+                    v.at
+                ))
+                .with_hint(
+                    "point it at the profile that holds the sign-in: credential_process = awscred process --profile <that profile>",
+                ));
+            }
+            return walk(files, env, &target, visited, roles);
         }
-        return Err(e.with_hint(format!(
-            "point --profile at the profile with sso_session or role_arn settings, not at `{name}`"
-        )));
+        let timeout = match p.get("awscred_process_timeout") {
+            None => DEFAULT_PROCESS_TIMEOUT,
+            Some(t) => parse_duration(&t.text)
+                .filter(|d| !d.is_zero() && *d <= MAX_LOGIN_TIMEOUT)
+                .ok_or_else(|| {
+                    Error::user(format!(
+                        "{}: awscred_process_timeout = `{}` is not a duration from 1s to 1h",
+                        t.at, t.text
+                    ))
+                    .with_hint("write it as seconds or with a unit, e.g. 30 or 1m")
+                })?,
+        };
+        return Ok(Base::Process(ProcessSource {
+            profile: name.to_string(),
+            argv,
+            timeout,
+        }));
     }
 
     Err(Error::user(format!(
@@ -864,6 +908,32 @@ pub const MAX_REFRESH_WINDOW: Duration = Duration::from_secs(12 * 3600);
 /// allows any length, but no real chain comes near this).
 pub const MAX_CHAIN: usize = 64;
 
+/// The profile of `awscred process --profile P` (or `-p P`, `--profile=P`), when `argv`
+/// runs awscred itself.
+fn awscred_process_target(argv: &[String]) -> Option<String> {
+    let program = std::path::Path::new(argv.first()?)
+        .file_name()?
+        .to_str()?
+        .to_ascii_lowercase();
+    if program != "awscred" && program != "awscred.exe" {
+        return None;
+    }
+    let rest = &argv[1..];
+    if !rest.iter().any(|a| a == "process") {
+        return None;
+    }
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if a == "--profile" || a == "-p" {
+            return it.next().cloned();
+        }
+        if let Some(p) = a.strip_prefix("--profile=") {
+            return Some(p.to_string());
+        }
+    }
+    None
+}
+
 /// A region name as AWS spells them (`us-east-1`, `us-gov-west-1`, `eusc-de-east-1`):
 /// lower-case letters and digits in dash-separated words. Regions become part of host
 /// names, so anything else (`us-east-1.attacker.example#`) is refused, naming where it
@@ -1144,6 +1214,33 @@ sso_role_name = r
     }
 
     #[test]
+    fn credential_process_of_awscred_resolves_in_process_and_others_are_run() {
+        let f = AwsFiles::from_texts(
+            "[profile bedrock]\nsso_start_url = https://x.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n\
+             [profile cli]\ncredential_process = /usr/local/bin/awscred process --profile bedrock\n\
+             [profile ext]\ncredential_process = \"/opt/my tools/creds\" --account 'a b'\nawscred_process_timeout = 5s\n\
+             [profile on-ext]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = ext\n",
+            "",
+        )
+        .unwrap();
+        let c = resolve(&f, "cli", &env()).unwrap();
+        assert!(matches!(c.base, Base::Sso(_)), "{c:?}");
+        let c = resolve(&f, "ext", &env()).unwrap();
+        let Base::Process(p) = &c.base else {
+            panic!("{c:?}")
+        };
+        assert_eq!(p.argv, ["/opt/my tools/creds", "--account", "a b"]);
+        assert_eq!(p.timeout, Duration::from_secs(5));
+        let c = resolve(&f, "on-ext", &env()).unwrap();
+        assert!(matches!(c.base, Base::Process(_)) && c.roles.len() == 1);
+        // A script that merely lives under a directory named awscred is run, not refused.
+        assert_eq!(
+            awscred_process_target(&["/home/u/awscred/creds.sh".into()]),
+            None
+        );
+    }
+
+    #[test]
     fn credential_process_pointing_at_awscred_is_refused() {
         let f = AwsFiles::from_texts(
             "[profile p]\ncredential_process = awscred process --profile p\n",
@@ -1151,7 +1248,11 @@ sso_role_name = r
         )
         .unwrap();
         let e = resolve(&f, "p", &env()).unwrap_err();
-        assert!(e.report().contains("runs awscred itself"), "{}", e.report());
+        assert!(
+            e.report().contains("runs awscred for `p` itself"),
+            "{}",
+            e.report()
+        );
     }
 
     #[test]

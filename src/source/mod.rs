@@ -14,6 +14,7 @@
 pub mod instance;
 pub mod mfa;
 pub mod oidc;
+pub mod process;
 pub mod role;
 pub mod sso;
 pub mod web_identity;
@@ -213,6 +214,7 @@ pub fn of(base: &Base) -> &dyn Source {
         Base::Container => &CONTAINER,
         Base::WebIdentity(w) => w,
         Base::Oidc(o) => o,
+        Base::Process(p) => p,
     }
 }
 
@@ -846,8 +848,8 @@ sso_role_name = BedrockUser
         let keys = credential_keys(&sharing(&files, &env, &bedrock, sign_in));
         assert_eq!(
             keys.len(),
-            3,
-            "admin's first step is bedrock's: counted once"
+            6,
+            "steps and sessions of three chains; admin's first step is bedrock's: counted once"
         );
         assert_eq!(
             describe(&chain("admin")),

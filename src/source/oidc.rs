@@ -583,7 +583,15 @@ mod tests {
         let id = super::super::cache_id;
         assert_eq!(id(&admin, 0), id(&chain("b"), 0));
         let key = |c: &Chain, n| cache::keys::credentials(&id(c, n));
-        let mut want = vec![key(&a, 0), key(&admin, 0), key(&admin, 1)];
+        let session = |c: &Chain, n| cache::keys::credentials(&format!("{}>session", id(c, n)));
+        let mut want = vec![
+            key(&a, 0),
+            session(&a, 0),
+            key(&admin, 0),
+            session(&chain("b"), 0),
+            key(&admin, 1),
+            session(&admin, 1),
+        ];
         let mut got = super::super::credential_keys(&sharing);
         got.sort();
         want.sort();
