@@ -6,7 +6,6 @@ use crate::claude::{self, Finding, Severity};
 use crate::config::{self, AwsFiles, Base};
 use crate::env::Environment;
 use crate::error::Result;
-use crate::net::{Service, failure};
 use crate::source::{self, role, sso};
 use crate::ui::Sink;
 use std::process::ExitCode;
@@ -150,16 +149,25 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
     match source::credentials(&ctx, &chain) {
         Ok(c) => {
             let region = role::region(&chain);
-            let url = Service::Sts.url(env, region);
-            let client = inv.net.sts(region, Some(&c.credentials));
-            match inv.net.block_on(client.get_caller_identity().send())? {
+            inv.net.ready()?;
+            match crate::sts::call(
+                &inv.net,
+                region,
+                Some((&c.credentials, ctx.clock.now())),
+                "GetCallerIdentity",
+                &[],
+            ) {
                 Ok(who) => add(
                     Severity::Ok,
-                    format!("STS GetCallerIdentity: {}", who.arn.unwrap_or_default()),
+                    format!(
+                        "STS GetCallerIdentity: {}",
+                        crate::sts::xml_element(&who, "Arn")
+                            .map(|a| crate::remote::text(&crate::sts::xml_unescape(a)))
+                            .unwrap_or_default()
+                    ),
                     None,
                 ),
-                Err(e) => {
-                    let f = failure(e, "GetCallerIdentity", &url);
+                Err(f) => {
                     add(Severity::Error, f.error.to_string(), Some(login.clone()));
                 }
             }
