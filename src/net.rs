@@ -371,31 +371,42 @@ fn is_timeout(e: &ureq::Error) -> bool {
     }
 }
 
+/// The TLS error inside `e`: rustls's own, or one it raised through the stream's I/O.
+fn tls_error(e: &ureq::Error) -> Option<&rustls::Error> {
+    match e {
+        ureq::Error::Rustls(r) => Some(r),
+        ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }
+}
+
 fn transport_failure(operation: &str, url: &str, e: &ureq::Error) -> (bool, Failure) {
     if is_timeout(e) {
         return (true, timed_out(operation, url).into());
     }
-    let tls = matches!(
-        e,
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_)
-    );
+    let rustls_error = tls_error(e);
+    let tls = rustls_error.is_some() || matches!(e, ureq::Error::Tls(_) | ureq::Error::Pem(_));
     let hint = if tls {
         "if a proxy or a private CA signs this endpoint's certificate, set AWS_CA_BUNDLE to that CA's certificate (PEM)"
     } else {
         "check your network connection, proxy (HTTPS_PROXY, NO_PROXY) and AWS_ENDPOINT_URL settings"
     };
-    let mut err = Error::unexpected(format!("could not reach {url} for {operation}"))
-        .caused_by_text(transport_cause(e));
-    if let ureq::Error::Rustls(r) = e {
-        // rustls says which check failed (unknown issuer, name mismatch); no secrets.
-        err = err.caused_by_text(remote::text(&r.to_string()));
-    }
-    (is_transient(e), err.with_hint(hint).into())
+    let err = Error::unexpected(format!("could not reach {url} for {operation}"))
+        .caused_by_text(transport_cause(e))
+        .with_hint(hint);
+    (!tls && is_transient(e), err.into())
 }
 
 /// Why a request did not complete, in awscred's words (a library's message may quote the
 /// URL with its query, or describe what it parsed).
 pub fn transport_cause(e: &ureq::Error) -> String {
+    if let Some(r) = tls_error(e) {
+        // rustls says which check failed (unknown issuer, name mismatch); no secrets.
+        return format!(
+            "the TLS connection failed: {}",
+            remote::text(&r.to_string())
+        );
+    }
     match e {
         ureq::Error::Timeout(_) => "the request timed out".into(),
         ureq::Error::Io(io) => match io.kind() {
