@@ -121,7 +121,7 @@ impl Invocation {
             files,
             cache: Cache::new(store),
             locks: Locks::new(env.cache_dir()?.join("locks")),
-            net: Net::new(env.clone()),
+            net: Net::new(env.clone()).with_ca_bundle(chain.settings.ca_bundle.clone()),
             clock,
             started,
             chain,

@@ -49,6 +49,8 @@ pub const AWS_CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 /// Process-wide HTTP service, built on first use.
 pub struct Net {
     env: Environment,
+    /// The profile's `ca_bundle` and where it was set.
+    ca_bundle: Option<(std::path::PathBuf, String)>,
     agents: OnceCell<Agents>,
 }
 
@@ -149,8 +151,16 @@ impl Net {
     pub fn new(env: Environment) -> Self {
         Self {
             env,
+            ca_bundle: None,
             agents: OnceCell::new(),
         }
+    }
+
+    /// Trusts the certificates of the profile's `ca_bundle` (and where it was set, for
+    /// messages) too, unless `AWS_CA_BUNDLE` names a bundle.
+    pub fn with_ca_bundle(mut self, bundle: Option<(std::path::PathBuf, String)>) -> Self {
+        self.ca_bundle = bundle;
+        self
     }
 
     /// The environment the service was built from.
@@ -169,7 +179,7 @@ impl Net {
             return Ok(a);
         }
         self.env.check_endpoint_urls()?;
-        let built = build_agents(&self.env)?;
+        let built = build_agents(&self.env, self.ca_bundle.as_ref())?;
         Ok(self.agents.get_or_init(|| built))
     }
 
@@ -489,9 +499,12 @@ fn xml_error(body: &str) -> Option<(String, Option<String>)> {
 
 // ---------- building the agents ----------
 
-fn build_agents(env: &Environment) -> Result<Agents> {
+fn build_agents(
+    env: &Environment,
+    profile_bundle: Option<&(std::path::PathBuf, String)>,
+) -> Result<Agents> {
     let custom = env.http_timeout()?;
-    let tls = tls_config(env)?;
+    let tls = tls_config(env, profile_bundle)?;
     let proxy = |names: &[&str]| -> Result<Option<ureq::Proxy>> {
         for name in names {
             if let Some(v) = env.get(name) {
@@ -539,15 +552,23 @@ fn build_agents(env: &Environment) -> Result<Agents> {
     })
 }
 
-/// The OS verifier, or the OS roots plus `AWS_CA_BUNDLE`'s certificates.
-fn tls_config(env: &Environment) -> Result<ureq::tls::TlsConfig> {
+/// The OS verifier, or the OS roots plus the certificates of `AWS_CA_BUNDLE` (else the
+/// profile's `ca_bundle`).
+fn tls_config(
+    env: &Environment,
+    profile_bundle: Option<&(std::path::PathBuf, String)>,
+) -> Result<ureq::tls::TlsConfig> {
     let builder = ureq::tls::TlsConfig::builder();
-    let Some(path) = env.get(AWS_CA_BUNDLE) else {
+    let bundle = match env.get(AWS_CA_BUNDLE) {
+        Some(p) => Some((std::path::PathBuf::from(p), AWS_CA_BUNDLE.to_string())),
+        None => profile_bundle.cloned(),
+    };
+    let Some((path, set_in)) = bundle else {
         return Ok(builder
             .root_certs(ureq::tls::RootCerts::PlatformVerifier)
             .build());
     };
-    let mut roots = read_ca_bundle(std::path::Path::new(path))?;
+    let mut roots = read_ca_bundle(&path, &set_in)?;
     // The OS store as well, so endpoints the corporate CA does not sign still verify.
     let native = rustls_native_certs::load_native_certs();
     roots.extend(
@@ -562,13 +583,16 @@ fn tls_config(env: &Environment) -> Result<ureq::tls::TlsConfig> {
 }
 
 /// The certificates of a PEM bundle: at most [`MAX_CA_BUNDLE_BYTES`], at least one
-/// certificate; errors name the file.
-pub fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+/// certificate; errors name the file and where it was set.
+pub fn read_ca_bundle(
+    path: &std::path::Path,
+    set_in: &str,
+) -> Result<Vec<ureq::tls::Certificate<'static>>> {
     use std::io::Read;
     let shown = remote::text(&path.display().to_string());
-    let hint = "set AWS_CA_BUNDLE to a PEM file of CA certificates, or unset it";
+    let hint = "point AWS_CA_BUNDLE (or the profile's ca_bundle) to a PEM file of CA certificates, or unset it";
     let bad = |why: String| {
-        Error::user(format!("AWS_CA_BUNDLE {shown} cannot be used: {why}")).with_hint(hint)
+        Error::user(format!("{set_in} {shown} cannot be used: {why}")).with_hint(hint)
     };
     let file = fs_err::File::open(path).map_err(|e| bad(e.kind().to_string()))?;
     let mut bytes = Vec::new();
@@ -840,14 +864,36 @@ mod tests {
         .ready()
         .unwrap_err();
         assert!(e.message().contains("nope.pem"), "{}", e.report());
+        // The profile's ca_bundle is named with where it was set; AWS_CA_BUNDLE beats it.
+        let profile = Some((
+            dir.path().join("profile.pem"),
+            "config:7: ca_bundle".to_string(),
+        ));
+        let e = Net::new(Environment::from_pairs([]))
+            .with_ca_bundle(profile.clone())
+            .ready()
+            .unwrap_err();
+        assert!(
+            e.message().contains("config:7: ca_bundle") && e.message().contains("profile.pem"),
+            "{}",
+            e.report()
+        );
+        let e = Net::new(Environment::from_pairs([(
+            "AWS_CA_BUNDLE",
+            missing.to_str().unwrap(),
+        )]))
+        .with_ca_bundle(profile)
+        .ready()
+        .unwrap_err();
+        assert!(e.message().contains("nope.pem"), "{}", e.report());
         let junk = dir.path().join("junk.pem");
         fs_err::write(&junk, "not a certificate").unwrap();
-        let e = read_ca_bundle(&junk).unwrap_err();
+        let e = read_ca_bundle(&junk, "AWS_CA_BUNDLE").unwrap_err();
         assert!(e.message().contains("junk.pem"), "{}", e.report());
         assert!(e.message().contains("no PEM certificate"), "{}", e.report());
         let big = dir.path().join("big.pem");
         fs_err::write(&big, vec![b'a'; MAX_CA_BUNDLE_BYTES as usize + 1]).unwrap();
-        let e = read_ca_bundle(&big).unwrap_err();
+        let e = read_ca_bundle(&big, "AWS_CA_BUNDLE").unwrap_err();
         assert!(e.message().contains("larger than"), "{}", e.report());
     }
 

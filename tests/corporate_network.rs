@@ -249,7 +249,7 @@ fn sign_in_and_export_go_through_http_proxy_and_no_proxy_goes_direct() {
 }
 
 #[test]
-fn https_goes_through_https_proxy_to_an_endpoint_signed_by_a_private_ca() {
+fn https_goes_through_https_proxy_to_an_endpoint_signed_by_a_ca_from_the_profile() {
     let mut h = harness();
     let proxy = Proxy::start();
     let ca = PrivateCa::new();
@@ -261,7 +261,13 @@ fn https_goes_through_https_proxy_to_an_endpoint_signed_by_a_private_ca() {
         &format!("https://{FAKE_HOST}:{tls_port}"),
     );
     h.set_env("https_proxy", &proxy.url);
-    h.set_env("AWS_CA_BUNDLE", bundle.to_str().unwrap());
+    // The CA through the profiles' ca_bundle key this time.
+    let line = format!("ca_bundle = {}\n", bundle.display());
+    h.write_config(
+        &format!("{CONFIG}{MORE_ROLES}")
+            .replace("[profile bedrock]\n", &format!("[profile bedrock]\n{line}"))
+            .replace("[profile admin]\n", &format!("[profile admin]\n{line}")),
+    );
     assert_ok(&h.run(&["login", "--profile", "bedrock"]), "login");
     assert_ok(&h.run(&["export", "--profile", "admin"]), "export");
     assert!(proxy.tunnels() > 0, "requests went through the proxy");
