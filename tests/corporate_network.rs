@@ -325,3 +325,22 @@ fn a_private_ca_is_trusted_only_through_aws_ca_bundle() {
     parse_export(&stdout(&o));
     assert_eq!(h.emu.count("AssumeRole"), 1);
 }
+
+#[test]
+fn loopback_and_metadata_endpoints_never_use_the_proxy() {
+    let mut h = harness();
+    let proxy = Proxy::start();
+    h.write_config(&format!(
+        "{CONFIG}{MORE_ROLES}[profile from-imds]\nrole_arn = arn:aws:iam::222233334444:role/FromImds\ncredential_source = Ec2InstanceMetadata\nregion = us-east-1\n"
+    ));
+    // The emulator stays at 127.0.0.1 (the harness's AWS_ENDPOINT_URL); IMDS there too.
+    h.set_env("HTTP_PROXY", &proxy.url);
+    h.set_env("HTTPS_PROXY", &proxy.url);
+    let imds = h.emu.url().to_string();
+    h.set_env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds);
+    assert_ok(&h.run(&["login", "--profile", "bedrock"]), "login");
+    assert_ok(&h.run(&["export", "--profile", "admin"]), "export");
+    assert_ok(&h.run(&["process", "--profile", "from-imds"]), "imds");
+    assert_eq!(h.emu.count("ImdsCredentials"), 1);
+    assert_eq!(proxy.tunnels(), 0, "loopback goes direct");
+}
