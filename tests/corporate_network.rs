@@ -344,3 +344,43 @@ fn loopback_and_metadata_endpoints_never_use_the_proxy() {
     assert_eq!(h.emu.count("ImdsCredentials"), 1);
     assert_eq!(proxy.tunnels(), 0, "loopback goes direct");
 }
+
+#[test]
+fn a_proxy_that_refuses_the_tunnel_is_a_clear_error() {
+    let mut h = harness();
+    // A proxy asking for credentials awscred was not given.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(AtomicUsize::new(0));
+    let seen = asked.clone();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            if read_head(&mut s).is_some() {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let _ = s.write_all(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\nproxy-authenticate: Basic realm=\"corp\"\r\ncontent-length: 0\r\n\r\n",
+                );
+            }
+        }
+    });
+    let endpoint = format!("http://{FAKE_HOST}:{}", emulator_port(&h));
+    h.set_env("AWS_ENDPOINT_URL", &endpoint);
+    h.set_env("HTTP_PROXY", &proxy);
+    let o = h.run(&["login", "--profile", "bedrock"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "could not reach {endpoint}/client/register for RegisterClient"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("the proxy"), "{err}");
+    assert!(
+        err.contains("hint: ") && err.contains("HTTPS_PROXY"),
+        "{err}"
+    );
+    assert!(!err.contains("realm"), "{err}");
+    assert!(asked.load(Ordering::SeqCst) >= 1);
+    assert_eq!(h.total_requests(), 0);
+}

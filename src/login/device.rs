@@ -52,17 +52,21 @@ impl Wait {
     }
 }
 
-/// Polls with `poll` until it answers, the code expires or the wait's limit passes:
-/// every interval; a slow-down adds [`SLOW_DOWN_STEP`]. An error from `poll` (denied, a
-/// refused grant, a network failure) ends the wait. `user_code` is already made inert.
+/// Polls with `poll` until it answers, the code expires or the wait's limit (the code's
+/// lifetime, at most `timeout`) passes: every interval; a slow-down adds
+/// [`SLOW_DOWN_STEP`]. An error from `poll` (denied, a refused grant, a network failure)
+/// ends the wait. `user_code` is already made inert; `hint` says how to sign in again;
+/// `sleep` waits (`std::thread::sleep`, or a recorder in tests).
 pub fn poll_until<T>(
-    ctx: &Context<'_>,
     wait: Wait,
+    timeout: Duration,
+    hint: &str,
     user_code: &str,
+    sleep: &mut dyn FnMut(Duration),
     mut poll: impl FnMut() -> Result<Poll<T>>,
 ) -> Result<T> {
     let lifetime = wait.lifetime();
-    let limit = wait.limit(ctx.login.timeout);
+    let limit = wait.limit(timeout);
     let mut interval = u64::try_from(wait.interval)
         .ok()
         .filter(|&i| i > 0)
@@ -72,22 +76,25 @@ pub fn poll_until<T>(
         Error::user(format!(
             "the device code {user_code} expired before it was approved"
         ))
-        .with_hint(ctx.login_hint())
+        .with_hint(hint)
     };
     let begun = Instant::now();
+    let mut slept = Duration::ZERO;
     loop {
-        if begun.elapsed().saturating_add(interval) > limit {
+        let elapsed = begun.elapsed().max(slept);
+        if elapsed.saturating_add(interval) > limit {
             return Err(if limit < lifetime {
                 Error::user(format!(
                     "the sign-in was not approved within {}",
                     human(limit)
                 ))
-                .with_hint(ctx.login_hint())
+                .with_hint(hint)
             } else {
                 expired()
             });
         }
-        std::thread::sleep(interval);
+        sleep(interval);
+        slept = slept.saturating_add(interval);
         match poll()? {
             Poll::Done(t) => return Ok(t),
             Poll::Pending => {}
@@ -145,28 +152,36 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             &user_code,
             wait.limit(ctx.login.timeout),
         );
-        let token = poll_until(ctx, wait, &user_code, || {
-            match sso::create_token(
-                ctx,
-                &session.region,
-                &reg,
-                "CreateToken",
-                Grant::DeviceCode(&auth.device_code),
-            ) {
-                Ok(out) => Ok(Poll::Done(out)),
-                Err(f) => match f.code.as_deref() {
-                    Some("AuthorizationPendingException") => Ok(Poll::Pending),
-                    Some("SlowDownException") => Ok(Poll::SlowDown),
-                    Some("ExpiredTokenException") => Ok(Poll::Expired),
-                    Some("AccessDeniedException") => {
-                        Err(Error::user("the sign-in was denied in the browser")
-                            .with_kind(Kind::User)
-                            .with_hint(ctx.login_hint()))
-                    }
-                    _ => Err(f.error),
+        let hint = ctx.login_hint();
+        let sleep = &mut std::thread::sleep;
+        let token =
+            poll_until(
+                wait,
+                ctx.login.timeout,
+                &hint,
+                &user_code,
+                sleep,
+                || match sso::create_token(
+                    ctx,
+                    &session.region,
+                    &reg,
+                    "CreateToken",
+                    Grant::DeviceCode(&auth.device_code),
+                ) {
+                    Ok(out) => Ok(Poll::Done(out)),
+                    Err(f) => match f.code.as_deref() {
+                        Some("AuthorizationPendingException") => Ok(Poll::Pending),
+                        Some("SlowDownException") => Ok(Poll::SlowDown),
+                        Some("ExpiredTokenException") => Ok(Poll::Expired),
+                        Some("AccessDeniedException") => {
+                            Err(Error::user("the sign-in was denied in the browser")
+                                .with_kind(Kind::User)
+                                .with_hint(ctx.login_hint()))
+                        }
+                        _ => Err(f.error),
+                    },
                 },
-            }
-        })?;
+            )?;
         let t = sso::token_from(ctx, token, client_key, None)?;
         ctx.login.sink.line(&format!(
             "Signed in to IAM Identity Center ({}).",
@@ -183,5 +198,89 @@ pub fn human(d: Duration) -> String {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        interval: i64,
+        expires_in: i64,
+        timeout: u64,
+        answers: Vec<Result<Poll<u8>>>,
+    ) -> (Result<u8>, Vec<u64>) {
+        let mut slept = Vec::new();
+        let mut answers = answers.into_iter();
+        let out = poll_until(
+            Wait {
+                interval,
+                expires_in,
+            },
+            Duration::from_secs(timeout),
+            "run awscred login --profile p",
+            "ABCD-EFGH",
+            &mut |d| slept.push(d.as_secs()),
+            || answers.next().unwrap_or(Ok(Poll::Pending)),
+        );
+        (out, slept)
+    }
+
+    #[test]
+    fn pending_waits_an_interval_and_slow_down_adds_five_seconds() {
+        let (out, slept) = run(
+            1,
+            600,
+            600,
+            vec![
+                Ok(Poll::Pending),
+                Ok(Poll::SlowDown),
+                Ok(Poll::Pending),
+                Ok(Poll::Done(7)),
+            ],
+        );
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!(slept, [1, 1, 6, 6]);
+        // No interval from the service: the default.
+        let (_, slept) = run(0, 600, 600, vec![Ok(Poll::Done(1))]);
+        assert_eq!(slept, [DEFAULT_INTERVAL.as_secs()]);
+    }
+
+    #[test]
+    fn the_wait_ends_at_the_code_lifetime_or_the_policy_timeout() {
+        let (out, slept) = run(2, 9, 600, Vec::new());
+        let e = out.unwrap_err();
+        assert_eq!(
+            e.message(),
+            "the device code ABCD-EFGH expired before it was approved"
+        );
+        assert_eq!(e.hint(), Some("run awscred login --profile p"));
+        assert_eq!(slept, [2, 2, 2, 2], "never past the 9 s lifetime");
+
+        let (out, slept) = run(1, 600, 3, Vec::new());
+        assert_eq!(
+            out.unwrap_err().message(),
+            "the sign-in was not approved within 3 s"
+        );
+        assert_eq!(slept, [1, 1, 1]);
+    }
+
+    #[test]
+    fn expiry_and_refusals_end_the_wait_at_once() {
+        let (out, slept) = run(1, 600, 600, vec![Ok(Poll::Pending), Ok(Poll::Expired)]);
+        assert!(out.unwrap_err().message().contains("expired"));
+        assert_eq!(slept.len(), 2);
+        let (out, slept) = run(
+            1,
+            600,
+            600,
+            vec![Err(Error::user("the sign-in was denied in the browser"))],
+        );
+        assert_eq!(
+            out.unwrap_err().message(),
+            "the sign-in was denied in the browser"
+        );
+        assert_eq!(slept.len(), 1);
     }
 }

@@ -120,7 +120,9 @@ pub fn device(
         &user_code,
         wait.limit(ctx.login.timeout),
     );
-    let tokens = poll_until(ctx, wait, &user_code, || {
+    let hint = ctx.login_hint();
+    let sleep = &mut std::thread::sleep;
+    let tokens = poll_until(wait, ctx.login.timeout, &hint, &user_code, sleep, || {
         let mut form = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("device_code", auth.device_code.expose().as_str()),
