@@ -947,6 +947,90 @@ mod tests {
         assert!(backoff(u32::MAX) <= BASE_BACKOFF * 256);
     }
 
+    /// Answers every request with `status` and `body`, counting requests.
+    fn serve(
+        status: &'static str,
+        body: &'static str,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, count)
+    }
+
+    fn get(url: &str, errors: Errors) -> std::result::Result<Reply, Failure> {
+        Net::new(Environment::from_pairs([])).send(
+            "Op",
+            &Request {
+                method: "GET",
+                url,
+                headers: Vec::new(),
+                body: Vec::new(),
+            },
+            errors,
+        )
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried_and_at_most_three_times() {
+        let n = |c: &std::sync::atomic::AtomicUsize| c.load(std::sync::atomic::Ordering::SeqCst);
+        let (url, count) = serve(
+            "400 Bad Request",
+            "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>",
+        );
+        let f = get(&url, Errors::Xml).unwrap_err();
+        assert_eq!(f.code.as_deref(), Some("AccessDenied"));
+        assert_eq!(n(&count), 1, "a refusal is final");
+
+        let (url, count) = serve(
+            "400 Bad Request",
+            "<ErrorResponse><Error><Code>Throttling</Code><Message>slow</Message></Error></ErrorResponse>",
+        );
+        let f = get(&url, Errors::Xml).unwrap_err();
+        assert!(
+            f.error.report().contains("Throttling: slow"),
+            "{}",
+            f.error.report()
+        );
+        assert_eq!(n(&count), 3, "throttling is retried, boundedly");
+
+        let (url, count) = serve("503 Service Unavailable", "<html>down</html>");
+        let f = get(&url, Errors::Json).unwrap_err();
+        assert!(
+            f.error.message().contains("cannot read (HTTP 503)"),
+            "{}",
+            f.error.report()
+        );
+        assert!(!f.error.report().contains("down"), "{}", f.error.report());
+        assert_eq!(n(&count), 3);
+
+        let (url, count) = serve("404 Not Found", "");
+        let f = get(&url, Errors::Plain).unwrap_err();
+        assert_eq!(
+            f.error.message(),
+            format!("Op at {} failed (HTTP 404)", remote::url(&url))
+        );
+        assert_eq!(n(&count), 1);
+
+        let (url, count) = serve("200 OK", "fine");
+        assert_eq!(get(&url, Errors::Json).unwrap().body, "fine");
+        assert_eq!(n(&count), 1);
+    }
+
     #[test]
     fn encoding_is_rfc3986() {
         assert_eq!(encode("a b/c~d_e.f-g+h=&"), "a%20b%2Fc~d_e.f-g%2Bh%3D%26");
