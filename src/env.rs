@@ -141,7 +141,8 @@ impl Environment {
         }
     }
 
-    fn expand_home(&self, p: &str) -> PathBuf {
+    /// `p` with a leading `~` made the home directory.
+    pub fn expand_home(&self, p: &str) -> PathBuf {
         match p.strip_prefix("~/").or_else(|| p.strip_prefix("~\\")) {
             Some(rest) => self.home().unwrap_or_default().join(rest),
             None => PathBuf::from(p),

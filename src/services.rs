@@ -18,6 +18,9 @@ use crate::source::{Context, LoginPolicy};
 use crate::store;
 use chrono::{DateTime, Utc};
 use std::cell::RefCell;
+
+/// A profile's `ca_bundle`: the file and where it was set.
+type CaBundle = (std::path::PathBuf, String);
 use std::rc::Rc;
 
 /// Process-wide services.
@@ -26,8 +29,11 @@ pub struct Services {
     pub env: Environment,
     /// `~/.aws/config` and `~/.aws/credentials`, parsed once.
     pub files: AwsFiles,
-    /// HTTP plumbing, built on the first request that needs it.
-    pub net: Net,
+    /// HTTP plumbing without a profile's `ca_bundle`, built on the first request that
+    /// needs it.
+    pub net: Rc<Net>,
+    /// HTTP plumbing for profiles with a `ca_bundle`, one per bundle.
+    bundled: RefCell<Vec<(CaBundle, Rc<Net>)>>,
     /// The clock.
     pub clock: SystemClock,
     /// Stores opened so far, one per choice.
@@ -40,7 +46,8 @@ impl Services {
         Ok(Self {
             files: AwsFiles::load(env)?,
             env: env.clone(),
-            net: Net::new(env.clone()),
+            net: Rc::new(Net::new(env.clone())),
+            bundled: RefCell::new(Vec::new()),
             clock: SystemClock,
             caches: RefCell::new(Vec::new()),
         })
@@ -56,14 +63,31 @@ impl Services {
         Ok(cache)
     }
 
+    /// The HTTP plumbing that trusts `bundle` besides the system's roots.
+    pub fn net_for(&self, bundle: &Option<CaBundle>) -> Rc<Net> {
+        let Some(bundle) = bundle else {
+            return Rc::clone(&self.net);
+        };
+        if let Some((_, n)) = self.bundled.borrow().iter().find(|(b, _)| b == bundle) {
+            return Rc::clone(n);
+        }
+        let net = Rc::new(Net::new(self.env.clone()).with_ca_bundle(Some(bundle.clone())));
+        self.bundled
+            .borrow_mut()
+            .push((bundle.clone(), Rc::clone(&net)));
+        net
+    }
+
     /// Starts the work for one profile: resolves it, opens its store and its locks.
     pub fn request(&self, profile: &str) -> Result<Request<'_>> {
         let started = self.clock.now();
         let chain = config::resolve::resolve(&self.files, profile, &self.env)?;
         let cache = self.cache(chain.settings.store)?;
         let locks = Locks::new(self.env.cache_dir()?.join("locks"));
+        let net = self.net_for(&chain.settings.ca_bundle);
         Ok(Request {
             services: self,
+            net,
             chain,
             cache,
             locks,
@@ -81,6 +105,8 @@ pub struct Request<'a> {
     pub chain: Chain,
     /// Its store.
     pub cache: Rc<Cache>,
+    /// Its HTTP plumbing (with the profile's `ca_bundle`, if any).
+    pub net: Rc<Net>,
     /// Cross-process locks.
     pub locks: Locks,
     /// When this request started: entries obtained since were refreshed by a peer.
@@ -97,7 +123,7 @@ impl Request<'_> {
             clock: &self.services.clock,
             cache: &self.cache,
             locks: &self.locks,
-            net: &self.services.net,
+            net: &self.net,
             login,
             started: self.started,
             profile: &self.chain.profile,

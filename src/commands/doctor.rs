@@ -5,7 +5,6 @@ use crate::claude::{self, Finding, Severity};
 use crate::config;
 use crate::env::Environment;
 use crate::error::Result;
-use crate::net::{Service, failure};
 use crate::services::Services;
 use crate::source::{self, LoginPolicy, SignInState, role};
 use crate::ui::Sink;
@@ -142,16 +141,25 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
     match source::credentials(&ctx, &chain) {
         Ok(c) => {
             let region = role::region(&chain);
-            let url = Service::Sts.url(env, region);
-            let client = ctx.net.sts(region, Some(&c.credentials));
-            match ctx.net.block_on(client.get_caller_identity().send())? {
+            ctx.net.ready()?;
+            match crate::sts::call(
+                ctx.net,
+                region,
+                Some((&c.credentials, ctx.clock.now())),
+                "GetCallerIdentity",
+                &[],
+            ) {
                 Ok(who) => add(
                     Severity::Ok,
-                    format!("STS GetCallerIdentity: {}", who.arn.unwrap_or_default()),
+                    format!(
+                        "STS GetCallerIdentity: {}",
+                        crate::sts::xml_element(&who, "Arn")
+                            .map(|a| crate::remote::text(&crate::sts::xml_unescape(a)))
+                            .unwrap_or_default()
+                    ),
                     None,
                 ),
-                Err(e) => {
-                    let f = failure(e, "GetCallerIdentity", &url);
+                Err(f) => {
                     add(Severity::Error, f.error.to_string(), Some(login.clone()));
                 }
             }

@@ -209,6 +209,9 @@ pub struct Settings {
     pub login_timeout: Duration,
     /// Fixed loopback port for browser sign-in (`awscred_redirect_port`; 0 = any).
     pub redirect_port: u16,
+    /// The profile's `ca_bundle` (`~` expanded) and where it was set; `AWS_CA_BUNDLE`
+    /// beats it.
+    pub ca_bundle: Option<(std::path::PathBuf, String)>,
 }
 
 /// Default wait for a browser sign-in started without a terminal.
@@ -877,6 +880,15 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
     } else {
         None
     };
+    let ca_bundle = p
+        .get("ca_bundle")
+        .filter(|v| !v.text.trim().is_empty())
+        .map(|v| {
+            (
+                env.expand_home(v.text.trim()),
+                format!("{}: ca_bundle", v.at),
+            )
+        });
     Ok(Settings {
         store,
         login,
@@ -884,6 +896,7 @@ fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settin
         region,
         login_timeout,
         redirect_port,
+        ca_bundle,
     })
 }
 

@@ -1,4 +1,5 @@
-//! The OAuth device authorization flow against IAM Identity Center.
+//! The OAuth device authorization flow against IAM Identity Center, and the one polling
+//! loop both device flows (this one and an external provider's, `login::oidc`) share.
 //!
 //! StartDeviceAuthorization, show the verification URL and code, then poll CreateToken at
 //! the given interval: `AuthorizationPendingException` keeps polling, `SlowDownException`
@@ -7,15 +8,110 @@
 
 use crate::config::SsoSession;
 use crate::error::{Error, Kind, Result};
-use crate::net::{Service, failure};
+use crate::identity_center::{self, Grant};
+use crate::net::Service;
 use crate::source::Context;
-use crate::source::sso::{self, DEVICE_GRANT, SsoToken};
+use crate::source::sso::{self, SsoToken};
 use std::time::{Duration, Instant};
 
 /// Default polling interval when the service names none.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
-/// Added to the interval on `SlowDownException`.
+/// Added to the interval on a slow-down answer.
 pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+/// What one poll of a token endpoint said.
+#[derive(Debug)]
+pub enum Poll<T> {
+    /// Approved: the result.
+    Done(T),
+    /// Not approved yet.
+    Pending,
+    /// Poll less often.
+    SlowDown,
+    /// The device code expired.
+    Expired,
+}
+
+/// A device code being waited for.
+#[derive(Debug, Clone, Copy)]
+pub struct Wait {
+    /// The interval the service asked for, in seconds (0 or less: [`DEFAULT_INTERVAL`]).
+    pub interval: i64,
+    /// The code's lifetime, in seconds.
+    pub expires_in: i64,
+}
+
+impl Wait {
+    fn lifetime(self) -> Duration {
+        Duration::from_secs(u64::try_from(self.expires_in).unwrap_or(0).max(1))
+    }
+
+    /// How long the wait may last: the code's lifetime, at most the policy's timeout.
+    pub fn limit(self, timeout: Duration) -> Duration {
+        self.lifetime().min(timeout)
+    }
+}
+
+/// Polls with `poll` until it answers, the code expires or the wait's limit (the code's
+/// lifetime, at most `timeout`) passes: every interval; a slow-down adds
+/// [`SLOW_DOWN_STEP`]. An error from `poll` (denied, a refused grant, a network failure)
+/// ends the wait. `user_code` is already made inert; `hint` says how to sign in again;
+/// `sleep` waits (`std::thread::sleep`, or a recorder in tests).
+pub fn poll_until<T>(
+    wait: Wait,
+    timeout: Duration,
+    hint: &str,
+    user_code: &str,
+    sleep: &mut dyn FnMut(Duration),
+    mut poll: impl FnMut() -> Result<Poll<T>>,
+) -> Result<T> {
+    let lifetime = wait.lifetime();
+    let limit = wait.limit(timeout);
+    let mut interval = u64::try_from(wait.interval)
+        .ok()
+        .filter(|&i| i > 0)
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_INTERVAL);
+    let expired = || {
+        Error::user(format!(
+            "the device code {user_code} expired before it was approved"
+        ))
+        .with_hint(hint)
+    };
+    let begun = Instant::now();
+    let mut slept = Duration::ZERO;
+    loop {
+        let elapsed = begun.elapsed().max(slept);
+        if elapsed.saturating_add(interval) > limit {
+            return Err(if limit < lifetime {
+                Error::user(format!(
+                    "the sign-in was not approved within {}",
+                    human(limit)
+                ))
+                .with_hint(hint)
+            } else {
+                expired()
+            });
+        }
+        sleep(interval);
+        slept = slept.saturating_add(interval);
+        match poll()? {
+            Poll::Done(t) => return Ok(t),
+            Poll::Pending => {}
+            Poll::SlowDown => interval = interval.saturating_add(SLOW_DOWN_STEP),
+            Poll::Expired => return Err(expired()),
+        }
+    }
+}
+
+/// Shows where to confirm the code, and for how long awscred waits.
+pub fn show(ctx: &Context<'_>, to: &str, verify: &str, user_code: &str, limit: Duration) {
+    let sink = ctx.login.sink;
+    sink.line(&format!("Sign in to {to} for profile {}:", ctx.profile));
+    sink.line(&format!("  open {verify}"));
+    sink.line(&format!("  and confirm the code {user_code}"));
+    sink.line(&format!("Waiting up to {} for approval…", human(limit)));
+}
 
 /// Runs the device flow for `session` and returns the new token.
 pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
@@ -23,20 +119,16 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
     loop {
         let (client_key, reg) = sso::registration(ctx, session, "device")?;
         let url = Service::SsoOidc.url(ctx.env, &session.region);
-        let client = ctx.net.sso_oidc(&session.region);
         crate::log::debug(&format!("StartDeviceAuthorization at {url}"));
-        let start = ctx.net.block_on(
-            client
-                .start_device_authorization()
-                .client_id(&reg.client_id)
-                .client_secret(reg.client_secret.expose())
-                .start_url(&session.start_url)
-                .send(),
-        )?;
-        let auth = match start {
+        let auth = match identity_center::start_device_authorization(
+            ctx.net,
+            &session.region,
+            &reg.client_id,
+            &reg.client_secret,
+            &session.start_url,
+        ) {
             Ok(a) => a,
-            Err(e) => {
-                let f = failure(e, "StartDeviceAuthorization", &url);
+            Err(f) => {
                 if !retried && f.code.as_deref() == Some("InvalidClientException") {
                     // The cached registration is no longer known: register again once.
                     ctx.cache.delete(&client_key)?;
@@ -47,88 +139,55 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             }
         };
         // The code and the URL are the service's words, shown to a person: made inert.
-        let (Some(device_code), Some(user_code)) = (
-            auth.device_code.clone(),
-            auth.user_code.as_deref().map(crate::remote::text),
-        ) else {
-            return Err(Error::unexpected(format!(
-                "StartDeviceAuthorization at {url} returned no device or user code"
-            )));
+        let user_code = crate::remote::text(&auth.user_code);
+        let verify = crate::remote::text(&auth.verification_uri);
+        let wait = Wait {
+            interval: auth.interval,
+            expires_in: auth.expires_in,
         };
-        let verify = auth
-            .verification_uri_complete
-            .as_deref()
-            .or(auth.verification_uri.as_deref())
-            .map(crate::remote::text)
-            .ok_or_else(|| {
-                Error::unexpected(format!(
-                    "StartDeviceAuthorization at {url} returned no verification URL"
-                ))
-            })?;
-        let lifetime = Duration::from_secs(u64::try_from(auth.expires_in).unwrap_or(0).max(1));
-        let limit = lifetime.min(ctx.login.timeout);
-        let sink = ctx.login.sink;
-        sink.line(&format!(
-            "Sign in to IAM Identity Center ({}) for profile {}:",
-            session.display_name(),
-            ctx.profile
-        ));
-        sink.line(&format!("  open {verify}"));
-        sink.line(&format!("  and confirm the code {user_code}"));
-        sink.line(&format!("Waiting up to {} for approval…", human(limit)));
-
-        let mut interval = u64::try_from(auth.interval)
-            .ok()
-            .filter(|&i| i > 0)
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_INTERVAL);
-        let begun = Instant::now();
-        loop {
-            if begun.elapsed() + interval > limit {
-                let (msg, hint) = if limit < lifetime {
-                    (
-                        format!("the sign-in was not approved within {}", human(limit)),
-                        ctx.login_hint(),
-                    )
-                } else {
-                    (
-                        format!("the device code {user_code} expired before it was approved"),
-                        ctx.login_hint(),
-                    )
-                };
-                return Err(Error::user(msg).with_hint(hint));
-            }
-            std::thread::sleep(interval);
-            let out = sso::create_token(ctx, &session.region, &reg, "CreateToken", |r| {
-                r.grant_type(DEVICE_GRANT).device_code(&device_code)
-            })?;
-            match out {
-                Ok(out) => {
-                    let t = sso::token_from(ctx, out, client_key, None, &url)?;
-                    sink.line(&format!(
-                        "Signed in to IAM Identity Center ({}).",
-                        session.display_name()
-                    ));
-                    return Ok(t);
-                }
-                Err(f) => match f.code.as_deref() {
-                    Some("AuthorizationPendingException") => {}
-                    Some("SlowDownException") => interval += SLOW_DOWN_STEP,
-                    Some("ExpiredTokenException") => {
-                        return Err(Error::user(format!(
-                            "the device code {user_code} expired before it was approved"
-                        ))
-                        .with_hint(ctx.login_hint()));
-                    }
-                    Some("AccessDeniedException") => {
-                        return Err(Error::user("the sign-in was denied in the browser")
-                            .with_kind(Kind::User)
-                            .with_hint(ctx.login_hint()));
-                    }
-                    _ => return Err(f.error),
+        show(
+            ctx,
+            &format!("IAM Identity Center ({})", session.display_name()),
+            &verify,
+            &user_code,
+            wait.limit(ctx.login.timeout),
+        );
+        let hint = ctx.login_hint();
+        let sleep = &mut std::thread::sleep;
+        let token =
+            poll_until(
+                wait,
+                ctx.login.timeout,
+                &hint,
+                &user_code,
+                sleep,
+                || match sso::create_token(
+                    ctx,
+                    &session.region,
+                    &reg,
+                    "CreateToken",
+                    Grant::DeviceCode(&auth.device_code),
+                ) {
+                    Ok(out) => Ok(Poll::Done(out)),
+                    Err(f) => match f.code.as_deref() {
+                        Some("AuthorizationPendingException") => Ok(Poll::Pending),
+                        Some("SlowDownException") => Ok(Poll::SlowDown),
+                        Some("ExpiredTokenException") => Ok(Poll::Expired),
+                        Some("AccessDeniedException") => {
+                            Err(Error::user("the sign-in was denied in the browser")
+                                .with_kind(Kind::User)
+                                .with_hint(ctx.login_hint()))
+                        }
+                        _ => Err(f.error),
+                    },
                 },
-            }
-        }
+            )?;
+        let t = sso::token_from(ctx, token, client_key, None)?;
+        ctx.login.sink.line(&format!(
+            "Signed in to IAM Identity Center ({}).",
+            session.display_name()
+        ));
+        return Ok(t);
     }
 }
 
@@ -139,5 +198,89 @@ pub fn human(d: Duration) -> String {
         format!("{} min", s / 60)
     } else {
         format!("{s} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        interval: i64,
+        expires_in: i64,
+        timeout: u64,
+        answers: Vec<Result<Poll<u8>>>,
+    ) -> (Result<u8>, Vec<u64>) {
+        let mut slept = Vec::new();
+        let mut answers = answers.into_iter();
+        let out = poll_until(
+            Wait {
+                interval,
+                expires_in,
+            },
+            Duration::from_secs(timeout),
+            "run awscred login --profile p",
+            "ABCD-EFGH",
+            &mut |d| slept.push(d.as_secs()),
+            || answers.next().unwrap_or(Ok(Poll::Pending)),
+        );
+        (out, slept)
+    }
+
+    #[test]
+    fn pending_waits_an_interval_and_slow_down_adds_five_seconds() {
+        let (out, slept) = run(
+            1,
+            600,
+            600,
+            vec![
+                Ok(Poll::Pending),
+                Ok(Poll::SlowDown),
+                Ok(Poll::Pending),
+                Ok(Poll::Done(7)),
+            ],
+        );
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!(slept, [1, 1, 6, 6]);
+        // No interval from the service: the default.
+        let (_, slept) = run(0, 600, 600, vec![Ok(Poll::Done(1))]);
+        assert_eq!(slept, [DEFAULT_INTERVAL.as_secs()]);
+    }
+
+    #[test]
+    fn the_wait_ends_at_the_code_lifetime_or_the_policy_timeout() {
+        let (out, slept) = run(2, 9, 600, Vec::new());
+        let e = out.unwrap_err();
+        assert_eq!(
+            e.message(),
+            "the device code ABCD-EFGH expired before it was approved"
+        );
+        assert_eq!(e.hint(), Some("run awscred login --profile p"));
+        assert_eq!(slept, [2, 2, 2, 2], "never past the 9 s lifetime");
+
+        let (out, slept) = run(1, 600, 3, Vec::new());
+        assert_eq!(
+            out.unwrap_err().message(),
+            "the sign-in was not approved within 3 s"
+        );
+        assert_eq!(slept, [1, 1, 1]);
+    }
+
+    #[test]
+    fn expiry_and_refusals_end_the_wait_at_once() {
+        let (out, slept) = run(1, 600, 600, vec![Ok(Poll::Pending), Ok(Poll::Expired)]);
+        assert!(out.unwrap_err().message().contains("expired"));
+        assert_eq!(slept.len(), 2);
+        let (out, slept) = run(
+            1,
+            600,
+            600,
+            vec![Err(Error::user("the sign-in was denied in the browser"))],
+        );
+        assert_eq!(
+            out.unwrap_err().message(),
+            "the sign-in was denied in the browser"
+        );
+        assert_eq!(slept.len(), 1);
     }
 }

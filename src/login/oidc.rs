@@ -2,7 +2,7 @@
 //! redirect (random `state` and `nonce`, both checked), or the device authorization grant
 //! (RFC 8628: `authorization_pending`, `slow_down`, `expired_token`, `access_denied`).
 
-use super::device::{DEFAULT_INTERVAL, SLOW_DOWN_STEP, human};
+use super::device::{Poll, Wait, poll_until, show};
 use super::loopback::{self, Loopback};
 use crate::config::OidcSource;
 use crate::error::{Error, Result};
@@ -10,7 +10,6 @@ use crate::oidc::{self, Http, Provider, Refusal};
 use crate::remote;
 use crate::source::Context;
 use crate::source::oidc::{OidcToken, accept};
-use std::time::{Duration, Instant};
 
 /// The loopback redirect path.
 pub const CALLBACK_PATH: &str = "/callback";
@@ -103,9 +102,10 @@ pub fn device(
     let mut form = vec![("scope", scope.as_str())];
     client_auth(src, &mut form);
     let auth = oidc::device_authorization(http, provider, &form)?;
-    let lifetime = Duration::from_secs(u64::try_from(auth.expires_in).unwrap_or(0).max(1));
-    let limit = lifetime.min(ctx.login.timeout);
-    let sink = ctx.login.sink;
+    let wait = Wait {
+        interval: auth.interval.unwrap_or(0),
+        expires_in: auth.expires_in,
+    };
     // Shown whole (the user needs the query); made inert, as everything a provider sends.
     let verify = remote::text(
         auth.verification_uri_complete
@@ -113,67 +113,43 @@ pub fn device(
             .map_or(&auth.verification_uri, |u| u.expose()),
     );
     let user_code = remote::text(auth.user_code.expose());
-    sink.line(&format!(
-        "Sign in to {} for profile {}:",
-        src.issuer, ctx.profile
-    ));
-    sink.line(&format!("  open {verify}"));
-    sink.line(&format!("  and confirm the code {user_code}"));
-    sink.line(&format!("Waiting up to {} for approval…", human(limit)));
-    let mut interval = auth
-        .interval
-        .and_then(|i| u64::try_from(i).ok())
-        .filter(|&i| i > 0)
-        .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_INTERVAL);
-    let begun = Instant::now();
-    let expired = || {
-        Error::user(format!(
-            "the device code {user_code} expired before it was approved"
-        ))
-        .with_hint(ctx.login_hint())
-    };
-    loop {
-        if begun.elapsed() + interval > limit {
-            return Err(if limit < lifetime {
-                Error::user(format!(
-                    "the sign-in was not approved within {}",
-                    human(limit)
-                ))
-                .with_hint(ctx.login_hint())
-            } else {
-                expired()
-            });
-        }
-        std::thread::sleep(interval);
+    show(
+        ctx,
+        &src.issuer,
+        &verify,
+        &user_code,
+        wait.limit(ctx.login.timeout),
+    );
+    let hint = ctx.login_hint();
+    let sleep = &mut std::thread::sleep;
+    let tokens = poll_until(wait, ctx.login.timeout, &hint, &user_code, sleep, || {
         let mut form = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("device_code", auth.device_code.expose().as_str()),
         ];
         client_auth(src, &mut form);
         match oidc::token(http, provider, &form) {
-            Ok(tokens) => {
-                let t = accept(ctx, http, provider, src, tokens, None, None)?;
-                sink.line(&format!("Signed in to {}.", src.issuer));
-                return Ok(t);
-            }
-            Err(Refusal::Pending) => {}
-            Err(Refusal::SlowDown) => interval += SLOW_DOWN_STEP,
-            Err(Refusal::Expired) => return Err(expired()),
-            Err(Refusal::Denied) => {
-                return Err(
-                    Error::user(format!("the sign-in to {} was denied", src.issuer))
-                        .with_hint(ctx.login_hint()),
-                );
-            }
-            Err(Refusal::InvalidGrant(why)) => {
-                return Err(
-                    Error::user(format!("{} refused the device code", src.issuer))
-                        .caused_by_text(why)
-                        .with_hint(ctx.login_hint()),
-                );
-            }
-            Err(Refusal::Failed(e)) => return Err(e),
+            Ok(tokens) => Ok(Poll::Done(tokens)),
+            Err(Refusal::Pending) => Ok(Poll::Pending),
+            Err(Refusal::SlowDown) => Ok(Poll::SlowDown),
+            Err(Refusal::Expired) => Ok(Poll::Expired),
+            Err(Refusal::Denied) => Err(Error::user(format!(
+                "the sign-in to {} was denied",
+                src.issuer
+            ))
+            .with_hint(ctx.login_hint())),
+            Err(Refusal::InvalidGrant(why)) => Err(Error::user(format!(
+                "{} refused the device code",
+                src.issuer
+            ))
+            .caused_by_text(why)
+            .with_hint(ctx.login_hint())),
+            Err(Refusal::Failed(e)) => Err(e),
         }
-    }
+    })?;
+    let t = accept(ctx, http, provider, src, tokens, None, None)?;
+    ctx.login
+        .sink
+        .line(&format!("Signed in to {}.", src.issuer));
+    Ok(t)
 }

@@ -9,6 +9,7 @@
 use super::loopback::{self, Loopback};
 use crate::config::SsoSession;
 use crate::error::{Error, Result};
+use crate::identity_center::Grant;
 use crate::net::Service;
 use crate::source::Context;
 use crate::source::sso::{self, SsoToken};
@@ -47,16 +48,15 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
         &session.region,
         &reg,
         "CreateToken (authorization_code)",
-        |r| {
-            r.grant_type("authorization_code")
-                .code(callback.code.expose())
-                .code_verifier(verifier.expose())
-                .redirect_uri(&redirect)
+        Grant::AuthorizationCode {
+            code: &callback.code,
+            verifier: &verifier,
+            redirect_uri: &redirect,
         },
-    )?;
+    );
     match out {
         Ok(out) => {
-            let t = sso::token_from(ctx, out, client_key, None, &oidc)?;
+            let t = sso::token_from(ctx, out, client_key, None)?;
             sink.line(&format!(
                 "Signed in to IAM Identity Center ({}).",
                 session.display_name()

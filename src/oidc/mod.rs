@@ -12,17 +12,14 @@
 
 pub mod jwt;
 
-use crate::env::Environment;
 use crate::error::{Error, Result};
+use crate::net::Net;
 use crate::remote;
 use crate::secret::Secret;
 use serde::Deserialize;
-use std::time::Duration;
 
-/// Timeout of one request to the identity provider.
-pub const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// Largest response body read from a provider (discovery documents and JWKS are a few KiB).
-pub const MAX_BODY: u64 = 1024 * 1024;
+pub const MAX_BODY: u64 = crate::net::MAX_RESPONSE_BYTES as u64;
 
 /// The hosts a plain-http issuer may name: the loopback interface, spelled exactly.
 const LOOPBACK_HOSTS: [&str; 3] = ["127.0.0.1", "[::1]", "localhost"];
@@ -113,9 +110,10 @@ pub struct Provider {
     pub revocation_endpoint: Option<String>,
 }
 
-/// An HTTP client for one provider.
-pub struct Http {
-    agent: ureq::Agent,
+/// An HTTP client for one provider, on the process's one HTTP stack ([`Net`]): the same
+/// trust store, `AWS_CA_BUNDLE`, proxies, timeouts and body cap as every AWS request.
+pub struct Http<'a> {
+    net: &'a Net,
 }
 
 /// What a provider said when it refused: its `error` and `error_description`, made inert.
@@ -132,31 +130,7 @@ fn provider_error(body: &serde_json::Value) -> Option<String> {
     })
 }
 
-/// Why a request did not complete, in awscred's words (a library's message may quote the
-/// URL with its query, or describe what it parsed).
-fn transport_cause(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::Timeout(_) => "the request timed out".into(),
-        ureq::Error::Io(io) => match io.kind() {
-            std::io::ErrorKind::TimedOut => "the request timed out".into(),
-            kind => format!("network error ({kind})"),
-        },
-        ureq::Error::HostNotFound => "the host name does not resolve".into(),
-        ureq::Error::ConnectionFailed => "the connection failed".into(),
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
-            "the TLS connection failed (is the server's certificate trusted?)".into()
-        }
-        ureq::Error::BodyExceedsLimit(n) => format!("the response is larger than {n} bytes"),
-        ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => {
-            "the server redirected, which awscred does not follow here".into()
-        }
-        ureq::Error::BadUri(_) | ureq::Error::Http(_) => "the URL is not valid".into(),
-        ureq::Error::InvalidProxyUrl | ureq::Error::ConnectProxyFailed(_) => {
-            "the proxy (HTTPS_PROXY / ALL_PROXY) failed".into()
-        }
-        _ => "the HTTP exchange failed".into(),
-    }
-}
+use crate::net::transport_cause;
 
 fn unreachable_err(url: &str, what: &str, e: &ureq::Error) -> Error {
     Error::unexpected(format!("could not reach {} for {what}", remote::url(url)))
@@ -176,24 +150,19 @@ fn json_cause(e: &serde_json::Error) -> String {
     }
 }
 
-impl Http {
-    /// A client with bounded timeouts (`AWSCRED_HTTP_TIMEOUT` applies here too), no
-    /// redirects (a redirect could lead from https to http) and bounded bodies.
-    /// A malformed `AWSCRED_HTTP_TIMEOUT` is an error naming it, before any request.
-    pub fn new(env: &Environment) -> Result<Self> {
-        let timeout = env.http_timeout()?.unwrap_or(HTTP_TIMEOUT);
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-                    .build(),
-            )
-            .build()
-            .new_agent();
-        Ok(Self { agent })
+impl<'a> Http<'a> {
+    /// A client on `net`; no redirects are followed (a redirect could lead from https to
+    /// http). A malformed network setting (`AWSCRED_HTTP_TIMEOUT`, a proxy, the CA bundle)
+    /// is an error naming it, before any request.
+    pub fn new(net: &'a Net) -> Result<Self> {
+        net.ready()?;
+        Ok(Self { net })
+    }
+
+    fn agent(&self, url: &str, what: &str) -> Result<&ureq::Agent> {
+        self.net
+            .agent_for(url)
+            .map_err(|e| e.context(format!("cannot send {what} to {}", remote::url(url))))
     }
 
     /// Reads a response body, at most [`MAX_BODY`] bytes.
@@ -229,7 +198,7 @@ impl Http {
 
     fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str, what: &str) -> Result<T> {
         let mut resp = self
-            .agent
+            .agent(url, what)?
             .get(url)
             .header("accept", "application/json")
             .call()
@@ -255,7 +224,7 @@ impl Http {
     /// endpoint's is).
     fn post_form_raw(&self, url: &str, what: &str, form: &[(&str, &str)]) -> Result<(u16, String)> {
         let mut resp = self
-            .agent
+            .agent(url, what)?
             .post(url)
             .header("accept", "application/json")
             .send_form(form.iter().copied())
@@ -283,7 +252,7 @@ impl Http {
         body: &serde_json::Value,
     ) -> Result<(u16, serde_json::Value)> {
         let mut resp = self
-            .agent
+            .agent(url, target)?
             .post(url)
             .header("content-type", "application/x-amz-json-1.1")
             .header("x-amz-target", target)
@@ -514,6 +483,7 @@ pub fn device_authorization(
 mod tests {
     use super::*;
     use std::io::{Read, Write};
+    use std::time::Duration;
 
     #[test]
     fn issuers_are_https_or_exactly_loopback() {
@@ -624,8 +594,9 @@ mod tests {
         }
     }
 
-    fn http() -> Http {
-        Http::new(&Environment::from_pairs([])).expect("default timeout")
+    fn http() -> Http<'static> {
+        let net = Box::leak(Box::new(Net::new(crate::env::Environment::from_pairs([]))));
+        Http::new(net).expect("default settings")
     }
 
     #[test]

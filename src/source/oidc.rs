@@ -105,7 +105,7 @@ pub fn id_token(ctx: &Context<'_>, src: &OidcSource) -> Result<OidcToken> {
     let key = token_key(src);
     let what = format!("signing in to {}", src.issuer);
     super::cached_token(ctx, &key, &what, |stale: Option<&OidcToken>| {
-        let http = Http::new(ctx.env)?;
+        let http = Http::new(ctx.net)?;
         let provider = oidc::discover(&http, &src.issuer)?;
         if let Some(old) = stale
             && let Some(refresh) = &old.refresh_token
@@ -314,7 +314,7 @@ pub fn logout(ctx: &Context<'_>, entries: &SignInEntries, src: &OidcSource) -> R
             "the refresh token stays valid at {issuer} until it expires; end the session in the provider's own portal to cut it short"
         ))
     };
-    let http = Http::new(ctx.env)?;
+    let http = Http::new(ctx.net)?;
     let provider = oidc::discover(&http, issuer).map_err(not_revoked)?;
     let Some(url) = provider.revocation_endpoint.as_deref() else {
         return Ok(format!(
@@ -359,7 +359,7 @@ fn cognito(
         .trim_start_matches("http://")
         .to_string();
     let logins = serde_json::json!({ provider_name: token });
-    let http = Http::new(ctx.env)?;
+    let http = Http::new(ctx.net)?;
     let fail = |op: &str, status: u16, body: &serde_json::Value| {
         let code = body
             .get("__type")

@@ -4,9 +4,7 @@ use super::{Context, mfa};
 use crate::config::{Chain, RoleStep};
 use crate::credentials::Credentials;
 use crate::error::{Error, Kind, Result};
-use crate::net::{Service, failure};
-use crate::secret::Secret;
-use aws_sdk_sts::types::{Credentials as StsCredentials, Tag};
+use crate::net::Service;
 use chrono::{DateTime, Utc};
 
 /// Region STS is called in when the profile and environment name none.
@@ -36,22 +34,13 @@ pub fn region(chain: &Chain) -> &str {
         .unwrap_or(DEFAULT_STS_REGION)
 }
 
-/// Converts STS credentials.
-pub fn from_sts(c: StsCredentials, url: &str, op: &str, now: DateTime<Utc>) -> Result<Credentials> {
-    let expiration = DateTime::<Utc>::from_timestamp(c.expiration.secs(), 0)
-        .ok_or_else(|| Error::unexpected(format!("{op} at {url} returned a bad expiration")))?;
-    check_expiration(expiration, now, url, op)?;
-    if c.access_key_id.is_empty() || c.secret_access_key.is_empty() || c.session_token.is_empty() {
-        return Err(Error::unexpected(format!(
-            "{op} at {url} returned empty credentials"
-        )));
+/// Reads and checks the credentials of an STS answer.
+pub fn from_sts(result: &str, url: &str, op: &str, now: DateTime<Utc>) -> Result<Credentials> {
+    let c = crate::sts::credentials(result, op, url)?;
+    if let Some(expiration) = c.expiration {
+        check_expiration(expiration, now, url, op)?;
     }
-    Ok(Credentials {
-        access_key_id: c.access_key_id,
-        secret_access_key: Secret::new(c.secret_access_key),
-        session_token: Some(Secret::new(c.session_token)),
-        expiration: Some(expiration),
-    })
+    Ok(c)
 }
 
 /// Refuses credentials that are already expired when they arrive (a broken endpoint, or a
@@ -90,77 +79,78 @@ pub fn assume(
         Some(serial) => Some(mfa::code(ctx, step, serial)?),
         None => None,
     };
-    let mut tags = Vec::new();
-    for (k, v) in &step.session_tags {
-        tags.push(Tag::builder().key(k).value(v).build().map_err(|e| {
-            Error::user(format!(
-                "session tag {k} of profile {} is invalid",
+    crate::log::debug(&format!("AssumeRole {} at {url}", step.role_arn));
+    let duration = step.duration_seconds.map(|d| d.to_string());
+    let mut params: Vec<(String, String)> = vec![
+        ("RoleArn".into(), step.role_arn.clone()),
+        ("RoleSessionName".into(), session_name),
+    ];
+    let optional = [
+        ("ExternalId", step.external_id.clone()),
+        ("DurationSeconds", duration),
+        ("SerialNumber", step.mfa_serial.clone()),
+        ("TokenCode", code.map(|c| c.expose().clone())),
+        ("SourceIdentity", step.source_identity.clone()),
+    ];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            params.push((k.into(), v));
+        }
+    }
+    for (n, (k, v)) in step.session_tags.iter().enumerate() {
+        params.push((format!("Tags.member.{}.Key", n + 1), k.clone()));
+        params.push((format!("Tags.member.{}.Value", n + 1), v.clone()));
+    }
+    for (n, k) in step.transitive_tag_keys.iter().enumerate() {
+        params.push((format!("TransitiveTagKeys.member.{}", n + 1), k.clone()));
+    }
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let out = crate::sts::call(
+        ctx.net,
+        region,
+        Some((creds, ctx.clock.now())),
+        "AssumeRole",
+        &pairs,
+    )
+    .map_err(|f| match f.code.as_deref() {
+        Some("AccessDenied") => f
+            .error
+            .context(format!(
+                "you may not assume {} (profile {})",
+                step.role_arn, step.profile
+            ))
+            .with_kind(Kind::User)
+            .with_hint(if step.mfa_serial.is_some() {
+                "check the MFA code, role_arn, external_id and the role's trust policy"
+            } else {
+                "check role_arn, external_id and the role's trust policy"
+            }),
+        Some("ValidationError") => f
+            .error
+            .context(format!(
+                "STS refused the parameters of profile {}",
                 step.profile
             ))
-            .caused_by(&e)
-        })?);
-    }
-    crate::log::debug(&format!("AssumeRole {} at {url}", step.role_arn));
-    let client = ctx.net.sts(region, Some(creds));
-    let out = ctx
-        .net
-        .block_on(
-            client
-                .assume_role()
-                .role_arn(&step.role_arn)
-                .role_session_name(&session_name)
-                .set_external_id(step.external_id.clone())
-                .set_duration_seconds(step.duration_seconds)
-                .set_serial_number(step.mfa_serial.clone())
-                .set_token_code(code.map(|c| c.expose().clone()))
-                .set_tags((!tags.is_empty()).then_some(tags))
-                .set_transitive_tag_keys(
-                    (!step.transitive_tag_keys.is_empty())
-                        .then(|| step.transitive_tag_keys.clone()),
-                )
-                .set_source_identity(step.source_identity.clone())
-                .send(),
-        )?
-        .map_err(|e| {
-            let f = failure(e, "AssumeRole", &url);
-            match f.code.as_deref() {
-                Some("AccessDenied") => f
-                    .error
-                    .context(format!(
-                        "you may not assume {} (profile {})",
-                        step.role_arn, step.profile
-                    ))
-                    .with_kind(Kind::User)
-                    .with_hint(if step.mfa_serial.is_some() {
-                        "check the MFA code, role_arn, external_id and the role's trust policy"
-                    } else {
-                        "check role_arn, external_id and the role's trust policy"
-                    }),
-                Some("ValidationError") => f
-                    .error
-                    .context(format!(
-                        "STS refused the parameters of profile {}",
-                        step.profile
-                    ))
-                    .with_kind(Kind::User)
-                    .with_hint("check role_arn, role_session_name and duration_seconds"),
-                Some("ExpiredToken" | "InvalidClientTokenId") => f
-                    .error
-                    .context(format!(
-                        "the credentials below {} were not accepted",
-                        step.role_arn
-                    ))
-                    .with_hint(ctx.login_hint()),
-                _ => f.error,
-            }
-        })?;
-    let c = out
-        .credentials
-        .ok_or_else(|| Error::unexpected(format!("AssumeRole at {url} returned no credentials")))?;
+            .with_kind(Kind::User)
+            .with_hint("check role_arn, role_session_name and duration_seconds"),
+        Some("ExpiredToken" | "InvalidClientTokenId") => f
+            .error
+            .context(format!(
+                "the credentials below {} were not accepted",
+                step.role_arn
+            ))
+            .with_hint(ctx.login_hint()),
+        _ => f.error,
+    })?;
     let account = step.role_arn.split(':').nth(4).map(str::to_string);
-    Ok((from_sts(c, &url, "AssumeRole", ctx.clock.now())?, account))
+    Ok((
+        from_sts(&out, &url, "AssumeRole", ctx.clock.now())?,
+        account,
+    ))
 }
-
 /// Exchanges long-term keys for temporary ones (STS GetSessionToken).
 pub fn session_token(
     ctx: &Context<'_>,
@@ -170,15 +160,18 @@ pub fn session_token(
     let region = region(chain);
     let url = Service::Sts.url(ctx.env, region);
     crate::log::debug(&format!("GetSessionToken at {url}"));
-    let client = ctx.net.sts(region, Some(creds));
-    let out = ctx
-        .net
-        .block_on(client.get_session_token().send())?
-        .map_err(|e| failure(e, "GetSessionToken", &url).error)?;
-    let c = out.credentials.ok_or_else(|| {
-        Error::unexpected(format!("GetSessionToken at {url} returned no credentials"))
-    })?;
-    Ok((from_sts(c, &url, "GetSessionToken", ctx.clock.now())?, ()))
+    let out = crate::sts::call(
+        ctx.net,
+        region,
+        Some((creds, ctx.clock.now())),
+        "GetSessionToken",
+        &[],
+    )
+    .map_err(|f| f.error)?;
+    Ok((
+        from_sts(&out, &url, "GetSessionToken", ctx.clock.now())?,
+        (),
+    ))
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@ use crate::cache::{self, REGISTRATION_WINDOW};
 use crate::config::{SsoRole, SsoSession};
 use crate::credentials::Credentials;
 use crate::error::{Error, Kind, Result};
+use crate::identity_center::{self, Grant};
 use crate::login;
-use crate::net::{Service, failure};
+use crate::net::Service;
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 /// Client name sent to RegisterClient.
 pub const CLIENT_NAME: &str = "awscred";
 /// Grant type of the device flow.
-pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const DEVICE_GRANT: &str = identity_center::DEVICE_GRANT;
 
 /// An IAM Identity Center access token as cached.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,66 +79,39 @@ fn get_role_credentials(
 ) -> std::result::Result<Credentials, crate::net::Failure> {
     let region = &role.session.region;
     let url = Service::Sso.url(ctx.env, region);
-    let client = ctx.net.sso(region);
     crate::log::debug(&format!(
         "GetRoleCredentials account {} role {} at {url}",
         role.account_id, role.role_name
     ));
-    let out = ctx
-        .net
-        .block_on(
-            client
-                .get_role_credentials()
-                .account_id(&role.account_id)
-                .role_name(&role.role_name)
-                .access_token(token.access_token.expose())
-                .send(),
-        )
-        .map_err(|error| crate::net::Failure { code: None, error })?
-        .map_err(|e| {
-            let mut f = failure(e, "GetRoleCredentials", &url);
-            if matches!(f.code.as_deref(), Some("ForbiddenException" | "ResourceNotFoundException")) {
-                f.error = f
-                    .error
-                    .context(format!(
-                        "IAM Identity Center does not let you use role {} in account {}",
-                        role.role_name, role.account_id
-                    ))
-                    .with_kind(Kind::User)
-                    .with_hint("check sso_account_id and sso_role_name against the roles your access portal shows");
-            }
-            f
-        })?;
-    let rc = out
-        .role_credentials
-        .ok_or_else(|| bad_shape(&url, "roleCredentials"))?;
-    let (Some(akid), Some(secret), Some(token)) =
-        (rc.access_key_id, rc.secret_access_key, rc.session_token)
-    else {
-        return Err(bad_shape(
-            &url,
-            "accessKeyId, secretAccessKey and sessionToken",
-        ));
-    };
-    // The portal gives expiration in epoch milliseconds.
-    let expiration = DateTime::<Utc>::from_timestamp_millis(rc.expiration)
-        .filter(|_| rc.expiration > 0)
-        .ok_or_else(|| bad_shape(&url, "a valid expiration"))?;
-    super::role::check_expiration(expiration, ctx.clock.now(), &url, "GetRoleCredentials")
-        .map_err(|error| crate::net::Failure { code: None, error })?;
-    Ok(Credentials {
-        access_key_id: akid,
-        secret_access_key: Secret::new(secret),
-        session_token: Some(Secret::new(token)),
-        expiration: Some(expiration),
-    })
-}
-
-fn bad_shape(url: &str, what: &str) -> crate::net::Failure {
-    crate::net::Failure {
-        code: None,
-        error: Error::unexpected(format!("GetRoleCredentials at {url} returned no {what}")),
+    let creds = identity_center::get_role_credentials(
+        ctx.net,
+        region,
+        &token.access_token,
+        &role.account_id,
+        &role.role_name,
+    )
+    .map_err(|mut f| {
+        if matches!(
+            f.code.as_deref(),
+            Some("ForbiddenException" | "ResourceNotFoundException")
+        ) {
+            f.error = f
+                .error
+                .context(format!(
+                    "IAM Identity Center does not let you use role {} in account {}",
+                    role.role_name, role.account_id
+                ))
+                .with_kind(Kind::User)
+                .with_hint(
+                    "check sso_account_id and sso_role_name against the roles your access portal shows",
+                );
+        }
+        f
+    })?;
+    if let Some(expiration) = creds.expiration {
+        super::role::check_expiration(expiration, ctx.clock.now(), &url, "GetRoleCredentials")?;
     }
+    Ok(creds)
 }
 
 fn login_required(ctx: &Context<'_>, session: &SsoSession) -> Error {
@@ -226,18 +200,19 @@ fn refresh(
             "the client registration behind the token expired",
         ));
     }
-    let url = Service::SsoOidc.url(ctx.env, &session.region);
-    let out = create_token(ctx, &session.region, &reg, "CreateToken (refresh)", |r| {
-        r.grant_type("refresh_token")
-            .refresh_token(refresh_token.expose())
-    })?;
+    let out = create_token(
+        ctx,
+        &session.region,
+        &reg,
+        "CreateToken (refresh)",
+        Grant::RefreshToken(refresh_token),
+    );
     match out {
         Ok(out) => token_from(
             ctx,
             out,
             old.client_key.clone(),
             Some(refresh_token.clone()),
-            &url,
         ),
         Err(f) => match f.code.as_deref() {
             Some(
@@ -262,41 +237,32 @@ pub fn create_token(
     region: &str,
     reg: &Registration,
     operation: &str,
-    grant: impl FnOnce(
-        aws_sdk_ssooidc::operation::create_token::builders::CreateTokenFluentBuilder,
+    grant: Grant<'_>,
+) -> std::result::Result<identity_center::Token, crate::net::Failure> {
+    crate::log::debug(&format!(
+        "{operation} at {}",
+        Service::SsoOidc.url(ctx.env, region)
+    ));
+    identity_center::create_token(
+        ctx.net,
+        region,
+        &reg.client_id,
+        &reg.client_secret,
+        grant,
+        operation,
     )
-        -> aws_sdk_ssooidc::operation::create_token::builders::CreateTokenFluentBuilder,
-) -> Result<
-    std::result::Result<
-        aws_sdk_ssooidc::operation::create_token::CreateTokenOutput,
-        crate::net::Failure,
-    >,
-> {
-    let url = Service::SsoOidc.url(ctx.env, region);
-    crate::log::debug(&format!("{operation} at {url}"));
-    let client = ctx.net.sso_oidc(region);
-    let request = grant(
-        client
-            .create_token()
-            .client_id(&reg.client_id)
-            .client_secret(reg.client_secret.expose()),
-    );
-    Ok(ctx
-        .net
-        .block_on(request.send())?
-        .map_err(|e| failure(e, operation, &url)))
 }
 
 /// Builds a cached token from a CreateToken answer, keeping the old refresh token when the
 /// answer carries none.
 pub fn token_from(
     ctx: &Context<'_>,
-    out: aws_sdk_ssooidc::operation::create_token::CreateTokenOutput,
+    out: identity_center::Token,
     client_key: String,
     previous_refresh: Option<Secret<String>>,
-    url: &str,
 ) -> Result<SsoToken> {
-    let access = out.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+    let url = &out.url;
+    let access = out.access_token.ok_or_else(|| {
         Error::unexpected(format!("CreateToken at {url} returned no accessToken"))
     })?;
     if out.expires_in <= 0 {
@@ -305,15 +271,23 @@ pub fn token_from(
             out.expires_in
         )));
     }
+    let lifetime = chrono::Duration::try_seconds(out.expires_in).ok_or_else(|| {
+        Error::unexpected(format!(
+            "CreateToken at {url} returned a token that expires in {} seconds",
+            out.expires_in
+        ))
+    })?;
     let now = ctx.clock.now();
+    let expires_at = now.checked_add_signed(lifetime).ok_or_else(|| {
+        Error::unexpected(format!(
+            "CreateToken at {url} returned a token that expires in {} seconds",
+            out.expires_in
+        ))
+    })?;
     Ok(SsoToken {
-        access_token: Secret::new(access),
-        refresh_token: out
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .map(Secret::new)
-            .or(previous_refresh),
-        expires_at: now + chrono::Duration::seconds(i64::from(out.expires_in)),
+        access_token: access,
+        refresh_token: out.refresh_token.or(previous_refresh),
+        expires_at,
         obtained_at: now,
         client_key,
     })
@@ -334,41 +308,39 @@ pub fn registration(
     }
     let url = Service::SsoOidc.url(ctx.env, &session.region);
     crate::log::debug(&format!("RegisterClient ({flow}) at {url}"));
-    let client = ctx.net.sso_oidc(&session.region);
-    let mut req = client
-        .register_client()
-        .client_name(CLIENT_NAME)
-        .client_type("public")
-        .set_scopes(Some(session.scopes.clone()));
-    if flow == "device" {
-        req = req.grant_types(DEVICE_GRANT).grant_types("refresh_token");
-    } else {
-        req = req
-            .grant_types("authorization_code")
-            .grant_types("refresh_token")
-            .redirect_uris(login::pkce::REGISTERED_REDIRECT)
-            .issuer_url(&session.start_url);
-    }
-    let out = ctx
-        .net
-        .block_on(req.send())?
-        .map_err(|e| failure(e, "RegisterClient", &url).error)?;
-    let (Some(id), Some(secret)) = (out.client_id, out.client_secret) else {
-        return Err(Error::unexpected(format!(
-            "RegisterClient at {url} returned no client id or secret"
-        )));
-    };
-    let expires_at = DateTime::<Utc>::from_timestamp(out.client_secret_expires_at, 0)
+    let device = flow == "device";
+    let out = identity_center::register_client(
+        ctx.net,
+        &session.region,
+        &identity_center::ClientRequest {
+            name: CLIENT_NAME,
+            scopes: &session.scopes,
+            grant_types: if device {
+                &[DEVICE_GRANT, "refresh_token"]
+            } else {
+                &["authorization_code", "refresh_token"]
+            },
+            redirect_uris: if device {
+                &[]
+            } else {
+                &[login::pkce::REGISTERED_REDIRECT]
+            },
+            issuer_url: (!device).then_some(session.start_url.as_str()),
+        },
+    )
+    .map_err(|f| f.error)?;
+    let expires_at = DateTime::<Utc>::from_timestamp(out.secret_expires_at, 0)
         .filter(|t| *t > ctx.clock.now())
         .ok_or_else(|| {
             Error::unexpected(format!(
                 "RegisterClient at {url} returned an expiry in the past ({})",
-                out.client_secret_expires_at
+                out.secret_expires_at
             ))
         })?;
+    let (id, secret) = (out.client_id, out.client_secret);
     let reg = Registration {
         client_id: id,
-        client_secret: Secret::new(secret),
+        client_secret: secret,
         expires_at,
     };
     ctx.cache.put(&key, &reg)?;
@@ -387,16 +359,9 @@ pub fn logout(ctx: &Context<'_>, session: &SsoSession) -> Result<bool> {
         std::time::Duration::ZERO,
     ) {
         let url = Service::Sso.url(ctx.env, &session.region);
-        let client = ctx.net.sso(&session.region);
-        match ctx
-            .net
-            .block_on(client.logout().access_token(t.access_token.expose()).send())?
-        {
-            Ok(_) => crate::log::debug(&format!("Logout at {url} succeeded")),
-            Err(e) => crate::log::warn(&format!(
-                "{}; the local token is deleted anyway",
-                failure(e, "Logout", &url).error
-            )),
+        match identity_center::logout(ctx.net, &session.region, &t.access_token) {
+            Ok(()) => crate::log::debug(&format!("Logout at {url} succeeded")),
+            Err(f) => crate::log::warn(&format!("{}; the local token is deleted anyway", f.error)),
         }
     }
     ctx.cache.delete(&key)?;

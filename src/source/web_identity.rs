@@ -7,7 +7,7 @@ use super::role::{default_session_name, from_sts, region};
 use crate::config::{Chain, WebIdentity};
 use crate::credentials::Credentials;
 use crate::error::{Error, Kind, Result};
-use crate::net::{Service, failure};
+use crate::net::Service;
 
 /// Credentials for the role, and its account.
 pub fn credentials(
@@ -55,46 +55,34 @@ pub fn assume_with_token(
     let region = region(chain);
     let url = Service::Sts.url(ctx.env, region);
     crate::log::debug(&format!("AssumeRoleWithWebIdentity {role_arn} at {url}"));
-    let client = ctx.net.sts(region, None);
-    let out = ctx
-        .net
-        .block_on(
-            client
-                .assume_role_with_web_identity()
-                .role_arn(role_arn)
-                .role_session_name(session_name)
-                .web_identity_token(token)
-                .set_duration_seconds(duration_seconds)
-                .send(),
-        )?
-        .map_err(|e| {
-            let f = failure(e, "AssumeRoleWithWebIdentity", &url);
-            match f.code.as_deref() {
-                Some(
-                    "InvalidIdentityToken"
-                    | "ExpiredTokenException"
-                    | "AccessDenied"
-                    | "IDPRejectedClaim",
-                ) => f
-                    .error
-                    .context(format!(
-                        "STS did not accept the web identity token for {role_arn}"
-                    ))
-                    .with_kind(Kind::User)
-                    .with_hint(
-                        "check the token's issuer and audience against the role's trust policy",
-                    ),
-                _ => f.error,
-            }
+    let duration = duration_seconds.map(|d| d.to_string());
+    let mut params = vec![
+        ("RoleArn", role_arn),
+        ("RoleSessionName", session_name),
+        ("WebIdentityToken", token),
+    ];
+    if let Some(d) = &duration {
+        params.push(("DurationSeconds", d.as_str()));
+    }
+    let out = crate::sts::call(ctx.net, region, None, "AssumeRoleWithWebIdentity", &params)
+        .map_err(|f| match f.code.as_deref() {
+            Some(
+                "InvalidIdentityToken"
+                | "ExpiredTokenException"
+                | "AccessDenied"
+                | "IDPRejectedClaim",
+            ) => f
+                .error
+                .context(format!(
+                    "STS did not accept the web identity token for {role_arn}"
+                ))
+                .with_kind(Kind::User)
+                .with_hint("check the token's issuer and audience against the role's trust policy"),
+            _ => f.error,
         })?;
-    let c = out.credentials.ok_or_else(|| {
-        Error::unexpected(format!(
-            "AssumeRoleWithWebIdentity at {url} returned no credentials"
-        ))
-    })?;
     let account = role_arn.split(':').nth(4).map(str::to_string);
     Ok((
-        from_sts(c, &url, "AssumeRoleWithWebIdentity", ctx.clock.now())?,
+        from_sts(&out, &url, "AssumeRoleWithWebIdentity", ctx.clock.now())?,
         account,
     ))
 }
