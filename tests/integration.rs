@@ -573,6 +573,7 @@ fn clear_refresh_and_logout_all() {
 
 /// aws-vault's habits: `exec PROFILE -- CMD`, no command starts the shell, a nested exec of
 /// another profile is refused, `--region` and `--duration` reach the child and STS.
+#[cfg(unix)]
 #[test]
 fn exec_takes_the_profile_first_starts_a_shell_and_sets_region_and_duration() {
     let mut h = Harness::new(
