@@ -24,6 +24,9 @@ pub struct Error {
     message: String,
     causes: Vec<String>,
     hint: Option<String>,
+    /// The service's error code, when a service refused (`ExpiredToken`, `AccessDenied`):
+    /// what callers decide on, never shown by itself.
+    code: Option<Box<str>>,
 }
 
 /// Shorthand used across the crate.
@@ -51,6 +54,7 @@ impl Error {
             message: message.into(),
             causes: Vec::new(),
             hint: None,
+            code: None,
         }
     }
 
@@ -90,6 +94,32 @@ impl Error {
     pub fn with_kind(mut self, kind: Kind) -> Self {
         self.kind = kind;
         self
+    }
+
+    /// Records the service's error code.
+    pub fn with_code(mut self, code: Option<String>) -> Self {
+        self.code = code.map(String::into_boxed_str);
+        self
+    }
+
+    /// The service's error code, if a service refused.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// Whether AWS refused the credentials themselves (revoked, expired, unknown), as opposed
+    /// to a permission (`AccessDenied`), which dropping cached credentials cannot fix.
+    pub fn is_rejected_credentials(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(
+                "ExpiredToken"
+                    | "ExpiredTokenException"
+                    | "InvalidClientTokenId"
+                    | "UnrecognizedClient"
+                    | "UnrecognizedClientException"
+            )
+        )
     }
 
     /// The kind.

@@ -298,7 +298,8 @@ impl Net {
                 let retry = retry || is_throttling(&code);
                 let error =
                     Error::unexpected(format!("{operation} at {url} failed (HTTP {status})"))
-                        .caused_by_text(text);
+                        .caused_by_text(text)
+                        .with_code(Some(code.clone()));
                 (
                     retry,
                     Failure {

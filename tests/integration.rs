@@ -680,3 +680,60 @@ fn list_and_profile_name_completion() {
     let o = h.run(&["completions", "bash"]);
     assert!(stdout(&o).contains("AWSCRED_COMPLETE"), "{}", stdout(&o));
 }
+
+/// Self-healing: when AWS rejects cached credentials, awscred drops them and fetches once
+/// more by itself; a permission answer drops nothing.
+#[test]
+fn rejected_cached_credentials_are_dropped_and_fetched_again() {
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            ..Settings::default()
+        },
+    );
+    h.write_config(&format!(
+        "{CONFIG}\n[profile viewer]\nrole_arn = arn:aws:iam::111122223333:role/Viewer\nsource_profile = bedrock\n[profile denied]\nrole_arn = arn:aws:iam::111122223333:role/Denied\nsource_profile = bedrock\n"
+    ));
+    assert!(h.run(&["login", "--profile", "bedrock"]).status.success());
+    assert!(h.run(&["process", "--profile", "admin"]).status.success());
+    let roles = h.emu.count("GetRoleCredentials");
+
+    // The role sessions are revoked; the sign-in stays. viewer's AssumeRole is signed with
+    // bedrock's cached (now unknown) credentials: rejected, dropped, fetched, retried.
+    h.emu.forget_credentials();
+    let o = h.run(&["process", "--profile", "viewer"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(h.emu.issued(v["AccessKeyId"].as_str().unwrap()).is_some());
+    assert_eq!(h.emu.count("GetRoleCredentials"), roles + 1);
+
+    // A permission answer is not a stale credential.
+    h.emu.deny_role("arn:aws:iam::111122223333:role/Denied");
+    let o = h.run(&["process", "--profile", "denied"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("AccessDenied"), "{}", stderr(&o));
+    assert_eq!(
+        h.emu.count("GetRoleCredentials"),
+        roles + 1,
+        "nothing dropped"
+    );
+
+    // Everything forgotten (a restarted service): export still serves its cache (it cannot
+    // know), then `awscred login` (Claude Code's awsAuthRefresh after Bedrock refused them)
+    // checks with one GetCallerIdentity, drops them and signs in again.
+    h.emu.forget_sessions();
+    let o = h.run(&["login", "--profile", "admin"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("AWS no longer accepts the cached credentials"),
+        "{}",
+        stdout(&o)
+    );
+    let o = h.run(&["process", "--profile", "admin"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        h.emu.issued(v["AccessKeyId"].as_str().unwrap()).is_some(),
+        "credentials AWS accepts again"
+    );
+}

@@ -352,6 +352,24 @@ impl Emulator {
         }
     }
 
+    /// Forgets every temporary credential it issued (keeps sign-in tokens): they are
+    /// rejected with `InvalidClientTokenId` from now on, as after a role session revocation.
+    pub fn forget_credentials(&self) {
+        lock(&self.state)
+            .issued
+            .retain(|akid, _| !akid.starts_with("ASIA"));
+    }
+
+    /// Forgets every temporary credential and token it issued, as AWS does after a
+    /// revocation or as a restarted emulator would: they are rejected from now on
+    /// (`InvalidClientTokenId`, `UnauthorizedException`). Long-term users stay.
+    pub fn forget_sessions(&self) {
+        let mut s = lock(&self.state);
+        s.issued.retain(|akid, _| !akid.starts_with("ASIA"));
+        s.tokens.clear();
+        s.refresh.clear();
+    }
+
     /// Injects a fault.
     pub fn inject(&self, fault: Fault) {
         lock(&self.state).faults.push(fault);

@@ -60,6 +60,9 @@ pub fn login(services: &Services, profile: &str, args: &LoginArgs) -> Result<Exi
             }
         }
     }
+    if !args.force {
+        drop_rejected(&ctx, &req.chain)?;
+    }
     let creds = source::credentials(&ctx, &req.chain)?;
     let until = creds
         .credentials
@@ -70,6 +73,41 @@ pub fn login(services: &Services, profile: &str, args: &LoginArgs) -> Result<Exi
         "Credentials for profile {profile} are ready ({until})."
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Claude Code runs `awsAuthRefresh` after Bedrock rejected the credentials `export` gave
+/// it: cached credentials AWS no longer accepts (a revoked session) are checked with one
+/// GetCallerIdentity and dropped, so the next step fetches new ones. A permission answer
+/// (`AccessDenied`) is no stale credential and drops nothing.
+fn drop_rejected(ctx: &crate::source::Context<'_>, chain: &crate::config::Chain) -> Result<()> {
+    let Some(cached) = ctx
+        .cache
+        .get::<crate::credentials::CachedCredentials>(&source::final_key(chain))?
+    else {
+        return Ok(());
+    };
+    if cached.credentials.session_token.is_none() {
+        // Long-term keys: nothing cached to drop.
+        return Ok(());
+    }
+    ctx.net.ready()?;
+    let region = source::role::region(chain);
+    let answer = crate::sts::call(
+        ctx.net,
+        region,
+        Some((&cached.credentials, ctx.clock.now())),
+        "GetCallerIdentity",
+        &[],
+    );
+    if let Err(f) = answer
+        && f.error.is_rejected_credentials()
+    {
+        Sink::Stdout.line("AWS no longer accepts the cached credentials; fetching new ones.");
+        for key in source::step_keys(chain) {
+            ctx.cache.delete(&key)?;
+        }
+    }
+    Ok(())
 }
 
 /// `awscred logout`: deletes the profile's credentials; where its source signs in, signs

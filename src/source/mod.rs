@@ -389,7 +389,22 @@ fn step(ctx: &Context<'_>, chain: &Chain, n: usize, window: Duration) -> Result<
             return base(ctx, chain);
         }
         let below = step(ctx, chain, n - 1, INTERMEDIATE_WINDOW)?;
-        let (creds, account) = role::assume(ctx, chain, &chain.roles[n - 1], &below.credentials)?;
+        let role = &chain.roles[n - 1];
+        let (creds, account) = match role::assume(ctx, chain, role, &below.credentials) {
+            // AWS no longer accepts the cached credentials below (a revoked session, a
+            // restarted service): drop them and fetch that step once more, by itself.
+            Err(e) if e.is_rejected_credentials() && below.obtained_at < ctx.started => {
+                crate::log::info(&format!(
+                    "AWS rejected the cached credentials below {}; fetching them again",
+                    role.role_arn
+                ));
+                ctx.cache
+                    .delete(&cache::keys::credentials(&cache_id(chain, n - 1)))?;
+                let below = step(ctx, chain, n - 1, INTERMEDIATE_WINDOW)?;
+                role::assume(ctx, chain, role, &below.credentials)?
+            }
+            other => other?,
+        };
         Ok(CachedCredentials {
             credentials: creds,
             obtained_at: ctx.clock.now(),

@@ -115,7 +115,19 @@ pub fn assume(
         "AssumeRole",
         &pairs,
     )
-    .map_err(|f| match f.code.as_deref() {
+    .map_err(|f| {
+        let code = f.code.clone();
+        assume_error(f, step, ctx).with_code(code)
+    })?;
+    let account = step.role_arn.split(':').nth(4).map(str::to_string);
+    Ok((
+        from_sts(&out, &url, "AssumeRole", ctx.clock.now())?,
+        account,
+    ))
+}
+/// What AssumeRole's refusal means for the person reading it.
+fn assume_error(f: crate::net::Failure, step: &RoleStep, ctx: &Context<'_>) -> Error {
+    match f.code.as_deref() {
         Some("AccessDenied") => f
             .error
             .context(format!(
@@ -139,18 +151,15 @@ pub fn assume(
         Some("ExpiredToken" | "InvalidClientTokenId") => f
             .error
             .context(format!(
-                "the credentials below {} were not accepted",
+                "AWS did not accept the credentials below {}",
                 step.role_arn
             ))
+            .with_kind(Kind::User)
             .with_hint(ctx.login_hint()),
         _ => f.error,
-    })?;
-    let account = step.role_arn.split(':').nth(4).map(str::to_string);
-    Ok((
-        from_sts(&out, &url, "AssumeRole", ctx.clock.now())?,
-        account,
-    ))
+    }
 }
+
 /// Exchanges long-term keys for temporary ones (STS GetSessionToken).
 pub fn session_token(
     ctx: &Context<'_>,
