@@ -23,7 +23,7 @@ pub struct Error {
     kind: Kind,
     message: String,
     causes: Vec<String>,
-    hint: Option<String>,
+    hint: Option<Box<str>>,
     /// The service's error code, when a service refused (`ExpiredToken`, `AccessDenied`):
     /// what callers decide on, never shown by itself.
     code: Option<Box<str>>,
@@ -60,7 +60,7 @@ impl Error {
 
     /// Adds the command or change that fixes this.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(hint.into().into_boxed_str());
         self
     }
 
