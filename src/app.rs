@@ -58,7 +58,11 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         Command::Logout => commands::login::logout(&Services::new(&env)?, &profile),
         Command::Status(args) => commands::status::run(&Services::new(&env)?, &profile, args.json),
         Command::Doctor => commands::doctor::run(&env, &profile),
+        Command::Exec(args) if args.server => {
+            commands::serve::exec(&Services::new(&env)?, &profile, args)
+        }
         Command::Exec(args) => commands::shell::exec(&Services::new(&env)?, &profile, args.command),
+        Command::Serve(args) => commands::serve::serve(&Services::new(&env)?, &profile, &args),
         Command::Env(args) => commands::shell::env(&Services::new(&env)?, &profile, args.format),
         Command::Setup(SetupCommand::Claude(args)) => {
             commands::setup::claude(&env, &profile, &args)

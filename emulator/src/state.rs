@@ -227,6 +227,21 @@ impl EmulatorState {
         Some(f)
     }
 
+    /// Makes every temporary credential issued so far expire now: requests signed with
+    /// them fail with `ExpiredToken` from here on, and what is issued later is not touched.
+    /// Long-term keys ([`Emulator::add_user`]) stay valid. Returns how many expired.
+    pub(crate) fn expire_all(&mut self) -> usize {
+        let now = self.now();
+        let mut n = 0;
+        for i in self.issued.values_mut() {
+            if !i.token.is_empty() && i.expires_at > now {
+                i.expires_at = now;
+                n += 1;
+            }
+        }
+        n
+    }
+
     pub(crate) fn issue(&mut self, account: &str, arn: &str) -> (String, Issued) {
         let ttl = self.settings.credentials_ttl;
         self.issue_for(account, arn, ttl)
@@ -350,6 +365,12 @@ impl Emulator {
         for t in lock(&self.state).tokens.values_mut() {
             t.revoked = true;
         }
+    }
+
+    /// Expires every temporary credential issued so far, deterministically (a credential
+    /// rollover without waiting for one); also `POST /_emulator/expire`. Returns how many.
+    pub fn expire_all(&self) -> usize {
+        lock(&self.state).expire_all()
     }
 
     /// Injects a fault.

@@ -5,6 +5,7 @@
 pub mod credentials;
 pub mod doctor;
 pub mod login;
+pub mod serve;
 pub mod setup;
 pub mod shell;
 pub mod status;
