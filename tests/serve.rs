@@ -186,7 +186,13 @@ fn serve_answers_the_container_format_only_to_the_token_and_binds_loopback_only(
     let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["AccessKeyId", "SecretAccessKey", "Token", "AccountId", "Expiration"]
+        [
+            "AccessKeyId",
+            "SecretAccessKey",
+            "Token",
+            "AccountId",
+            "Expiration"
+        ]
     );
     assert_eq!(c["AccountId"], ACCOUNT);
     let expires: chrono::DateTime<chrono::Utc> = c["Expiration"].as_str().unwrap().parse().unwrap();
@@ -195,7 +201,11 @@ fn serve_answers_the_container_format_only_to_the_token_and_binds_loopback_only(
         "at least 15 minutes left: {expires}"
     );
     let ok = served.get(Some(&token));
-    assert!(!ok.head.to_ascii_lowercase().contains("access-control"), "{}", ok.head);
+    assert!(
+        !ok.head.to_ascii_lowercase().contains("access-control"),
+        "{}",
+        ok.head
+    );
 
     let none = served.get(None);
     assert_eq!((none.status, none.body.as_str()), (401, ""), "{none:?}");
@@ -204,7 +214,11 @@ fn serve_answers_the_container_format_only_to_the_token_and_binds_loopback_only(
     let short = served.get(Some(&token[..42]));
     assert_eq!((short.status, short.body.as_str()), (403, ""), "{short:?}");
     for a in [&none, &wrong] {
-        assert!(!a.head.to_ascii_lowercase().contains("access-control"), "{}", a.head);
+        assert!(
+            !a.head.to_ascii_lowercase().contains("access-control"),
+            "{}",
+            a.head
+        );
     }
 
     assert_eq!(
@@ -212,7 +226,11 @@ fn serve_answers_the_container_format_only_to_the_token_and_binds_loopback_only(
         [format!("0100007F:{:04X}", served.port)],
         "one listener, on 127.0.0.1 only"
     );
-    assert_eq!(h.emu.count("GetRoleCredentials"), 1, "answered from the cache");
+    assert_eq!(
+        h.emu.count("GetRoleCredentials"),
+        1,
+        "answered from the cache"
+    );
     served.stop(nix::sys::signal::Signal::SIGTERM);
 }
 
@@ -234,12 +252,23 @@ fn serve_takes_a_fixed_port() {
 
 #[test]
 fn a_token_file_is_private_without_a_newline_and_removed_at_exit() {
-    for signal in [nix::sys::signal::Signal::SIGINT, nix::sys::signal::Signal::SIGTERM] {
+    for signal in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ] {
         let h = signed_in(Settings::default());
         let served = Served::start(&h, &["--token-file"]);
-        assert!(!served.vars.contains_key("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
+        assert!(
+            !served
+                .vars
+                .contains_key("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+        );
         let path = PathBuf::from(&served.vars["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]);
-        assert!(path.starts_with(h.home().join("run/awscred")), "{}", path.display());
+        assert!(
+            path.starts_with(h.home().join("run/awscred")),
+            "{}",
+            path.display()
+        );
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         let dir = std::fs::metadata(path.parent().unwrap()).unwrap();
@@ -275,7 +304,10 @@ fn clear_credentials(h: &Harness) -> usize {
 fn a_hundred_parallel_requests_after_a_clear_cost_one_refresh() {
     let h = signed_in(Settings::default());
     let served = Served::start(&h, &[]);
-    let before = served.credentials()["AccessKeyId"].as_str().unwrap().to_string();
+    let before = served.credentials()["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(clear_credentials(&h), 1);
     h.emu.reset_counters();
     let token = served.token();
@@ -296,15 +328,25 @@ fn a_hundred_parallel_requests_after_a_clear_cost_one_refresh() {
         .collect();
     keys.dedup();
     assert_eq!(keys.len(), 1, "every answer carries the same credentials");
-    assert_ne!(keys[0], before, "the cleared credentials are not served from memory");
-    assert_eq!(h.emu.count("GetRoleCredentials"), 1, "one refresh for all of them");
+    assert_ne!(
+        keys[0], before,
+        "the cleared credentials are not served from memory"
+    );
+    assert_eq!(
+        h.emu.count("GetRoleCredentials"),
+        1,
+        "one refresh for all of them"
+    );
 }
 
 #[test]
 fn logout_and_login_force_take_effect_on_the_next_request_and_no_sign_in_starts() {
     let h = signed_in(Settings::default());
     let served = Served::start(&h, &[]);
-    let first = served.credentials()["AccessKeyId"].as_str().unwrap().to_string();
+    let first = served.credentials()["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let out = h.run(&["logout", "--profile", "bedrock"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -319,13 +361,18 @@ fn logout_and_login_force_take_effect_on_the_next_request_and_no_sign_in_starts(
             .contains("awscred login --profile bedrock"),
         "{v}"
     );
-    assert_eq!(h.emu.count("StartDeviceAuthorization"), devices, "no sign-in");
+    assert_eq!(
+        h.emu.count("StartDeviceAuthorization"),
+        devices,
+        "no sign-in"
+    );
     assert!(!h.home().join("browser-opened").exists(), "no browser");
 
     h.login();
-    // An error is reused for a second, so clients that retry at once cost nothing.
-    std::thread::sleep(Duration::from_millis(1100));
-    let second = served.credentials()["AccessKeyId"].as_str().unwrap().to_string();
+    let second = served.credentials()["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(second, first);
 
     let (mut child, rx) = h.spawn_login(&["--force"]);
@@ -336,7 +383,10 @@ fn logout_and_login_force_take_effect_on_the_next_request_and_no_sign_in_starts(
     }
     assert_eq!(h.emu.approve_all(), 1);
     assert!(child.wait().unwrap().success());
-    let third = served.credentials()["AccessKeyId"].as_str().unwrap().to_string();
+    let third = served.credentials()["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(third, second, "login --force replaced the credentials");
 }
 
@@ -358,7 +408,10 @@ fn exec_server_gives_the_child_the_endpoint_and_nothing_that_would_win_over_it()
         ("AWS_ACCESS_KEY_ID", "AKIAOLD"),
         ("AWS_SECRET_ACCESS_KEY", "old"),
         ("AWS_SESSION_TOKEN", "old"),
-        ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/x"),
+        (
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "/v2/credentials/x",
+        ),
         ("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/nonexistent"),
     ] {
         h.set_env(k, v);
@@ -367,7 +420,10 @@ fn exec_server_gives_the_child_the_endpoint_and_nothing_that_would_win_over_it()
     assert!(out.status.success(), "{}", stderr(&out));
     let env = env_lines(&stdout(&out));
     let url = &env["AWS_CONTAINER_CREDENTIALS_FULL_URI"];
-    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with('/'), "{url}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
+        "{url}"
+    );
     assert_eq!(env["AWS_CONTAINER_AUTHORIZATION_TOKEN"].len(), 43);
     assert_eq!(env["AWS_REGION"], "us-east-1");
     for k in [
@@ -381,12 +437,31 @@ fn exec_server_gives_the_child_the_endpoint_and_nothing_that_would_win_over_it()
     ] {
         assert!(!env.contains_key(k), "{k} reached the child");
     }
-    assert!(!stderr(&out).contains("default profile"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("default profile"),
+        "{}",
+        stderr(&out)
+    );
 
     let script = "env; printf 'mode=%s\\n' \"$(stat -c %a \"$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\")\"; \
                   printf 'bytes=%s\\n' \"$(wc -c < \"$AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE\")\"; exit 7";
-    let out = h.run(&["exec", "--server", "--token-file", "--profile", "bedrock", "--", "sh", "-c", script]);
-    assert_eq!(out.status.code(), Some(7), "the child's status: {}", stderr(&out));
+    let out = h.run(&[
+        "exec",
+        "--server",
+        "--token-file",
+        "--profile",
+        "bedrock",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "the child's status: {}",
+        stderr(&out)
+    );
     let env = env_lines(&stdout(&out));
     assert!(!env.contains_key("AWS_CONTAINER_AUTHORIZATION_TOKEN"));
     let file = PathBuf::from(&env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]);
@@ -461,7 +536,9 @@ fn venv_bin(name: &str) -> Option<PathBuf> {
     {
         return Some(PathBuf::from(p));
     }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/venv/bin")
+        .join(name);
     p.exists().then_some(p)
 }
 
@@ -512,7 +589,9 @@ fn js_sdk() -> Option<PathBuf> {
     let dir = std::env::var("AWSCRED_TEST_JS_SDK")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/js-sdk"));
-    dir.join("node_modules/@aws-sdk/client-sts").exists().then_some(dir)
+    dir.join("node_modules/@aws-sdk/client-sts")
+        .exists()
+        .then_some(dir)
 }
 
 #[test]

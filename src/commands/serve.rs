@@ -63,9 +63,6 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(30);
 const CONNECTION_STACK: usize = 128 * 1024;
 /// With a keyring store, a good answer is reused this long before the entry is read again.
 pub const SLOW_STORE_REUSE: Duration = Duration::from_secs(1);
-/// An error answer is reused this long, so clients that retry at once (every SDK does)
-/// do not each send a request to a failing source.
-pub const ERROR_REUSE: Duration = Duration::from_secs(1);
 /// After a refresh ahead failed, the next one is tried this much later.
 const RETRY_AHEAD: Duration = Duration::from_secs(30);
 /// How long an answer waits for a peer holding a lock (a sign-in in progress).
@@ -101,7 +98,8 @@ pub fn serve(services: &Services, profile: &str, args: &ServeArgs) -> Result<Exi
             None => text.push_str(&format!("unset {k}\n")),
         }
     }
-    crate::ui::data(&text).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
+    crate::ui::data(&text)
+        .map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
     warn_shadowing(services);
     Sink::Stderr.line(&format!(
         "Serving the credentials of profile {profile} on {} until interrupted.",
@@ -110,12 +108,7 @@ pub fn serve(services: &Services, profile: &str, args: &ServeArgs) -> Result<Exi
     let token_file = Arc::clone(&endpoint.token_file);
     ctrlc::set_handler(move || {
         // Removes the file (through the directory it was written in), then ends.
-        drop(
-            token_file
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take(),
-        );
+        drop(token_file.lock().unwrap_or_else(|p| p.into_inner()).take());
         std::process::exit(0);
     })
     .map_err(|e| Error::unexpected("cannot handle interrupts").caused_by(&e))?;
@@ -143,7 +136,8 @@ pub fn exec(services: &Services, profile: &str, args: ExecArgs) -> Result<ExitCo
     if let Ok(req) = services.request(profile)
         && let Some(region) = req.chain.settings.region.as_deref()
     {
-        cmd.env("AWS_REGION", region).env("AWS_DEFAULT_REGION", region);
+        cmd.env("AWS_REGION", region)
+            .env("AWS_DEFAULT_REGION", region);
     }
     // Signals from the terminal reach the child too; awscred stays until the child ends.
     let _ = ctrlc::set_handler(|| {});
@@ -221,9 +215,11 @@ impl Endpoint {
     fn start(services: &Services, profile: &str, port: u16, token_file: bool) -> Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
-                Error::user(format!("port {port} on 127.0.0.1 is in use by another program"))
-                    .caused_by(&e)
-                    .with_hint("stop that program, or choose another --port (or none: a free one)")
+                Error::user(format!(
+                    "port {port} on 127.0.0.1 is in use by another program"
+                ))
+                .caused_by(&e)
+                .with_hint("stop that program, or choose another --port (or none: a free one)")
             } else {
                 Error::unexpected(format!("cannot listen on 127.0.0.1:{port}")).caused_by(&e)
             }
@@ -267,10 +263,8 @@ impl Endpoint {
 
     /// The variables a client needs (name, value); `None` means "remove it".
     fn variables(&self) -> Vec<(&'static str, Option<String>)> {
-        let mut v: Vec<(&'static str, Option<String>)> = REMOVED_FOR_CHILD
-            .iter()
-            .map(|k| (*k, None))
-            .collect();
+        let mut v: Vec<(&'static str, Option<String>)> =
+            REMOVED_FOR_CHILD.iter().map(|k| (*k, None)).collect();
         let token = match &self.token_path {
             Some(p) => (
                 "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
@@ -282,7 +276,10 @@ impl Endpoint {
             ),
         };
         v.retain(|(k, _)| *k != token.0);
-        v.insert(0, ("AWS_CONTAINER_CREDENTIALS_FULL_URI", Some(self.url.clone())));
+        v.insert(
+            0,
+            ("AWS_CONTAINER_CREDENTIALS_FULL_URI", Some(self.url.clone())),
+        );
         v.insert(1, (token.0, Some(token.1)));
         v
     }
@@ -295,7 +292,12 @@ impl Endpoint {
             reuse_until: Instant::now(),
         });
         let code = self.refresher.serve(services, profile, &self.questions);
-        drop(self.token_file.lock().unwrap_or_else(|p| p.into_inner()).take());
+        drop(
+            self.token_file
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
         code
     }
 }
@@ -308,8 +310,7 @@ fn sh_quote(v: &str) -> String {
 /// Warns when the default profile has credentials: SDKs read the profile before the
 /// container endpoint, so they would use those instead.
 fn warn_shadowing(services: &Services) {
-    if let Ok(chain) = crate::config::resolve::resolve(&services.files, "default", &services.env)
-    {
+    if let Ok(chain) = crate::config::resolve::resolve(&services.files, "default", &services.env) {
         crate::log::warn(&format!(
             "the default profile has credentials ({}); SDKs use them before the endpoint, so programs may not use the endpoint's credentials",
             source::describe(&chain)
@@ -369,9 +370,12 @@ impl Refresher {
                 };
                 (reply, hold)
             }
+            // Not reused: a sign-in counts from the next request. Questions that arrive
+            // while a failing source is asked wait for one answer together, so the
+            // source sees one attempt at a time whatever the number of clients.
             Err(e) => {
                 crate::log::warn(&format!("cannot answer with credentials: {e}"));
-                (error_reply(&e), ERROR_REUSE)
+                (error_reply(&e), Duration::ZERO)
             }
         };
         let reuse_until = match self.ahead {
@@ -751,7 +755,10 @@ fn judge(head: &[u8], token: &Secret<String>) -> Verdict {
 fn same_token(given: &[u8], expected: &[u8]) -> bool {
     let a = Sha256::digest(given);
     let b = Sha256::digest(expected);
-    let diff = a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    let diff = a
+        .iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(diff) == 0
 }
 
@@ -807,13 +814,19 @@ mod tests {
         assert_eq!(judge(ok, &t), Verdict::Answer);
         let lower = b"GET / HTTP/1.1\r\nauthorization:t0ken\r\n\r\n";
         assert_eq!(judge(lower, &t), Verdict::Answer);
-        assert_eq!(judge(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &t), Verdict::Status(401));
+        assert_eq!(
+            judge(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", &t),
+            Verdict::Status(401)
+        );
         assert_eq!(
             judge(b"GET / HTTP/1.1\r\nAuthorization: t0ke\r\n\r\n", &t),
             Verdict::Status(403)
         );
         assert_eq!(
-            judge(b"GET / HTTP/1.1\r\nAuthorization: t0ken\r\nAuthorization: x\r\n\r\n", &t),
+            judge(
+                b"GET / HTTP/1.1\r\nAuthorization: t0ken\r\nAuthorization: x\r\n\r\n",
+                &t
+            ),
             Verdict::Status(403),
             "two tokens are one too many"
         );
@@ -902,14 +915,23 @@ mod tests {
             at: 0,
             step: 1000,
         };
-        assert_eq!(read_head(&mut d, Instant::now()), Head::Gone, "past the deadline");
+        assert_eq!(
+            read_head(&mut d, Instant::now()),
+            Head::Gone,
+            "past the deadline"
+        );
     }
 
     #[test]
     fn answers_carry_no_cors_header_and_an_empty_body_for_refusals() {
         let text = String::from_utf8(response(&Reply::empty(401))).unwrap();
         assert!(text.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{text}");
-        assert!(text.ends_with("Content-Length: 0\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "Content-Length: 0\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+            ),
+            "{text}"
+        );
         assert!(!text.to_ascii_lowercase().contains("access-control"));
         let ok = Reply {
             status: 200,
@@ -948,7 +970,10 @@ mod tests {
             Some(Duration::from_secs(45 * 60 + 1)),
             "an hour's credentials: refreshed with 15 minutes left"
         );
-        assert_eq!(due(&c, t0 + chrono::Duration::minutes(46), SERVE_WINDOW), None);
+        assert_eq!(
+            due(&c, t0 + chrono::Duration::minutes(46), SERVE_WINDOW),
+            None
+        );
         let short = creds(t0, 10);
         assert_eq!(
             due(&short, t0, SERVE_WINDOW),
@@ -972,16 +997,28 @@ mod tests {
         assert_eq!(r.status, 500);
         let v: serde_json::Value = serde_json::from_str(r.body.expose()).unwrap();
         assert_eq!(v["Code"], "CredentialsUnavailable");
-        assert_eq!(v["Message"], "no sign-in; hint: run awscred login --profile p");
+        assert_eq!(
+            v["Message"],
+            "no sign-in; hint: run awscred login --profile p"
+        );
     }
 
     #[test]
     fn the_runtime_directory_is_the_sessions_or_beside_the_cache() {
-        let env = Environment::from_pairs([("XDG_RUNTIME_DIR", "/run/user/1000"), ("AWSCRED_CACHE_DIR", "/c/awscred")]);
+        let env = Environment::from_pairs([
+            ("XDG_RUNTIME_DIR", "/run/user/1000"),
+            ("AWSCRED_CACHE_DIR", "/c/awscred"),
+        ]);
         if cfg!(unix) {
-            assert_eq!(runtime_dir(&env).unwrap(), PathBuf::from("/run/user/1000/awscred"));
+            assert_eq!(
+                runtime_dir(&env).unwrap(),
+                PathBuf::from("/run/user/1000/awscred")
+            );
         }
-        let env = Environment::from_pairs([("XDG_RUNTIME_DIR", "relative"), ("AWSCRED_CACHE_DIR", "/c/awscred")]);
+        let env = Environment::from_pairs([
+            ("XDG_RUNTIME_DIR", "relative"),
+            ("AWSCRED_CACHE_DIR", "/c/awscred"),
+        ]);
         assert_eq!(runtime_dir(&env).unwrap(), PathBuf::from("/c/awscred/run"));
     }
 }
