@@ -179,7 +179,13 @@ fn listeners(port: u16) -> Vec<String> {
 #[test]
 fn serve_answers_the_container_format_only_to_the_token_and_binds_loopback_only() {
     let h = signed_in(Settings::default());
+    assert_eq!(clear_credentials(&h), 1);
     let served = Served::start(&h, &[]);
+    assert_eq!(
+        h.emu.count("GetRoleCredentials"),
+        2,
+        "credentials are fetched before the endpoint is advertised"
+    );
     let token = served.token();
     assert_eq!(token.len(), 43, "256 random bits, base64url: {token}");
     let c = served.credentials();
@@ -228,8 +234,8 @@ fn serve_answers_the_container_format_only_to_the_token_and_binds_loopback_only(
     );
     assert_eq!(
         h.emu.count("GetRoleCredentials"),
-        1,
-        "answered from the cache"
+        2,
+        "answered from memory and the cache"
     );
     served.stop(nix::sys::signal::Signal::SIGTERM);
 }

@@ -89,12 +89,26 @@ pub const REMOVED_FOR_CHILD: [&str; 10] = [
 /// `awscred serve`: serves until interrupted (SIGINT, SIGTERM, SIGHUP), then removes the
 /// token file.
 pub fn serve(services: &Services, profile: &str, args: &ServeArgs) -> Result<ExitCode> {
-    let endpoint = Endpoint::start(services, profile, args.port.unwrap_or(0), args.token_file)?;
-    let vars = endpoint.variables();
+    // The handler comes first, so no signal can end awscred between writing the token
+    // file and being able to remove it.
+    let token_file: Arc<Mutex<Option<TokenFile>>> = Arc::default();
+    let on_signal = Arc::clone(&token_file);
+    ctrlc::set_handler(move || {
+        // Removes the file (through the directory it was written in), then ends.
+        drop(on_signal.lock().unwrap_or_else(|p| p.into_inner()).take());
+        std::process::exit(0);
+    })
+    .map_err(|e| Error::unexpected("cannot handle interrupts").caused_by(&e))?;
+    let endpoint = Endpoint::start(
+        services,
+        profile,
+        args.port.unwrap_or(0),
+        args.token_file.then_some(token_file),
+    )?;
     let mut text = String::new();
-    for (k, v) in &vars {
+    for (k, v) in endpoint.variables() {
         match v {
-            Some(v) => text.push_str(&format!("export {k}={}\n", sh_quote(v))),
+            Some(v) => text.push_str(&format!("export {k}={}\n", sh_quote(&v))),
             None => text.push_str(&format!("unset {k}\n")),
         }
     }
@@ -105,13 +119,6 @@ pub fn serve(services: &Services, profile: &str, args: &ServeArgs) -> Result<Exi
         "Serving the credentials of profile {profile} on {} until interrupted.",
         endpoint.url
     ));
-    let token_file = Arc::clone(&endpoint.token_file);
-    ctrlc::set_handler(move || {
-        // Removes the file (through the directory it was written in), then ends.
-        drop(token_file.lock().unwrap_or_else(|p| p.into_inner()).take());
-        std::process::exit(0);
-    })
-    .map_err(|e| Error::unexpected("cannot handle interrupts").caused_by(&e))?;
     endpoint.run(services, profile);
     Ok(ExitCode::SUCCESS)
 }
@@ -123,7 +130,12 @@ pub fn exec(services: &Services, profile: &str, args: ExecArgs) -> Result<ExitCo
         return Err(Error::user("no command given")
             .with_hint("run awscred exec --server --profile P -- aws sts get-caller-identity"));
     };
-    let endpoint = Endpoint::start(services, profile, args.port.unwrap_or(0), args.token_file)?;
+    let endpoint = Endpoint::start(
+        services,
+        profile,
+        args.port.unwrap_or(0),
+        args.token_file.then(Arc::default),
+    )?;
     warn_shadowing(services);
     let mut cmd = std::process::Command::new(program);
     cmd.args(rest).env("AWSCRED_PROFILE", profile);
@@ -211,8 +223,14 @@ struct Endpoint {
 
 impl Endpoint {
     /// Binds 127.0.0.1:`port`, fetches the credentials (a sign-in may happen here, as for
-    /// `exec`), writes the token file if asked, and starts accepting connections.
-    fn start(services: &Services, profile: &str, port: u16, token_file: bool) -> Result<Self> {
+    /// `exec`), writes the token file into `token_file` if given, and starts accepting
+    /// connections.
+    fn start(
+        services: &Services,
+        profile: &str,
+        port: u16,
+        token_file: Option<Arc<Mutex<Option<TokenFile>>>>,
+    ) -> Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AddrInUse {
                 Error::user(format!(
@@ -231,12 +249,14 @@ impl Endpoint {
         let mut refresher = Refresher::new(services, profile)?;
         let first = refresher.first(services, profile)?;
         let token = Secret::new(crate::login::loopback::random_token(32));
-        let (file, path) = if token_file {
-            let f = TokenFile::write(&services.env, port, &token)?;
-            let p = f.path();
-            (Some(f), Some(p))
-        } else {
-            (None, None)
+        let (slot, path) = match token_file {
+            Some(slot) => {
+                let f = TokenFile::write(&services.env, port, &token)?;
+                let p = f.path();
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(f);
+                (slot, Some(p))
+            }
+            None => (Arc::default(), None),
         };
         let (jobs, questions) = mpsc::channel();
         let accept = Accept {
@@ -252,7 +272,7 @@ impl Endpoint {
         Ok(Self {
             url: format!("http://127.0.0.1:{port}{PATH}"),
             token,
-            token_file: Arc::new(Mutex::new(file)),
+            token_file: slot,
             token_path: path,
             jobs,
             questions,
