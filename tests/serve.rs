@@ -639,3 +639,26 @@ fn which(name: &str) -> Result<PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+#[test]
+fn stalled_and_oversized_requests_hold_up_no_one() {
+    let h = signed_in(Settings::default());
+    let served = Served::start(&h, &[]);
+    // Connections that never finish their request, and one that sends too much.
+    let idle: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+            s.write_all(b"GET / HTTP/1.1\r\nAuthorization: ").unwrap();
+            s
+        })
+        .collect();
+    let mut big = TcpStream::connect(("127.0.0.1", served.port)).unwrap();
+    let mut req = b"GET / HTTP/1.1\r\nX: ".to_vec();
+    req.extend(std::iter::repeat_n(b'a', 64 * 1024));
+    let _ = big.write_all(&req);
+    let mut answer = String::new();
+    let _ = big.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer:?}");
+    served.credentials();
+    drop(idle);
+}

@@ -59,6 +59,10 @@ const READ_LIMIT: Duration = Duration::from_secs(2);
 const WRITE_LIMIT: Duration = Duration::from_secs(2);
 /// Longest a connection waits for the refresher before it answers 503.
 const ANSWER_LIMIT: Duration = Duration::from_secs(30);
+/// Longest a connection is kept after its answer, for the client to finish sending.
+const LINGER: Duration = Duration::from_millis(200);
+/// Most bytes read after an answer.
+const LINGER_BYTES: usize = 64 * 1024;
 /// Stack of a connection's thread: it parses one short request.
 const CONNECTION_STACK: usize = 128 * 1024;
 /// With a keyring store, a good answer is reused this long before the entry is read again.
@@ -811,10 +815,23 @@ fn response(reply: &Reply) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// Writes the answer and closes: first the sending half, then, after reading what the
+/// client still sends (at most [`LINGER_BYTES`], for at most [`LINGER`]), the rest, so a
+/// client that sent more than was read gets the answer rather than a reset.
 fn respond(stream: &mut TcpStream, reply: &Reply) {
     let _ = stream.write_all(&response(reply));
     let _ = stream.flush();
     let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(LINGER));
+    let deadline = Instant::now() + LINGER;
+    let mut sink = [0u8; 4096];
+    let mut left = LINGER_BYTES;
+    while left > 0 && Instant::now() < deadline {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
 }
 
 #[cfg(test)]
