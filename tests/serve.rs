@@ -662,3 +662,19 @@ fn stalled_and_oversized_requests_hold_up_no_one() {
     served.credentials();
     drop(idle);
 }
+
+#[test]
+fn a_runtime_directory_that_is_a_link_is_refused_for_the_token_file() {
+    let h = signed_in(Settings::default());
+    let elsewhere = h.home().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, h.home().join("run/awscred")).unwrap();
+    let out = h.run(&["serve", "--profile", "bedrock", "--token-file"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(&elsewhere).unwrap().count(),
+        0,
+        "no token written"
+    );
+}

@@ -544,7 +544,13 @@ struct TokenFile {
 
 impl TokenFile {
     fn write(env: &Environment, port: u16, token: &Secret<String>) -> Result<Self> {
-        let dir = PrivateDir::open(&runtime_dir(env)?)?;
+        let path = runtime_dir(env)?;
+        let dir = PrivateDir::open(&path).map_err(|e| {
+            e.context(format!(
+                "awscred will not write the endpoint's token file in {}",
+                path.display()
+            ))
+        })?;
         let name = format!("endpoint-{port}.token");
         dir.write_atomic(&name, token.expose().as_bytes(), 0o600)
             .map_err(|e| {
