@@ -446,3 +446,33 @@ impl Emulator {
         lock(&self.state).issued.get(akid).cloned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expire_all_ends_issued_credentials_and_leaves_long_term_keys() {
+        let mut s = EmulatorState::default();
+        let (akid, _) = s.issue("111122223333", "arn:aws:sts::111122223333:assumed-role/R/s");
+        s.issued.insert(
+            "AKIAUSER".into(),
+            Issued {
+                secret: "k".into(),
+                token: String::new(),
+                expires_at: Utc::now() + chrono::Duration::days(1),
+                account: "111122223333".into(),
+                arn: "arn:aws:iam::111122223333:user/u".into(),
+            },
+        );
+        assert_eq!(s.expire_all(), 1);
+        assert!(s.issued[&akid].expires_at <= s.now());
+        assert!(s.issued["AKIAUSER"].expires_at > s.now());
+        assert_eq!(s.expire_all(), 0, "nothing left to expire");
+        let (later, _) = s.issue("111122223333", "arn");
+        assert!(
+            s.issued[&later].expires_at > s.now(),
+            "later ones are not touched"
+        );
+    }
+}
