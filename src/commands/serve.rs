@@ -182,7 +182,10 @@ pub fn exec(services: &Services, profile: &str, args: ExecArgs) -> Result<ExitCo
 fn exit_code(status: std::process::ExitStatus) -> u8 {
     #[cfg(unix)]
     if let Some(sig) = std::os::unix::process::ExitStatusExt::signal(&status) {
-        return u8::try_from(128 + sig).unwrap_or(255);
+        return 128i32
+            .checked_add(sig)
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(255);
     }
     status
         .code()
