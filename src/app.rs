@@ -102,7 +102,7 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         Command::Status(args) => commands::status::run(&Services::new(&env)?, &profile, args.json),
         Command::Doctor => commands::doctor::run(&env, &profile),
         Command::Exec(args) => {
-            let profile = match (&cli_profile, args.profile) {
+            let profile = match (&cli_profile, args.profile.clone()) {
                 (Some(flag), Some(positional)) if *flag != positional => {
                     return Err(Error::user(format!(
                         "two profiles given: --profile {flag} and {positional}"
@@ -112,6 +112,9 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
                 (_, Some(positional)) => positional,
                 (_, None) => profile,
             };
+            if args.server {
+                return commands::serve::exec(&Services::new(&env)?, &profile, args);
+            }
             let opts = commands::shell::Options {
                 refresh: args.refresh,
                 duration: args.duration,
@@ -128,6 +131,7 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         Command::Env(args) => {
             commands::shell::env(&Services::new(&env)?, &profile, args.format, args.refresh)
         }
+        Command::Serve(args) => commands::serve::serve(&Services::new(&env)?, &profile, &args),
         Command::Setup(SetupCommand::Claude(args)) => {
             commands::setup::claude(&env, &profile, &args)
         }

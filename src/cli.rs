@@ -56,6 +56,9 @@ pub enum Command {
     Exec(ExecArgs),
     /// Print the profile's credentials as environment variable assignments.
     Env(EnvArgs),
+    /// Serve the profile's credentials on 127.0.0.1 in the AWS container format, refreshed
+    /// as they age, for long-running programs (AWS_CONTAINER_CREDENTIALS_FULL_URI).
+    Serve(ServeArgs),
     /// Configure Claude Code or an AWS CLI profile to use awscred.
     #[command(subcommand)]
     Setup(SetupCommand),
@@ -115,6 +118,17 @@ pub struct ClearArgs {
 /// Options of `exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// Give the command a credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI) that
+    /// refreshes, instead of fixed keys; it stops when the command ends.
+    #[arg(long)]
+    pub server: bool,
+    /// With --server: the port on 127.0.0.1 (default: a free port).
+    #[arg(long, value_name = "PORT", requires = "server")]
+    pub port: Option<u16>,
+    /// With --server: give the token in a file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)
+    /// instead of AWS_CONTAINER_AUTHORIZATION_TOKEN.
+    #[arg(long, requires = "server")]
+    pub token_file: bool,
     /// The profile (as `--profile`; aws-vault's `exec PROFILE -- CMD`).
     #[arg(id = "exec_profile", value_name = "PROFILE")]
     pub profile: Option<String>,
@@ -134,6 +148,18 @@ pub struct ExecArgs {
     /// Ignore the cached credentials of every step this once (never the sign-in).
     #[arg(long)]
     pub refresh: bool,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The port on 127.0.0.1 (default: a free port).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Write the token to a file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, removed at exit)
+    /// instead of printing it as AWS_CONTAINER_AUTHORIZATION_TOKEN.
+    #[arg(long)]
+    pub token_file: bool,
 }
 
 /// Shell syntax for `env`.

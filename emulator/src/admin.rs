@@ -43,3 +43,8 @@ pub(crate) async fn fault(State(state): State<Shared>, body: Bytes) -> Response 
         Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     }
 }
+
+pub(crate) async fn expire(State(state): State<Shared>) -> Response {
+    let n = lock(&state).expire_all();
+    axum::Json(json!({"expired": n})).into_response()
+}

@@ -72,6 +72,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/_emulator/approve", post(admin::approve))
         .route("/_emulator/settings", post(admin::settings))
         .route("/_emulator/fault", post(admin::fault))
+        .route("/_emulator/expire", post(admin::expire))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             wire::apply_rewrite,

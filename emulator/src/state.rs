@@ -227,6 +227,21 @@ impl EmulatorState {
         Some(f)
     }
 
+    /// Makes every temporary credential issued so far expire now: requests signed with
+    /// them fail with `ExpiredToken` from here on, and what is issued later is not touched.
+    /// Long-term keys ([`Emulator::add_user`]) stay valid. Returns how many expired.
+    pub(crate) fn expire_all(&mut self) -> usize {
+        let now = self.now();
+        let mut n = 0;
+        for i in self.issued.values_mut() {
+            if !i.token.is_empty() && i.expires_at > now {
+                i.expires_at = now;
+                n += 1;
+            }
+        }
+        n
+    }
+
     pub(crate) fn issue(&mut self, account: &str, arn: &str) -> (String, Issued) {
         let ttl = self.settings.credentials_ttl;
         self.issue_for(account, arn, ttl)
@@ -370,6 +385,12 @@ impl Emulator {
         s.refresh.clear();
     }
 
+    /// Expires every temporary credential issued so far, deterministically (a credential
+    /// rollover without waiting for one); also `POST /_emulator/expire`. Returns how many.
+    pub fn expire_all(&self) -> usize {
+        lock(&self.state).expire_all()
+    }
+
     /// Injects a fault.
     pub fn inject(&self, fault: Fault) {
         lock(&self.state).faults.push(fault);
@@ -441,5 +462,35 @@ impl Emulator {
     /// Who owns an access key id it issued.
     pub fn issued(&self, akid: &str) -> Option<Issued> {
         lock(&self.state).issued.get(akid).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expire_all_ends_issued_credentials_and_leaves_long_term_keys() {
+        let mut s = EmulatorState::default();
+        let (akid, _) = s.issue("111122223333", "arn:aws:sts::111122223333:assumed-role/R/s");
+        s.issued.insert(
+            "AKIAUSER".into(),
+            Issued {
+                secret: "k".into(),
+                token: String::new(),
+                expires_at: Utc::now() + chrono::Duration::days(1),
+                account: "111122223333".into(),
+                arn: "arn:aws:iam::111122223333:user/u".into(),
+            },
+        );
+        assert_eq!(s.expire_all(), 1);
+        assert!(s.issued[&akid].expires_at <= s.now());
+        assert!(s.issued["AKIAUSER"].expires_at > s.now());
+        assert_eq!(s.expire_all(), 0, "nothing left to expire");
+        let (later, _) = s.issue("111122223333", "arn");
+        assert!(
+            s.issued[&later].expires_at > s.now(),
+            "later ones are not touched"
+        );
     }
 }

@@ -40,6 +40,9 @@ Endpoints for scripts and tests:
                              \"code\": \"InternalFailure\", \"count\": 1}; optional: body
                              (raw answer), delay_ms, field and value (replace one field of
                              a good answer), truncate (cut a good answer in half)
+  POST /_emulator/expire     make every temporary credential issued so far expire now
+                             (requests signed with them fail with ExpiredToken), for a
+                             credential rollover without waiting. Answers {\"expired\": N}
 ";
 
 /// What the command line asks for.
