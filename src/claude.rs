@@ -630,6 +630,11 @@ pub fn evaluate(
         }
     }
     let region = env_region.as_deref().or(region);
+    if let (Some((r, v)), Some(region)) = (env("ANTHROPIC_BEDROCK_REGION_PREFIX"), region)
+        && let Some(why) = models::check_region_prefix(&text_of(v), region)
+    {
+        f(Severity::Warn, format!("{why} (in {})", at(r)), None);
+    }
     for var in models::MODEL_VARS {
         let Some((r, v)) = env(var) else { continue };
         let id = text_of(v);
@@ -1046,6 +1051,27 @@ mod tests {
         assert_eq!(
             stale.fix.as_deref(),
             Some("awscred setup claude --profile bedrock --scope user --remove-stale-models")
+        );
+        let f2 = evaluate(
+            &[src(
+                Scope::User,
+                "u.json",
+                &user.replace(
+                    "\"AWS_REGION\"",
+                    "\"ANTHROPIC_BEDROCK_REGION_PREFIX\": \"us\", \"AWS_REGION\"",
+                ),
+            )],
+            "bedrock",
+            None,
+            SETUP,
+        );
+        assert_eq!(
+            find(
+                &f2,
+                "ANTHROPIC_BEDROCK_REGION_PREFIX=us cannot be called from eu-west-1"
+            )
+            .severity,
+            Severity::Warn
         );
         let geo = find(&f, "ANTHROPIC_DEFAULT_OPUS_MODEL");
         assert_eq!(geo.severity, Severity::Error);

@@ -86,6 +86,29 @@ fn known_uncallable(prefix: &str, region: &str) -> bool {
     }
 }
 
+/// What Claude Code makes of `ANTHROPIC_BEDROCK_REGION_PREFIX=value` in `region`: `None`
+/// when it is honoured, else why not.
+pub fn check_region_prefix(value: &str, region: &str) -> Option<String> {
+    if !KNOWN[1..].contains(&value) {
+        return Some(format!(
+            "ANTHROPIC_BEDROCK_REGION_PREFIX={value} is not one of {}; Claude Code uses `{}.` for {region}",
+            KNOWN[1..].join(" "),
+            region_prefix(region)
+        ));
+    }
+    if region.starts_with("us-gov-") {
+        return Some(format!(
+            "ANTHROPIC_BEDROCK_REGION_PREFIX is ignored in GovCloud; Claude Code uses `us-gov.` for {region}"
+        ));
+    }
+    known_uncallable(value, region).then(|| {
+        format!(
+            "ANTHROPIC_BEDROCK_REGION_PREFIX={value} cannot be called from {region}; Claude Code falls back to `{}.`",
+            region_prefix(region)
+        )
+    })
+}
+
 /// What `setup` makes of a model id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -243,6 +266,28 @@ mod tests {
             ),
             Verdict::Refuse(..)
         ));
+    }
+
+    #[test]
+    fn the_region_prefix_preference() {
+        assert_eq!(check_region_prefix("jp", "ap-northeast-1"), None);
+        assert_eq!(check_region_prefix("global", "eu-west-1"), None);
+        assert!(check_region_prefix("us-gov", "us-gov-west-1").is_some());
+        assert!(
+            check_region_prefix("us", "us-gov-west-1")
+                .unwrap()
+                .contains("GovCloud")
+        );
+        assert!(
+            check_region_prefix("mars", "us-east-1")
+                .unwrap()
+                .contains("not one of")
+        );
+        assert!(
+            check_region_prefix("us", "eu-west-1")
+                .unwrap()
+                .contains("falls back to `eu.`")
+        );
     }
 
     #[test]
