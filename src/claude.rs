@@ -413,11 +413,12 @@ pub fn evaluate(
     awscred_setup: &str,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
+    // Project settings come with a repository: everything shown is made inert.
     let mut f = |severity, message: String, fix: Option<String>| {
         out.push(Finding {
             severity,
-            message,
-            fix,
+            message: crate::remote::text(&message),
+            fix: fix.map(|x| crate::remote::text(&x)),
         })
     };
     let mut read: Vec<Read<'_>> = Vec::new();
@@ -557,7 +558,8 @@ pub fn evaluate(
                         at(r)
                     ),
                     Some(format!(
-                        "trust the workspace when Claude Code asks, or move them to user settings: {awscred_setup} --scope user"
+                        "trust the workspace when Claude Code asks, or remove them from {} and run {awscred_setup} --scope user",
+                        r.src.path.display()
                     )),
                 );
             }
@@ -1081,6 +1083,30 @@ mod tests {
                 "awscred setup claude --profile bedrock --scope user --opus-model eu.anthropic.claude-opus-x"
             )
         );
+    }
+
+    #[test]
+    fn what_a_repository_wrote_is_shown_inert() {
+        let project = "{\"awsCredentialExport\": \"evil \\u001b]0;pwned\\u0007 \\u202e\", \"env\": {\"ANTHROPIC_MODEL\": \"x\\u001b[2J.anthropic.y\"}}";
+        let f = evaluate(
+            &[
+                src(Scope::User, "u.json", &good()),
+                src(Scope::Project, ".claude/settings.json", project),
+            ],
+            "bedrock",
+            None,
+            SETUP,
+        );
+        assert!(f.len() > 2);
+        for x in &f {
+            let all = format!("{}{}", x.message, x.fix.as_deref().unwrap_or(""));
+            assert!(
+                !all.contains('\u{1b}') && !all.contains('\u{7}') && !all.contains('\u{202e}'),
+                "{all:?}"
+            );
+        }
+        find(&f, "overrides awscred's");
+        find(&f, "inference-profile prefix");
     }
 
     #[test]
