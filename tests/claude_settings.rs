@@ -291,6 +291,11 @@ fn doctor_merges_settings_as_claude_code_and_fixes_the_right_scope() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("only after you trust this workspace"),
+        "{}",
+        stdout(&o)
+    );
     let o = h
         .command(&["doctor", "--profile", "bedrock"])
         .current_dir(&project)

@@ -220,6 +220,11 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
         "Claude Code will run `{}` for credentials.",
         setup.export_command
     ));
+    if matches!(args.scope, claude::Scope::Project | claude::Scope::Local) {
+        out.line(
+            "Claude Code runs commands from project or local settings only after you trust this workspace when it asks.",
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
