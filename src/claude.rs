@@ -578,8 +578,12 @@ pub fn evaluate(
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
+    let on = |key: &str| env(key).is_some_and(|(_, v)| matches!(text_of(v).as_str(), "1" | "true"));
+    // The same helpers serve Bedrock's Mantle endpoint and Claude Platform on AWS.
+    let other_aws = on("CLAUDE_CODE_USE_MANTLE") || on("CLAUDE_CODE_USE_ANTHROPIC_AWS");
     match env("CLAUDE_CODE_USE_BEDROCK") {
         Some((_, v)) if matches!(text_of(v).as_str(), "1" | "true") => {}
+        None if other_aws => {}
         found => f(
             Severity::Warn,
             match found {
@@ -631,7 +635,10 @@ pub fn evaluate(
             );
         }
     }
-    let region = env_region.as_deref().or(region);
+    let region = env_region
+        .as_deref()
+        .or(region)
+        .filter(|_| on("CLAUDE_CODE_USE_BEDROCK"));
     if let (Some((r, v)), Some(region)) = (env("ANTHROPIC_BEDROCK_REGION_PREFIX"), region)
         && let Some(why) = models::check_region_prefix(&text_of(v), region)
     {
@@ -1001,6 +1008,32 @@ mod tests {
             Some("awscred setup claude --profile bedrock --scope project")
         );
         assert_eq!(find(&f, "trust this workspace").severity, Severity::Warn);
+    }
+
+    #[test]
+    fn mantle_and_claude_platform_on_aws_use_the_same_helpers() {
+        for key in ["CLAUDE_CODE_USE_MANTLE", "CLAUDE_CODE_USE_ANTHROPIC_AWS"] {
+            let user = good().replace("CLAUDE_CODE_USE_BEDROCK", key).replace(
+                "\"AWS_REGION\": \"us-east-1\"",
+                "\"AWS_REGION\": \"eu-west-1\", \"ANTHROPIC_MODEL\": \"us.anthropic.claude-x\"",
+            );
+            let f = evaluate(&[src(Scope::User, "u.json", &user)], "bedrock", None, SETUP);
+            assert!(
+                f.iter().all(|x| x.severity == Severity::Ok),
+                "{key}: {f:#?}"
+            );
+        }
+        let f = evaluate(
+            &[src(
+                Scope::User,
+                "u.json",
+                &good().replace("CLAUDE_CODE_USE_BEDROCK", "OTHER"),
+            )],
+            "bedrock",
+            None,
+            SETUP,
+        );
+        find(&f, "env lacks CLAUDE_CODE_USE_BEDROCK=1");
     }
 
     #[test]
