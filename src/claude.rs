@@ -396,6 +396,21 @@ pub fn managed_drop_ins() -> PathBuf {
         .join("managed-settings.d")
 }
 
+/// The drop-in files in `dir` in the order Claude Code applies them: `*.json`, hidden
+/// files left out, by name. A missing or unreadable directory has none.
+pub fn drop_in_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names.into_iter().map(|n| dir.join(n)).collect()
+}
+
 /// A parsed source.
 struct Read<'a> {
     src: &'a Source,
@@ -910,6 +925,25 @@ mod tests {
         f.iter()
             .find(|x| x.message.contains(needle))
             .unwrap_or_else(|| panic!("no finding with {needle}: {f:#?}"))
+    }
+
+    #[test]
+    fn drop_ins_are_json_files_in_name_order() {
+        let d = tempfile::tempdir().unwrap();
+        for n in [
+            "20-b.json",
+            "10-a.json",
+            ".hidden.json",
+            "notes.txt",
+            "30.json.bak",
+        ] {
+            fs_err::write(d.path().join(n), "{}").unwrap();
+        }
+        assert_eq!(
+            drop_in_files(d.path()),
+            vec![d.path().join("10-a.json"), d.path().join("20-b.json")]
+        );
+        assert!(drop_in_files(&d.path().join("missing")).is_empty());
     }
 
     #[test]

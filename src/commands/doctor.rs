@@ -188,20 +188,11 @@ fn settings_sources(env: &Environment, problems: &mut Vec<Finding>) -> Vec<Sourc
                 (scope, place)
             })
             .collect();
-    let dir = claude::managed_drop_ins();
-    if let Ok(entries) = fs_err::read_dir(&dir) {
-        let mut names: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
-            .collect();
-        names.sort();
-        places.extend(
-            names
-                .into_iter()
-                .map(|n| (Scope::Managed, Place::Own(dir.join(n)))),
-        );
-    }
+    places.extend(
+        claude::drop_in_files(&claude::managed_drop_ins())
+            .into_iter()
+            .map(|p| (Scope::Managed, Place::Own(p))),
+    );
     let mut sources = Vec::new();
     for (scope, place) in places {
         match safe_write::read(&place) {
