@@ -463,9 +463,14 @@ pub fn evaluate(
     let at = |r: &Read<'_>| format!("{} settings ({})", r.src.scope.name(), r.src.path.display());
     let fix_in = |r: Option<&Read<'_>>, extra: &str| -> String {
         match r {
+            // Managed settings are the administrator's; `extra` is then what to ask for.
             Some(r) if r.src.scope == Scope::Managed => format!(
-                "managed settings are the administrator's: {} must change in {}",
-                extra.trim_start_matches(' '),
+                "ask your administrator to {} {}",
+                if extra.starts_with(' ') || extra.is_empty() {
+                    "change"
+                } else {
+                    extra
+                },
                 r.src.path.display()
             ),
             Some(r) => format!("{awscred_setup} --scope {}{extra}", r.src.scope.name()),
@@ -487,11 +492,11 @@ pub fn evaluate(
             Some(fix_in(None, "")),
         ),
         Some((r, v)) if !runs_awscred(v, " export") => {
-            let below = read.iter().rev().find(|l| {
-                l.src.scope.rank() < r.src.scope.rank()
-                    && l.v
-                        .get("awsCredentialExport")
-                        .is_some_and(|x| runs_awscred(x, " export"))
+            // The nearest source under it, a managed file under a drop-in included.
+            let index = read.iter().position(|x| std::ptr::eq(x, r)).unwrap_or(0);
+            let below = read[..index].iter().rev().find(|l| {
+                l.v.get("awsCredentialExport")
+                    .is_some_and(|x| runs_awscred(x, " export"))
             });
             match below {
                 Some(l) => f(
@@ -636,7 +641,7 @@ pub fn evaluate(
                     show(v),
                     at(r)
                 ),
-                Some(fix_in(Some(r), "remove env.AWS_PROFILE")),
+                Some(fix_in(Some(r), "remove env.AWS_PROFILE from")),
             );
         } else {
             f(
@@ -982,7 +987,10 @@ mod tests {
             "{}",
             x.message
         );
-        assert!(x.fix.as_deref().unwrap().contains("administrator"));
+        assert_eq!(
+            x.fix.as_deref(),
+            Some("ask your administrator to change /etc/claude-code/managed-settings.json")
+        );
         // A drop-in after the managed file wins over it.
         let f = evaluate(
             &[

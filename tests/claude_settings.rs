@@ -327,6 +327,112 @@ fn doctor_reports_a_user_aws_profile_without_failing() {
     );
 }
 
+/// Runs `awscred doctor` in a private mount namespace where /etc is an overlay of this
+/// machine's with `managed` as /etc/claude-code: the managed settings of a machine,
+/// without touching this one's. `None` when this process cannot make mount namespaces.
+#[cfg(target_os = "linux")]
+fn doctor_with_managed(h: &Harness, managed: &std::path::Path) -> Option<std::process::Output> {
+    let can = std::process::Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs tmpfs /mnt && mkdir /mnt/u /mnt/w \
+             && mount -t overlay overlay -o lowerdir=/etc,upperdir=/mnt/u,workdir=/mnt/w /etc",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !can {
+        missing("mount namespaces (unshare -m, as root)");
+        return None;
+    }
+    let dir = h.home().join("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = h.command(&["doctor", "--profile", "bedrock"]);
+    let o = std::process::Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs tmpfs /mnt && mkdir /mnt/u /mnt/w \
+             && mount -t overlay overlay -o lowerdir=/etc,upperdir=/mnt/u,workdir=/mnt/w /etc \
+             && rm -rf /etc/claude-code && cp -r \"$0\" /etc/claude-code && exec \"$@\"",
+        ])
+        .arg(managed)
+        .arg(c.get_program())
+        .args(c.get_args())
+        .env_clear()
+        .envs(
+            c.get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        )
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Some(o)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn doctor_reads_managed_settings_and_their_drop_ins() {
+    let h = signed_in();
+    let o = h.run(&["setup", "claude", "--profile", "bedrock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let managed = h.home().join("managed");
+    std::fs::create_dir_all(managed.join("managed-settings.d")).unwrap();
+    std::fs::write(
+        managed.join("managed-settings.json"),
+        r#"{"env": {"AWS_PROFILE": "corp"}, "awsCredentialExport": "awscred export --profile bedrock"}"#,
+    )
+    .unwrap();
+    // Applied after the managed file, in name order; hidden and non-JSON files are not.
+    for (name, text) in [
+        (
+            "20-creds.json",
+            r#"{"awsCredentialExport": "/opt/corp/creds"}"#,
+        ),
+        (
+            "10-first.json",
+            r#"{"awsCredentialExport": "/opt/corp/older"}"#,
+        ),
+        (
+            ".99-hidden.json",
+            r#"{"awsCredentialExport": "/opt/hidden"}"#,
+        ),
+        ("99-notes.txt", r#"{"awsCredentialExport": "/opt/notes"}"#),
+    ] {
+        std::fs::write(managed.join("managed-settings.d").join(name), text).unwrap();
+    }
+    let Some(o) = doctor_with_managed(&h, &managed) else {
+        return;
+    };
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{}", stderr(&o));
+    assert!(
+        out.contains("error awsCredentialExport in managed settings (/etc/claude-code/managed-settings.d/20-creds.json) overrides awscred's in managed settings (/etc/claude-code/managed-settings.json): Claude Code runs \"/opt/corp/creds\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("error env.AWS_PROFILE = \"corp\" in managed settings (/etc/claude-code/managed-settings.json): Claude Code then skips awsCredentialExport"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: ask your administrator to change /etc/claude-code/managed-settings.d/20-creds.json\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: ask your administrator to remove env.AWS_PROFILE from /etc/claude-code/managed-settings.json\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("/opt/hidden") && !out.contains("/opt/notes"),
+        "{out}"
+    );
+}
+
 // --- awsAuthRefresh: the URL is shown before any browser starts ---
 
 const WEB_PROFILE: &str = "
