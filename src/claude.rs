@@ -664,6 +664,19 @@ pub fn evaluate(
     {
         f(Severity::Warn, format!("{why} (in {})", at(r)), None);
     }
+    // The `model` setting takes a model id too.
+    if let (Some((r, Value::String(id))), Some(region)) = (helper("model"), region)
+        && let models::Verdict::Refuse(why, instead) = models::check(id, region)
+    {
+        f(
+            Severity::Error,
+            format!("model in {}: {why}", at(r)),
+            Some(format!(
+                "set \"model\": \"{instead}\" in {}",
+                r.src.path.display()
+            )),
+        );
+    }
     for var in models::MODEL_VARS {
         let Some((r, v)) = env(var) else { continue };
         let id = text_of(v);
@@ -1149,6 +1162,25 @@ mod tests {
             )
             .severity,
             Severity::Warn
+        );
+        let f3 = evaluate(
+            &[src(
+                Scope::User,
+                "u.json",
+                &user.replacen('{', "{\"model\": \"us.anthropic.claude-z\",", 1),
+            )],
+            "bedrock",
+            None,
+            SETUP,
+        );
+        assert_eq!(
+            find(
+                &f3,
+                "model in user settings (u.json): us.anthropic.claude-z"
+            )
+            .fix
+            .as_deref(),
+            Some("set \"model\": \"eu.anthropic.claude-z\" in u.json")
         );
         let geo = find(&f, "ANTHROPIC_DEFAULT_OPUS_MODEL");
         assert_eq!(geo.severity, Severity::Error);
