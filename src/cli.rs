@@ -207,21 +207,44 @@ pub enum SetupCommand {
 /// Options of `setup claude`.
 #[derive(Debug, Args)]
 pub struct SetupClaudeArgs {
-    /// Bedrock region (default: AWS_REGION, then the profile's region).
+    /// Bedrock region name, such as eu-west-1 (default: AWS_REGION, then the profile's region).
     #[arg(long)]
     pub region: Option<String>,
     /// Which settings file to write.
     #[arg(long, value_enum, default_value = "user")]
     pub scope: crate::claude::Scope,
-    /// Primary model id (ANTHROPIC_MODEL).
+    /// Model id, inference profile or application-inference-profile ARN (ANTHROPIC_MODEL).
+    ///
+    /// Without model options Claude Code picks current models and the region's
+    /// inference-profile prefix itself.
     #[arg(long)]
     pub model: Option<String>,
-    /// Small/fast model id (ANTHROPIC_SMALL_FAST_MODEL).
+    /// Opus model (ANTHROPIC_DEFAULT_OPUS_MODEL).
     #[arg(long)]
+    pub opus_model: Option<String>,
+    /// Sonnet model (ANTHROPIC_DEFAULT_SONNET_MODEL).
+    #[arg(long)]
+    pub sonnet_model: Option<String>,
+    /// Haiku model, for background tasks (ANTHROPIC_DEFAULT_HAIKU_MODEL).
+    #[arg(long)]
+    pub haiku_model: Option<String>,
+    /// Deprecated: the same as --haiku-model.
+    #[arg(long, hide = true, conflicts_with = "haiku_model")]
     pub small_fast_model: Option<String>,
-    /// Also write the recommended default model ids.
-    #[arg(long)]
+    /// No longer supported: Claude Code picks current models itself.
+    #[arg(long, hide = true)]
     pub default_models: bool,
+    /// Leave out the recommended output-token settings (CLAUDE_CODE_MAX_OUTPUT_TOKENS,
+    /// MAX_THINKING_TOKENS).
+    #[arg(long)]
+    pub no_token_limits: bool,
+    /// Remove env.AWS_PROFILE from the settings (it hands the Bedrock identity to every
+    /// process Claude Code starts; other tools of yours may rely on it).
+    #[arg(long)]
+    pub remove_aws_profile: bool,
+    /// Remove the year-old model ids an earlier awscred wrote.
+    #[arg(long)]
+    pub remove_stale_models: bool,
     /// Show the change without writing it.
     #[arg(long)]
     pub dry_run: bool,

@@ -282,3 +282,36 @@ fn claude_refreshes_before_expiration_minus_five_minutes() {
     }
     assert_signed_by_awscred(&h);
 }
+
+#[test]
+fn a_user_level_aws_profile_does_not_stop_awscred_export() {
+    let Some(bin) = claude_bin() else {
+        return missing("the Claude Code CLI (npm install @anthropic-ai/claude-code)");
+    };
+    // Claude Code skips awsCredentialExport for AWS_PROFILE from managed policy only, so
+    // `setup` leaves a user's env.AWS_PROFILE alone and `doctor` only warns about it.
+    let mut h = Harness::new("file", Settings::default());
+    let log = setup(&mut h);
+    let path = h.home().join(".claude/settings.json");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "\"CLAUDE_CODE_USE_BEDROCK\"",
+        "\"AWS_PROFILE\": \"bedrock\",\n    \"CLAUDE_CODE_USE_BEDROCK\"",
+    );
+    std::fs::write(&path, &text).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["env"]["AWS_PROFILE"], "bedrock");
+    let o = claude(&h, &bin, &["-p", "say hi"]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "claude failed: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let signers = assert_signed_by_awscred(&h);
+    let runs = export_runs(&log);
+    assert!(!runs.is_empty(), "Claude Code ran awscred export");
+    assert!(
+        signers.iter().all(|s| runs.iter().any(|r| &r.1 == s)),
+        "every signer came from an export run"
+    );
+}

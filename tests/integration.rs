@@ -23,7 +23,14 @@ fn setup_claude_writes_merges_backs_up_and_is_idempotent() {
     )
     .unwrap();
 
-    let dry = h.run(&["setup", "claude", "--profile", "bedrock", "--dry-run"]);
+    let dry = h.run(&[
+        "setup",
+        "claude",
+        "--profile",
+        "bedrock",
+        "--remove-aws-profile",
+        "--dry-run",
+    ]);
     assert!(dry.status.success(), "{}", stderr(&dry));
     assert!(stdout(&dry).contains("Would change"));
     assert!(stdout(&dry).contains("- env.AWS_PROFILE"));
@@ -39,7 +46,7 @@ fn setup_claude_writes_merges_backs_up_and_is_idempotent() {
         "claude",
         "--profile",
         "bedrock",
-        "--default-models",
+        "--remove-aws-profile",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value =
@@ -60,9 +67,9 @@ fn setup_claude_writes_merges_backs_up_and_is_idempotent() {
         v["env"]["AWS_REGION"], "us-east-1",
         "from the profile's region"
     );
-    assert_eq!(
-        v["env"]["ANTHROPIC_MODEL"],
-        "us.anthropic.claude-3-7-sonnet-20250219-v1:0"
+    assert!(
+        v["env"].get("ANTHROPIC_MODEL").is_none(),
+        "no model ids unless asked"
     );
     assert!(v["env"].get("AWS_PROFILE").is_none());
     // The backup is private, in awscred's state directory, and the message names it.
@@ -90,13 +97,7 @@ fn setup_claude_writes_merges_backs_up_and_is_idempotent() {
     );
 
     let before = std::fs::read(settings_path(&h)).unwrap();
-    let again = h.run(&[
-        "setup",
-        "claude",
-        "--profile",
-        "bedrock",
-        "--default-models",
-    ]);
+    let again = h.run(&["setup", "claude", "--profile", "bedrock"]);
     assert!(stdout(&again).contains("nothing to change"));
     assert_eq!(std::fs::read(settings_path(&h)).unwrap(), before);
 }
@@ -207,9 +208,14 @@ fn status_json_and_doctor() {
     std::fs::create_dir_all(h.home().join(".claude")).unwrap();
     std::fs::write(settings_path(&h), r#"{"env": {"AWS_PROFILE": "bedrock"}}"#).unwrap();
     let o = h.run(&["doctor", "--profile", "bedrock"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(
-        stdout(&o).contains("env sets AWS_PROFILE"),
+        stdout(&o).contains("warn  env.AWS_PROFILE = \"bedrock\" in user settings"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("error env lacks AWS_REGION"),
         "{}",
         stdout(&o)
     );

@@ -1,10 +1,11 @@
 //! `awscred doctor`: checks a setup end to end and says what to fix. Never signs in; a
 //! silent refresh is allowed, since that is what Claude Code's calls would do.
 
-use crate::claude::{self, Finding, Severity};
+use crate::claude::{self, Finding, Scope, Severity, Source};
 use crate::config;
 use crate::env::Environment;
 use crate::error::Result;
+use crate::safe_write::{self, Place};
 use crate::services::Services;
 use crate::source::{self, LoginPolicy, SignInState, role};
 use crate::ui::Sink;
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 
 fn print(f: &Finding) {
     let tag = match f.severity {
+        Severity::Note => "note ",
         Severity::Ok => "ok   ",
         Severity::Warn => "warn ",
         Severity::Error => "error",
@@ -170,44 +172,72 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
             Some(e.hint().map(str::to_string).unwrap_or(login.clone())),
         ),
     }
-    // Claude Code settings, most specific last (as Claude Code merges them).
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let setup_cmd = format!("awscred setup claude --profile {profile}");
-    let mut any = false;
-    for scope in [
-        claude::Scope::User,
-        claude::Scope::Project,
-        claude::Scope::Local,
-    ] {
-        let place = claude::settings_place(
-            scope,
-            env.home().as_deref(),
-            env.get("CLAUDE_CONFIG_DIR"),
-            &cwd,
-        );
-        let path = place.path();
-        match crate::safe_write::read(&place) {
-            Ok(Some(text)) => {
-                any = true;
-                for f in claude::check(&text, &path, profile, &setup_cmd) {
-                    add(f.severity, f.message, f.fix);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => add(
-                Severity::Warn,
-                format!("{}; not checked", e.message()),
-                e.hint().map(str::to_string),
-            ),
-        }
-    }
-    if !any {
-        add(
-            Severity::Warn,
-            "no Claude Code settings found".into(),
-            Some(setup_cmd),
-        );
+    for f in claude_settings(env, profile, chain.settings.region.as_deref()) {
+        add(f.severity, f.message, f.fix);
     }
     let broken = findings.iter().any(|f| f.severity == Severity::Error);
     Ok(ExitCode::from(if broken { 1 } else { 0 }))
+}
+
+/// The settings files Claude Code reads, lowest precedence first: user, project, local,
+/// the managed file and its drop-ins in name order.
+fn settings_sources(env: &Environment, problems: &mut Vec<Finding>) -> Vec<Source> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut places: Vec<(Scope, Place)> =
+        [Scope::User, Scope::Project, Scope::Local, Scope::Managed]
+            .into_iter()
+            .map(|scope| {
+                let place = claude::settings_place(
+                    scope,
+                    env.home().as_deref(),
+                    env.get("CLAUDE_CONFIG_DIR"),
+                    &cwd,
+                );
+                (scope, place)
+            })
+            .collect();
+    places.extend(
+        claude::drop_in_files(&claude::managed_drop_ins())
+            .into_iter()
+            .map(|p| (Scope::Managed, Place::Own(p))),
+    );
+    let mut sources = Vec::new();
+    for (scope, place) in places {
+        match safe_write::read(&place) {
+            Ok(Some(text)) => sources.push(Source {
+                scope,
+                path: place.path(),
+                text,
+            }),
+            Ok(None) => {}
+            Err(e) => problems.push(Finding {
+                severity: Severity::Warn,
+                message: format!("{}; not checked", e.message()),
+                fix: e.hint().map(str::to_string),
+            }),
+        }
+    }
+    sources
+}
+
+/// Claude Code's settings as Claude Code merges them (see [`claude::evaluate`]).
+fn claude_settings(env: &Environment, profile: &str, region: Option<&str>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let sources = settings_sources(env, &mut out);
+    let setup_cmd = format!("awscred setup claude --profile {profile}");
+    if sources.is_empty() {
+        out.push(Finding {
+            severity: Severity::Warn,
+            message: "no Claude Code settings found".into(),
+            fix: Some(setup_cmd),
+        });
+    } else {
+        out.extend(claude::evaluate(&sources, profile, region, &setup_cmd));
+    }
+    out.push(Finding {
+        severity: Severity::Note,
+        message: "doctor reads settings files only: it cannot see managed policy from macOS configuration profiles (plist) or the Windows registry, nor server-managed settings, which override these files".into(),
+        fix: None,
+    });
+    out
 }

@@ -1,6 +1,6 @@
 //! `awscred setup claude` and `awscred setup aws-profile`.
 
-use crate::claude::{self, Setup};
+use crate::claude::{self, Setup, models};
 use crate::cli::{SetupAwsProfileArgs, SetupClaudeArgs};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, AwsFiles, edit};
@@ -55,8 +55,75 @@ fn write_with_backup(
     )
 }
 
+/// The model variables `args` asks for, each checked against `region`: refused when its
+/// inference profile cannot be called from there, written with a warning when awscred
+/// does not know its prefix.
+fn models_asked(
+    args: &SetupClaudeArgs,
+    region: &str,
+    profile: &str,
+) -> Result<Vec<(&'static str, String)>> {
+    if args.default_models {
+        return Err(Error::user(
+            "--default-models is gone: Claude Code picks current models and the inference-profile prefix for the region itself",
+        )
+        .with_hint(format!(
+            "run awscred setup claude --profile {profile} without --default-models, or name a model with --model, --opus-model, --sonnet-model or --haiku-model"
+        )));
+    }
+    if args.small_fast_model.is_some() {
+        crate::log::warn(
+            "--small-fast-model is deprecated (Claude Code reads ANTHROPIC_DEFAULT_HAIKU_MODEL now): writing it as --haiku-model",
+        );
+    }
+    let asked = [
+        ("ANTHROPIC_MODEL", "--model", &args.model),
+        (
+            "ANTHROPIC_DEFAULT_OPUS_MODEL",
+            "--opus-model",
+            &args.opus_model,
+        ),
+        (
+            "ANTHROPIC_DEFAULT_SONNET_MODEL",
+            "--sonnet-model",
+            &args.sonnet_model,
+        ),
+        (
+            "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+            "--haiku-model",
+            if args.small_fast_model.is_some() {
+                &args.small_fast_model
+            } else {
+                &args.haiku_model
+            },
+        ),
+    ];
+    let mut out = Vec::new();
+    for (var, flag, value) in asked {
+        let Some(id) = value else { continue };
+        match models::check(id, region) {
+            models::Verdict::Fine => {}
+            models::Verdict::Warn(w) => crate::log::warn(&w),
+            models::Verdict::Refuse(why, instead) => {
+                return Err(Error::user(why).with_hint(format!(
+                    "use {flag} {} (the prefix for {region})",
+                    claude::shell_quote(&instead, cfg!(windows))
+                )));
+            }
+        }
+        out.push((var, id.clone()));
+    }
+    Ok(out)
+}
+
 /// `awscred setup claude`.
 pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Result<ExitCode> {
+    if let Some(r) = &args.region
+        && !models::is_region(r)
+    {
+        return Err(Error::user(format!("--region {r:?} is not a region name"))
+            .with_hint("give a name such as --region us-east-1 or --region eu-west-1"));
+    }
     // The profile must resolve, or Claude Code would run a command that cannot work.
     let files = AwsFiles::load(env)?;
     let chain = config::resolve::resolve(&files, profile, env)?;
@@ -72,20 +139,24 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
                 "run awscred setup claude --profile {profile} --region us-east-1"
             ))
         })?;
+    if !models::is_region(&region) {
+        return Err(Error::user(format!(
+            "the region of profile `{profile}` ({region:?}) is not a region name"
+        ))
+        .with_hint(format!(
+            "run awscred setup claude --profile {profile} --region us-east-1"
+        )));
+    }
     let exe = awscred_command(env);
     let windows = cfg!(windows);
     let setup = Setup {
         export_command: claude::command_line(&exe, "export", profile, windows),
         refresh_command: claude::command_line(&exe, "login", profile, windows),
+        models: models_asked(args, &region, profile)?,
         region,
-        model: args.model.clone().or_else(|| {
-            args.default_models
-                .then(|| claude::DEFAULT_MODEL.to_string())
-        }),
-        small_fast_model: args.small_fast_model.clone().or_else(|| {
-            args.default_models
-                .then(|| claude::DEFAULT_SMALL_FAST_MODEL.to_string())
-        }),
+        token_limits: !args.no_token_limits,
+        remove_aws_profile: args.remove_aws_profile,
+        remove_stale_models: args.remove_stale_models,
     };
     let cwd = std::env::current_dir()
         .map_err(|e| Error::unexpected("cannot read the current directory").caused_by(&e))?;
@@ -97,9 +168,22 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
     );
     let path = place.path();
     let old = safe_write::read(&place)?;
-    let (new, changes) = claude::merge(old.as_deref(), &path, &setup)?;
+    let merged = claude::merge(old.as_deref(), &path, &setup)?;
     let out = Sink::Stdout;
-    if changes.is_empty() {
+    let scope = args.scope.name();
+    if let Some(p) = &merged.aws_profile {
+        out.line(&format!(
+            "Note: env.AWS_PROFILE = {p:?} stays in {}: Claude Code hands it, and the Bedrock identity, to every process it starts. If no other tool of yours needs it there, run awscred setup claude --profile {profile} --scope {scope} --remove-aws-profile.",
+            path.display()
+        ));
+    }
+    for (k, v) in &merged.stale_models {
+        out.line(&format!(
+            "Note: env.{k} = {v:?} in {} is a year-old default an earlier awscred wrote; Claude Code picks current models itself. Remove it with awscred setup claude --profile {profile} --scope {scope} --remove-stale-models (add --dry-run to see the change first).",
+            path.display()
+        ));
+    }
+    if merged.changes.is_empty() {
         out.line(&format!(
             "{} already uses awscred for profile {profile}; nothing to change.",
             path.display()
@@ -115,13 +199,20 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
         },
         path.display()
     ));
-    for c in &changes {
+    for c in &merged.changes {
         out.line(&format!("  {c}"));
+    }
+    if merged.rewritten {
+        out.line(&format!(
+            "{} has repeated keys, so it {} rewritten whole (the last of each repeated key kept) rather than edited in place.",
+            path.display(),
+            if args.dry_run { "would be" } else { "is" }
+        ));
     }
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
-    let backup = write_with_backup(env, &place, old.as_deref(), &new, MODE_SHARED)?;
+    let backup = write_with_backup(env, &place, old.as_deref(), &merged.text, MODE_SHARED)?;
     if let Some(b) = backup {
         out.line(&format!("The previous file is kept as {}.", b.display()));
     }
@@ -129,6 +220,11 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
         "Claude Code will run `{}` for credentials.",
         setup.export_command
     ));
+    if matches!(args.scope, claude::Scope::Project | claude::Scope::Local) {
+        out.line(
+            "Claude Code runs commands from project or local settings only after you trust this workspace when it asks.",
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

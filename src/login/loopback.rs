@@ -194,22 +194,26 @@ impl Loopback {
         state: &str,
     ) -> Result<Callback> {
         let sink = ctx.login.sink;
+        // The URL is on the user's screen (written and flushed) before any browser starts:
+        // a launcher that hangs, or a browser on another display, must not hide it.
+        sink.line(if ctx.login.open_browser {
+            "Opening your browser; if it does not open, visit:"
+        } else {
+            "Open this URL in a browser on this machine:"
+        });
+        sink.line(&format!("  {url}"));
         let mut link = None;
         let launcher = if ctx.login.open_browser {
             let l = self.link(url);
             let child = super::browser::open(l.url(), ctx.env);
+            if child.is_none() {
+                sink.line("Could not start a browser; open the URL above yourself.");
+            }
             link = Some(l);
-            sink.line(if child.is_some() {
-                "If no browser window opens, visit:"
-            } else {
-                "Could not start a browser; open this URL yourself:"
-            });
             child
         } else {
-            sink.line("Open this URL in a browser on this machine:");
             None
         };
-        sink.line(&format!("  {url}"));
         let timeout = ctx.login.timeout;
         self.wait(
             link.as_ref(),
