@@ -2,6 +2,7 @@
 //! over raw HTTP and by the real SDKs (boto3, the AWS CLI, the AWS SDK for JavaScript v3)
 //! in a child of `exec --server`, across a credential rollover at the emulator.
 
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
 
 mod common;
