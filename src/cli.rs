@@ -253,8 +253,15 @@ pub struct SetupClaudeArgs {
 /// Options of `setup aws-profile`.
 #[derive(Debug, Args)]
 pub struct SetupAwsProfileArgs {
-    /// The AWS CLI profile to create or update.
+    /// The AWS CLI profile to create or update (one word, no brackets or quotes).
     pub name: String,
+    /// Region for the profile (default: the source profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Add credential_process even though the profile has other credential settings
+    /// (which the AWS CLI would then use instead, or in conflict).
+    #[arg(long)]
+    pub force: bool,
     /// Show the change without writing it.
     #[arg(long)]
     pub dry_run: bool,

@@ -743,3 +743,55 @@ fn rejected_cached_credentials_are_dropped_and_fetched_again() {
         "credentials AWS accepts again"
     );
 }
+
+/// `setup aws-profile` writes a working profile: the region, no clobbering of another
+/// source, and only names botocore reads back.
+#[test]
+fn setup_aws_profile_writes_region_refuses_clobbering_and_bad_names() {
+    let h = Harness::new("file", Settings::default());
+    let run = |args: &[&str]| {
+        let mut a = vec!["setup", "aws-profile"];
+        a.extend_from_slice(args);
+        h.run(&a)
+    };
+    let before = std::fs::read_to_string(h.config_path()).unwrap();
+    for bad in ["bad name]", "x\n[profile evil]", "\"q\"", ""] {
+        let o = run(&[bad, "--profile", "bedrock"]);
+        assert_eq!(o.status.code(), Some(1), "{bad:?}: {}", stderr(&o));
+        assert_eq!(std::fs::read_to_string(h.config_path()).unwrap(), before);
+    }
+    let o = run(&["admin", "--profile", "bedrock"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already has role_arn"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(h.config_path()).unwrap(), before);
+
+    let o = run(&["new-cli", "--profile", "bedrock", "--dry-run"]);
+    assert!(
+        stdout(&o).contains("  region = us-east-1"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read_to_string(h.config_path()).unwrap(), before);
+    let o = run(&["new-cli", "--profile", "bedrock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["eu-cli", "--profile", "bedrock", "--region", "eu-west-1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["admin", "--profile", "bedrock", "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(h.config_path()).unwrap();
+    assert!(
+        text.contains("[profile new-cli]\nregion = us-east-1\ncredential_process = "),
+        "{text}"
+    );
+    assert!(
+        text.contains("[profile eu-cli]\nregion = eu-west-1\n"),
+        "{text}"
+    );
+    // The profiles work for the AWS CLI's resolution rules as awscred reads them.
+    let o = h.run(&["status", "--profile", "new-cli"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

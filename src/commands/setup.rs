@@ -228,7 +228,39 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// `awscred setup aws-profile NAME --profile P`.
+/// Credential settings that `credential_process` would compete with in one profile.
+const OTHER_CREDENTIAL_KEYS: &[&str] = &[
+    "sso_session",
+    "sso_start_url",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "web_identity_token_file",
+    "aws_access_key_id",
+    "awscred_oidc_issuer",
+];
+
+/// A profile name botocore reads back as the same name: `[profile NAME]` must split into
+/// exactly two words, and the header must stay one line.
+fn check_profile_name(name: &str) -> Result<()> {
+    let bad = name.is_empty()
+        || name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "[]\"'\\#;".contains(c));
+    if bad {
+        return Err(Error::user(format!(
+            "`{}` cannot be a profile name in ~/.aws/config",
+            crate::remote::text(name)
+        ))
+        .with_hint(
+            "use letters, digits and - _ . @ + = , / : (no spaces, brackets, quotes, # or ;)",
+        ));
+    }
+    Ok(())
+}
+
+/// `awscred setup aws-profile NAME --profile P`: a profile the AWS CLI and every SDK use
+/// through `credential_process = awscred process --profile P`, with the region.
 pub fn aws_profile(
     env: &Environment,
     profile: &str,
@@ -240,13 +272,50 @@ pub fn aws_profile(
         ))
         .with_hint(format!("run awscred setup aws-profile {profile}-cli --profile {profile}")));
     }
+    check_profile_name(&args.name)?;
     let files = AwsFiles::load(env)?;
-    config::resolve::resolve(&files, profile, env)?;
+    let source = config::resolve::resolve(&files, profile, env)?;
+    let region = match &args.region {
+        Some(r) => Some(config::resolve::check_region(r, "--region")?),
+        None => source.settings.region.clone(),
+    };
     let path = env.config_file();
+    if !args.force
+        && let Some(section) = files
+            .config
+            .get(config::parse::SectionKind::Profile, &args.name)
+        && let Some(key) = OTHER_CREDENTIAL_KEYS
+            .iter()
+            .find(|k| section.get(k).is_some())
+    {
+        return Err(Error::user(format!(
+            "[profile {}] in {} already has {key}: with credential_process added, the AWS CLI would use one or the other",
+            args.name,
+            path.display()
+        ))
+        .with_hint(format!(
+            "choose a new name (awscred setup aws-profile {}-cli --profile {profile}), or pass --force",
+            args.name
+        )));
+    }
     let place = Place::Own(path.clone());
     let old = safe_write::read(&place)?.unwrap_or_default();
     let value = claude::command_line(&awscred_command(env), "process", profile, cfg!(windows));
-    let Some(new) = edit::set_profile_key(&old, &args.name, "credential_process", &value) else {
+    let with_region = match &region {
+        Some(r)
+            if files
+                .config
+                .get(config::parse::SectionKind::Profile, &args.name)
+                .is_none_or(|s| s.get("region").is_none()) =>
+        {
+            edit::set_profile_key(&old, &args.name, "region", r)
+        }
+        _ => None,
+    };
+    let base = with_region.as_deref().unwrap_or(&old);
+    let new = edit::set_profile_key(base, &args.name, "credential_process", &value)
+        .or(with_region.clone());
+    let Some(new) = new else {
         Sink::Stdout.line(&format!(
             "[profile {}] in {} already runs awscred; nothing to change.",
             args.name,
@@ -261,6 +330,11 @@ pub fn aws_profile(
             args.name,
             path.display()
         ));
+        if with_region.is_some()
+            && let Some(r) = &region
+        {
+            out.line(&format!("  region = {r}"));
+        }
         out.line(&format!("  credential_process = {value}"));
         return Ok(ExitCode::SUCCESS);
     }
