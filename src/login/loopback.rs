@@ -123,6 +123,7 @@ impl Loopback {
     }
 
     /// The port.
+    #[allow(dead_code)] // tests, and URLs other than sign-ins handed to a browser
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -167,6 +168,7 @@ impl Loopback {
 
     /// Serves `link` once and returns as soon as a browser has fetched it, or fails at
     /// `deadline`.
+    #[allow(dead_code)] // for URLs other than sign-ins handed to a browser (`open_once`)
     pub fn hand_over(
         &self,
         link: &Link,
@@ -301,6 +303,7 @@ impl Loopback {
 /// the redirect instead, and the browser then finds no listener: the user sees a failed
 /// page, so a `url` that is itself a bearer credential should be short-lived. Fails when
 /// no launcher starts or the link is not fetched within `timeout`.
+#[allow(dead_code)] // the AWS console sign-in URL is the first such URL to come
 pub fn open_once(env: &Environment, url: &str, timeout: Duration) -> Result<()> {
     let listener = Loopback::bind(0)?;
     let link = listener.link(url);

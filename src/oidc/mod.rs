@@ -328,9 +328,6 @@ pub struct Tokens {
     /// Refresh token.
     #[serde(default)]
     pub refresh_token: Option<Secret<String>>,
-    /// Access token lifetime.
-    #[serde(default)]
-    pub expires_in: Option<i64>,
 }
 
 /// How the token endpoint refused.
