@@ -4,9 +4,11 @@
 //! [`Chain`]: the base source and the role steps on top of it, as plain data. Executing a
 //! chain is [`crate::source`]'s job; nothing here touches the network or the store.
 
+pub mod chain;
 pub mod edit;
 pub mod parse;
 pub mod resolve;
+pub mod settings;
 
 pub use resolve::{
     Base, Chain, LoginFlow, OidcSource, ProcessSource, RoleStep, Settings, SsoRole, SsoSession,

@@ -7,215 +7,19 @@
 //! cannot say; botocore ignores them.
 
 use super::AwsFiles;
+pub use super::chain::*;
 use super::parse::{Section, SectionKind, Value};
+use super::settings::settings;
+pub use super::settings::{
+    MAX_DURATION, MAX_LOGIN_TIMEOUT, MAX_REFRESH_WINDOW, check_region, parse_duration, pool_region,
+};
 use crate::env::{self, Environment};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use std::time::Duration;
 
-/// Default scope of IAM Identity Center registrations.
-pub const DEFAULT_SSO_SCOPE: &str = "sso:account:access";
-/// Role credentials are reused while more than this remains.
-pub const DEFAULT_REFRESH_WINDOW: Duration = Duration::from_secs(15 * 60);
-
-/// Everything needed to produce credentials for one profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Chain {
-    /// The profile asked for.
-    pub profile: String,
-    /// Where the first credentials come from.
-    pub base: Base,
-    /// Roles assumed in order on top of the base.
-    pub roles: Vec<RoleStep>,
-    /// Per-profile behaviour (store, login flow, refresh window).
-    pub settings: Settings,
-}
-
-/// The first link of a chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Base {
-    /// IAM Identity Center: a token for a session, then a role in an account.
-    Sso(SsoRole),
-    /// Long-term keys from the credentials or config file.
-    StaticKeys(StaticKeys),
-    /// `credential_source = Environment`: `AWS_ACCESS_KEY_ID` and friends.
-    Environment,
-    /// `credential_source = Ec2InstanceMetadata`: the instance role through IMDS.
-    InstanceMetadata,
-    /// `credential_source = EcsContainer`: the task role from the container endpoint.
-    Container,
-    /// `web_identity_token_file` + `role_arn`: STS AssumeRoleWithWebIdentity.
-    WebIdentity(WebIdentity),
-    /// An external OpenID Connect provider (`awscred_oidc_*`): its ID token exchanged
-    /// through AssumeRoleWithWebIdentity or a Cognito identity pool.
-    Oidc(OidcSource),
-    /// `credential_process`: another program prints the credentials.
-    Process(ProcessSource),
-}
-
-/// An external `credential_process` command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProcessSource {
-    /// The profile that names it.
-    pub profile: String,
-    /// The command line, split into words as botocore splits it (POSIX rules, no shell).
-    pub argv: Vec<String>,
-    /// Longest the command may run (`awscred_process_timeout`).
-    pub timeout: Duration,
-}
-
-/// Default `awscred_process_timeout`.
-pub const DEFAULT_PROCESS_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// An external identity provider and what its ID token is exchanged for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OidcSource {
-    /// Issuer URL (discovery at `/.well-known/openid-configuration`).
-    pub issuer: String,
-    /// Client id registered with the provider.
-    pub client_id: String,
-    /// Client secret, for providers that insist on one for native apps.
-    pub client_secret: Option<Secret<String>>,
-    /// Requested scopes.
-    pub scopes: Vec<String>,
-    /// Audience the ID token must carry (default: the client id).
-    pub audience: String,
-    /// Role for AssumeRoleWithWebIdentity.
-    pub role_arn: Option<String>,
-    /// Cognito identity pool (instead of a role).
-    pub identity_pool_id: Option<String>,
-    /// Extra authorization request parameters (`k=v&k2=v2`).
-    pub authorize_params: Vec<(String, String)>,
-    /// `role_session_name` (default: from the token's email or subject).
-    pub session_name: Option<String>,
-    /// `duration_seconds`.
-    pub duration_seconds: Option<i32>,
-}
-
-/// Scopes asked for when the profile names none: a refresh token needs `offline_access`.
-pub const DEFAULT_OIDC_SCOPES: &str = "openid email offline_access";
-
-/// A role assumed with an OIDC token from a file (EKS, GitHub Actions, …).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebIdentity {
-    /// File holding the token (read at every use; it is rotated by its writer).
-    pub token_file: String,
-    /// The role.
-    pub role_arn: String,
-    /// `role_session_name`.
-    pub session_name: Option<String>,
-    /// `duration_seconds`.
-    pub duration_seconds: Option<i32>,
-}
-
-/// An IAM Identity Center session: what a sign-in is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SsoSession {
-    /// The `[sso-session NAME]`, or `None` for a legacy profile.
-    pub name: Option<String>,
-    /// The AWS access portal URL.
-    pub start_url: String,
-    /// The region of IAM Identity Center.
-    pub region: String,
-    /// Registration scopes.
-    pub scopes: Vec<String>,
-}
-
-impl SsoSession {
-    /// What the session is called in messages.
-    pub fn display_name(&self) -> String {
-        match &self.name {
-            Some(n) => format!("sso-session {n}"),
-            None => self.start_url.clone(),
-        }
-    }
-}
-
-/// A role reached through IAM Identity Center.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SsoRole {
-    /// The session that signs in.
-    pub session: SsoSession,
-    /// The account.
-    pub account_id: String,
-    /// The permission set's role name.
-    pub role_name: String,
-}
-
-/// Long-term access keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StaticKeys {
-    /// The profile that holds them.
-    pub profile: String,
-    /// Access key id.
-    pub access_key_id: String,
-    /// Secret access key.
-    pub secret_access_key: Secret<String>,
-    /// Session token, if these are temporary.
-    pub session_token: Option<Secret<String>>,
-}
-
-/// One `AssumeRole` step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleStep {
-    /// The profile that names the role.
-    pub profile: String,
-    /// The role.
-    pub role_arn: String,
-    /// `external_id`.
-    pub external_id: Option<String>,
-    /// `role_session_name`.
-    pub session_name: Option<String>,
-    /// `duration_seconds`.
-    pub duration_seconds: Option<i32>,
-    /// `mfa_serial`.
-    pub mfa_serial: Option<String>,
-    /// `awscred_mfa_process`: a command that prints the MFA code.
-    pub mfa_process: Option<String>,
-    /// `awscred_session_tags = Key=Value,…`.
-    pub session_tags: Vec<(String, String)>,
-    /// `awscred_transitive_tag_keys = Key,…`.
-    pub transitive_tag_keys: Vec<String>,
-    /// `awscred_source_identity`.
-    pub source_identity: Option<String>,
-}
-
-pub use crate::store::StoreChoice;
-
-/// How a sign-in is done when one is needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginFlow {
-    /// Pick by environment.
-    Auto,
-    /// The device authorization flow.
-    Device,
-    /// The browser authorization-code flow.
-    Browser,
-}
-
-/// Per-profile behaviour.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// Store choice (`AWSCRED_CACHE` beats `awscred_cache`).
-    pub store: StoreChoice,
-    /// Login flow (`awscred_login`).
-    pub login: LoginFlow,
-    /// Reuse credentials while more than this remains (`awscred_refresh_window`).
-    pub refresh_window: Duration,
-    /// Region for STS (`AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's `region`).
-    pub region: Option<String>,
-    /// How long `export`/`process` without a terminal wait for a browser sign-in
-    /// (`awscred_login_timeout`).
-    pub login_timeout: Duration,
-    /// Fixed loopback port for browser sign-in (`awscred_redirect_port`; 0 = any).
-    pub redirect_port: u16,
-    /// The profile's `ca_bundle` (`~` expanded) and where it was set; `AWS_CA_BUNDLE`
-    /// beats it.
-    pub ca_bundle: Option<(std::path::PathBuf, String)>,
-}
-
-/// Default wait for a browser sign-in started without a terminal.
-pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// Most profiles in one `source_profile` chain; longer chains are refused (the AWS CLI
+/// allows any length, but no real chain comes near this).
+pub const MAX_CHAIN: usize = 64;
 
 /// Picks the profile: `--profile`, then `AWS_PROFILE`, then `default`.
 pub fn profile_name(explicit: Option<&str>, env: &Environment) -> String {
@@ -246,20 +50,21 @@ pub fn resolve(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Cha
 }
 
 /// A profile's keys: config-file keys, with credentials-file keys on top.
-struct ProfileView<'a> {
-    name: &'a str,
+/// One profile as both files give it (the credentials file first, as botocore reads it).
+pub(super) struct ProfileView<'a> {
+    pub(super) name: &'a str,
     config: Option<&'a Section>,
     credentials: Option<&'a Section>,
 }
 
 impl<'a> ProfileView<'a> {
-    fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
         self.credentials
             .and_then(|s| s.get(key))
             .or_else(|| self.config.and_then(|s| s.get(key)))
     }
 
-    fn text(&self, key: &str) -> Option<&'a str> {
+    pub(super) fn text(&self, key: &str) -> Option<&'a str> {
         self.get(key).map(|v| v.text.as_str())
     }
 
@@ -268,7 +73,7 @@ impl<'a> ProfileView<'a> {
     }
 }
 
-fn view<'a>(files: &'a AwsFiles, name: &'a str) -> ProfileView<'a> {
+pub(super) fn view<'a>(files: &'a AwsFiles, name: &'a str) -> ProfileView<'a> {
     ProfileView {
         name,
         config: files.config.get(SectionKind::Profile, name),
@@ -791,115 +596,6 @@ fn oidc(files: &AwsFiles, p: &ProfileView<'_>) -> Result<OidcSource> {
     })
 }
 
-fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settings> {
-    let p = view(files, profile);
-    let store = match env.get(env::AWSCRED_CACHE) {
-        Some(s) => StoreChoice::parse(s).ok_or_else(|| {
-            Error::user(format!(
-                "{} = `{s}` is not a store awscred knows",
-                env::AWSCRED_CACHE
-            ))
-            .with_hint(format!(
-                "set {} to one of: {}",
-                env::AWSCRED_CACHE,
-                StoreChoice::NAMES
-            ))
-        })?,
-        None => match p.get("awscred_cache") {
-            Some(v) => StoreChoice::parse(&v.text).ok_or_else(|| {
-                Error::user(format!(
-                    "{}: awscred_cache = `{}` is not a store awscred knows",
-                    v.at, v.text
-                ))
-                .with_hint(format!(
-                    "set awscred_cache to one of: {}",
-                    StoreChoice::NAMES
-                ))
-            })?,
-            None => StoreChoice::Auto,
-        },
-    };
-    let login = match p
-        .get("awscred_login")
-        .or_else(|| p.get("awscred_oidc_flow"))
-    {
-        None => LoginFlow::Auto,
-        Some(v) => match v.text.to_ascii_lowercase().as_str() {
-            "auto" => LoginFlow::Auto,
-            "device" | "device-code" => LoginFlow::Device,
-            "browser" | "pkce" => LoginFlow::Browser,
-            _ => {
-                return Err(Error::user(format!(
-                    "{}: awscred_login = `{}` is not a sign-in flow",
-                    v.at, v.text
-                ))
-                .with_hint("set awscred_login to auto, device or browser"));
-            }
-        },
-    };
-    let refresh_window = match p.get("awscred_refresh_window") {
-        None => DEFAULT_REFRESH_WINDOW,
-        Some(v) => parse_duration(&v.text)
-            .filter(|d| *d <= MAX_REFRESH_WINDOW)
-            .ok_or_else(|| {
-                Error::user(format!(
-                    "{}: awscred_refresh_window = `{}` is not a duration of at most 12h",
-                    v.at, v.text
-                ))
-                .with_hint("write it as seconds or with a unit, e.g. 900, 15m or 1h")
-            })?,
-    };
-    let login_timeout = match p.get("awscred_login_timeout") {
-        None => DEFAULT_LOGIN_TIMEOUT,
-        Some(v) => parse_duration(&v.text)
-            .filter(|d| !d.is_zero() && *d <= MAX_LOGIN_TIMEOUT)
-            .ok_or_else(|| {
-                Error::user(format!(
-                    "{}: awscred_login_timeout = `{}` is not a duration from 1s to 1h",
-                    v.at, v.text
-                ))
-                .with_hint("write it as seconds or with a unit, e.g. 120 or 2m")
-            })?,
-    };
-    let redirect_port = match p.get("awscred_redirect_port") {
-        None => 0,
-        Some(v) => v.text.parse::<u16>().map_err(|_| {
-            Error::user(format!(
-                "{}: awscred_redirect_port = `{}` is not a port number",
-                v.at, v.text
-            ))
-            .with_hint("use a number from 1024 to 65535, or 0 for any free port")
-        })?,
-    };
-    let region = if let Some(r) = env.get(env::AWS_REGION) {
-        Some(check_region(r, env::AWS_REGION)?)
-    } else if let Some(r) = env.get(env::AWS_DEFAULT_REGION) {
-        Some(check_region(r, env::AWS_DEFAULT_REGION)?)
-    } else if let Some(v) = p.get("region") {
-        Some(check_region(&v.text, &format!("{}: region", v.at))?)
-    } else {
-        None
-    };
-    let ca_bundle = p
-        .get("ca_bundle")
-        .filter(|v| !v.text.trim().is_empty())
-        .map(|v| {
-            (
-                env.expand_home(v.text.trim()),
-                format!("{}: ca_bundle", v.at),
-            )
-        });
-    Ok(Settings {
-        store,
-        login,
-        refresh_window,
-        region,
-        login_timeout,
-        redirect_port,
-        ca_bundle,
-    })
-}
-
 fn list(v: Option<&str>) -> Vec<String> {
     v.map(|t| {
         t.split(',')
@@ -909,17 +605,6 @@ fn list(v: Option<&str>) -> Vec<String> {
     })
     .unwrap_or_default()
 }
-
-/// Longest duration any setting accepts (a year); longer values, and values whose seconds
-/// overflow, are not durations.
-pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
-/// Longest `awscred_login_timeout`.
-pub const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(3600);
-/// Longest `awscred_refresh_window` (role credentials last at most 12 hours).
-pub const MAX_REFRESH_WINDOW: Duration = Duration::from_secs(12 * 3600);
-/// Most profiles in one `source_profile` chain; longer chains are refused (the AWS CLI
-/// allows any length, but no real chain comes near this).
-pub const MAX_CHAIN: usize = 64;
 
 /// The profile of `awscred process --profile P` (or `-p P`, `--profile=P`), when `argv`
 /// runs awscred itself.
@@ -947,73 +632,10 @@ fn awscred_process_target(argv: &[String]) -> Option<String> {
     None
 }
 
-/// A region name as AWS spells them (`us-east-1`, `us-gov-west-1`, `eusc-de-east-1`):
-/// lower-case letters and digits in dash-separated words. Regions become part of host
-/// names, so anything else (`us-east-1.attacker.example#`) is refused, naming where it
-/// was set.
-pub fn check_region(region: &str, set_in: &str) -> Result<String> {
-    let ok = !region.is_empty()
-        && region.len() <= 32
-        && region.split('-').all(|w| {
-            !w.is_empty()
-                && w.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        });
-    if ok {
-        return Ok(region.to_string());
-    }
-    Err(Error::user(format!(
-        "{set_in} = `{}` is not an AWS region name",
-        crate::remote::text(region)
-    ))
-    .with_hint("use a region name such as us-east-1 or eu-west-1"))
-}
-
-/// The region of a Cognito identity pool id (`us-east-1:0000…`), checked before it becomes
-/// part of a host name: lowercase letters, digits and single hyphens, starting with a
-/// letter and ending with a digit, as every AWS region is.
-pub fn pool_region(pool: &str) -> std::result::Result<&str, String> {
-    let Some((region, id)) = pool.split_once(':') else {
-        return Err("an identity pool id has the form <region>:<id>".into());
-    };
-    let valid = !id.is_empty()
-        && (2..=32).contains(&region.len())
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && region.starts_with(|c: char| c.is_ascii_lowercase())
-        && region.ends_with(|c: char| c.is_ascii_digit())
-        && !region.contains("--");
-    if valid {
-        Ok(region)
-    } else {
-        Err(format!(
-            "{} does not start with an AWS region",
-            crate::remote::text(pool)
-        ))
-    }
-}
-
-/// Parses `900`, `900s`, `15m`, `1h` (at most [`MAX_DURATION`]).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last()? {
-        (i, 's') => (&s[..i], 1),
-        (i, 'm') => (&s[..i], 60),
-        (i, 'h') => (&s[..i], 3600),
-        _ => (s, 1),
-    };
-    num.trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .map(Duration::from_secs)
-        .filter(|d| *d <= MAX_DURATION)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const CONFIG: &str = "\
 [sso-session corp]
