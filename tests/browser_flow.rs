@@ -348,3 +348,64 @@ fn headless_machine_uses_the_device_flow() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no browser can open"), "{}", stderr(&o));
 }
+
+/// The flow chosen automatically (no `awscred_login` in the profile), as users meet it:
+/// a VS Code remote's `BROWSER` helper opens the browser even over SSH; plain SSH with a
+/// `BROWSER` from the dotfiles does not; Claude Code's `BROWSER=true` on WSL is no browser,
+/// but `wslview` on PATH is.
+#[cfg(unix)]
+#[test]
+fn the_flow_is_chosen_from_the_environment_when_the_profile_does_not_pin_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut h = harness(Settings::default(), "follow");
+    // bedrock (from CONFIG) pins no flow.
+    h.set_env("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22");
+    h.set_env("VSCODE_IPC_HOOK_CLI", "/tmp/vscode-ipc-test.sock");
+    let o = h.run(&["export", "--profile", "bedrock"]);
+    assert!(o.status.success(), "VS Code remote: {}", stderr(&o));
+    assert_eq!(launches(&h), 1, "the BROWSER helper was used");
+    assert_eq!(h.emu.count("StartDeviceAuthorization"), 0);
+
+    let mut h = harness(Settings::default(), "follow");
+    h.set_env("SSH_CONNECTION", "10.0.0.1 50000 10.0.0.2 22");
+    let o = h.run(&["export", "--profile", "bedrock"]);
+    assert_eq!(o.status.code(), Some(1), "plain SSH: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("this is an SSH session"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        launches(&h),
+        0,
+        "a dotfiles BROWSER is not launched over SSH"
+    );
+
+    let mut h = harness(Settings::default(), "follow");
+    let bin = h.home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fake-browser.py"
+    );
+    let wslview = bin.join("wslview");
+    std::fs::write(
+        &wslview,
+        format!("#!/bin/sh\nexec python3 {script} \"$@\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wslview, std::fs::Permissions::from_mode(0o755)).unwrap();
+    h.set_env("BROWSER", "true");
+    h.set_env("WSL_DISTRO_NAME", "Ubuntu");
+    h.set_env(
+        "PATH",
+        &format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    );
+    let o = h.run(&["export", "--profile", "bedrock"]);
+    assert!(o.status.success(), "WSL with wslview: {}", stderr(&o));
+    assert_eq!(launches(&h), 1, "wslview opened the sign-in link");
+}

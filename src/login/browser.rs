@@ -164,10 +164,26 @@ pub fn browser_commands(
 
 /// The commands that would open `url`, in the order they are tried.
 pub fn commands(url: &str, env: &Environment) -> Vec<Vec<String>> {
-    if let Some(b) = env.get("BROWSER") {
-        return browser_commands(b, url, Rules::native(), |p| {
-            std::path::Path::new(p).is_file()
-        });
+    commands_with(url, env, &|p| std::path::Path::new(p).is_file())
+}
+
+/// [`commands`] with the file-existence test given (tests pass their own).
+pub fn commands_with(
+    url: &str,
+    env: &Environment,
+    exists: &dyn Fn(&str) -> bool,
+) -> Vec<Vec<String>> {
+    if let Some(b) = super::usable_browser(env) {
+        return browser_commands(b, url, Rules::native(), exists);
+    }
+    if env.get("WSL_DISTRO_NAME").is_some() || env.get("WSL_INTEROP").is_some() {
+        // The Windows browser: wslview (wslu) when installed, else explorer.exe, which
+        // exits 1 even when it opened the page (only a failure to start counts here).
+        return ["wslview", "explorer.exe"]
+            .iter()
+            .filter(|p| super::on_path(env, p, exists))
+            .map(|p| vec![(*p).to_string(), url.to_string()])
+            .collect();
     }
     let platform: Vec<String> = if cfg!(target_os = "macos") {
         vec!["open".into(), url.into()]
@@ -347,6 +363,28 @@ mod tests {
         assert_eq!(
             unix("b --a=%s --b=%s"),
             vec![argv(&["b", &format!("--a={URL}"), &format!("--b={URL}")])]
+        );
+    }
+
+    #[test]
+    fn wsl_opens_the_windows_browser_and_a_fake_browser_counts_as_none() {
+        let env = Environment::from_pairs([
+            ("WSL_DISTRO_NAME", "Ubuntu"),
+            ("BROWSER", "true"),
+            ("PATH", "/usr/bin:/mnt/c/Windows"),
+        ]);
+        let both = |p: &str| p == "/usr/bin/wslview" || p == "/mnt/c/Windows/explorer.exe";
+        assert_eq!(
+            commands_with("http://127.0.0.1:1/start/x", &env, &both),
+            [
+                argv(&["wslview", "http://127.0.0.1:1/start/x"]),
+                argv(&["explorer.exe", "http://127.0.0.1:1/start/x"])
+            ]
+        );
+        let explorer_only = |p: &str| p == "/mnt/c/Windows/explorer.exe";
+        assert_eq!(
+            commands_with("u", &env, &explorer_only),
+            [argv(&["explorer.exe", "u"])]
         );
     }
 

@@ -24,24 +24,58 @@ pub enum Flow {
     Browser,
 }
 
-/// Why no browser can open here, or `None` when one can.
+/// The `BROWSER` value when it can open something: `true`, `false` and an empty value (Claude
+/// Code sets `BROWSER=true` for its subprocesses on WSL) count as no browser.
+pub fn usable_browser(env: &Environment) -> Option<&str> {
+    env.get("BROWSER")
+        .map(str::trim)
+        .filter(|b| !b.is_empty() && !matches!(*b, "true" | "false" | ":"))
+}
+
+/// Whether this runs in a VS Code remote (Remote-SSH, Dev Containers) or a Codespace,
+/// whose `BROWSER` helper opens the local machine's browser and forwards loopback ports.
+fn vscode_remote(env: &Environment) -> bool {
+    ["VSCODE_IPC_HOOK_CLI", "REMOTE_CONTAINERS", "CODESPACES"]
+        .iter()
+        .any(|v| env.get(v).is_some())
+}
+
+/// Whether `program` is on `PATH`.
+pub fn on_path(env: &Environment, program: &str, exists: &dyn Fn(&str) -> bool) -> bool {
+    let sep = if cfg!(windows) { ';' } else { ':' };
+    env.get("PATH").is_some_and(|p| {
+        p.split(sep)
+            .filter(|d| !d.is_empty())
+            .any(|d| exists(&format!("{}/{program}", d.trim_end_matches('/'))))
+    })
+}
+
+/// Why no browser can open here, or `None` when one can. An explicit, usable `BROWSER`
+/// wins over container and WSL detection (VS Code and Codespaces set it to a helper that
+/// opens the host's browser); over plain SSH it does not (dotfiles often carry
+/// `BROWSER=firefox`, and the loopback callback could never arrive), except in a VS Code
+/// remote. On WSL without `BROWSER`, `wslview` or `explorer.exe` opens the Windows browser.
 pub fn headless_reason(env: &Environment, exists: &dyn Fn(&str) -> bool) -> Option<&'static str> {
+    let browser = usable_browser(env).is_some();
     if env.get("SSH_CONNECTION").is_some()
         || env.get("SSH_CLIENT").is_some()
         || env.get("SSH_TTY").is_some()
     {
-        return Some("this is an SSH session");
+        return (!(browser && vscode_remote(env))).then_some("this is an SSH session");
     }
     if env.get("WSL_DISTRO_NAME").is_some() || env.get("WSL_INTEROP").is_some() {
-        return Some("this is WSL");
+        let launcher =
+            browser || on_path(env, "wslview", exists) || on_path(env, "explorer.exe", exists);
+        return (!launcher)
+            .then_some("this is WSL and neither wslview nor explorer.exe is on PATH");
     }
     if exists("/.dockerenv")
         || exists("/run/.containerenv")
         || env.get("KUBERNETES_SERVICE_HOST").is_some()
     {
-        return Some("this is a container");
+        return (!browser).then_some("this is a container");
     }
-    if env.get("BROWSER").is_some() {
+    if browser {
         return None;
     }
     if cfg!(any(target_os = "macos", windows)) {
@@ -107,7 +141,10 @@ mod tests {
         let ssh = Environment::from_pairs([("DISPLAY", ":0"), ("SSH_CONNECTION", "1 2 3 4")]);
         assert_eq!(headless_reason(&ssh, &none), Some("this is an SSH session"));
         let wsl = Environment::from_pairs([("WSL_DISTRO_NAME", "Ubuntu")]);
-        assert_eq!(headless_reason(&wsl, &none), Some("this is WSL"));
+        assert_eq!(
+            headless_reason(&wsl, &none),
+            Some("this is WSL and neither wslview nor explorer.exe is on PATH")
+        );
         assert_eq!(
             headless_reason(&desktop, &|p| p == "/.dockerenv"),
             Some("this is a container")
@@ -122,6 +159,55 @@ mod tests {
                     .contains("no display")
             );
         }
+    }
+
+    #[test]
+    fn an_explicit_browser_wins_over_containers_and_wsl_but_not_plain_ssh() {
+        let docker = |p: &str| p == "/.dockerenv";
+        let dev_container = Environment::from_pairs([
+            ("BROWSER", "/vscode/bin/helpers/browser.sh"),
+            ("REMOTE_CONTAINERS", "true"),
+            ("DISPLAY", ":1"),
+        ]);
+        assert_eq!(headless_reason(&dev_container, &docker), None);
+        let plain_container = Environment::from_pairs([("DISPLAY", ":1")]);
+        assert_eq!(
+            headless_reason(&plain_container, &docker),
+            Some("this is a container")
+        );
+        for fake in ["true", "false", "", " "] {
+            let claude_on_wsl =
+                Environment::from_pairs([("BROWSER", fake), ("WSL_DISTRO_NAME", "U")]);
+            assert!(headless_reason(&claude_on_wsl, &none).is_some(), "{fake:?}");
+        }
+        let wsl_with_wslview = Environment::from_pairs([
+            ("BROWSER", "true"),
+            ("WSL_DISTRO_NAME", "Ubuntu"),
+            ("PATH", "/usr/bin:/mnt/c/Windows"),
+        ]);
+        assert_eq!(
+            headless_reason(&wsl_with_wslview, &|p| p == "/mnt/c/Windows/explorer.exe"),
+            None
+        );
+        let ssh_with_dotfiles = Environment::from_pairs([
+            ("BROWSER", "firefox"),
+            ("SSH_CONNECTION", "1 2 3 4"),
+            ("DISPLAY", ":0"),
+        ]);
+        assert_eq!(
+            headless_reason(&ssh_with_dotfiles, &none),
+            Some("this is an SSH session")
+        );
+        let remote_ssh = Environment::from_pairs([
+            ("BROWSER", "/home/u/.vscode-server/bin/x/helpers/browser.sh"),
+            ("SSH_CONNECTION", "1 2 3 4"),
+            ("VSCODE_IPC_HOOK_CLI", "/tmp/vscode-ipc.sock"),
+        ]);
+        assert_eq!(headless_reason(&remote_ssh, &none), None);
+        assert_eq!(
+            usable_browser(&Environment::from_pairs([("BROWSER", "true")])),
+            None
+        );
     }
 
     #[test]
