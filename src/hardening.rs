@@ -19,8 +19,8 @@ static STARTED_WITH: std::sync::OnceLock<rustix::process::Rlimit> = std::sync::O
 
 /// Gives back the core-file limit the user started awscred with, just before awscred
 /// replaces itself with another program (`exec`): that program is the user's, not ours.
+#[cfg(unix)]
 pub fn restore_for_child() {
-    #[cfg(unix)]
     if let Some(limit) = STARTED_WITH.get() {
         let _ = rustix::process::setrlimit(rustix::process::Resource::Core, *limit);
     }
