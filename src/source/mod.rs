@@ -491,6 +491,22 @@ pub trait CachedToken: serde::Serialize + serde::de::DeserializeOwned + Clone {
     fn expires_at(&self) -> DateTime<Utc>;
     /// When this process or a peer obtained it.
     fn obtained_at(&self) -> DateTime<Utc>;
+    /// Whether a refresh token can renew it without the user.
+    fn refreshable(&self) -> bool;
+}
+
+/// A sign-in's state from its cached token alone: no request.
+pub(crate) fn token_state<T: CachedToken>(ctx: &Context<'_>, key: &str) -> Result<SignInState> {
+    Ok(match ctx.cache.get::<T>(key)? {
+        None => SignInState::None,
+        Some(t) if t.expires_at() > ctx.clock.now() => SignInState::Valid {
+            until: t.expires_at(),
+            refreshable: t.refreshable(),
+        },
+        Some(t) => SignInState::Expired {
+            refreshable: t.refreshable(),
+        },
+    })
 }
 
 /// The token lifecycle every sign-in source shares: a fresh cached token without a lock;
@@ -774,6 +790,9 @@ sso_role_name = BedrockUser
         }
         fn obtained_at(&self) -> DateTime<Utc> {
             self.obtained_at
+        }
+        fn refreshable(&self) -> bool {
+            false
         }
     }
 

@@ -173,6 +173,9 @@ impl super::CachedToken for OidcToken {
     fn obtained_at(&self) -> DateTime<Utc> {
         self.obtained_at
     }
+    fn refreshable(&self) -> bool {
+        self.refresh_token.is_some()
+    }
 }
 
 fn has_id_token(tokens: &oidc::Tokens) -> bool {
@@ -489,16 +492,7 @@ impl super::SignIn for OidcSource {
         matches!(other, Base::Oidc(o) if o.issuer == self.issuer && o.client_id == self.client_id)
     }
     fn state(&self, ctx: &Context<'_>) -> Result<super::SignInState> {
-        Ok(match ctx.cache.get::<OidcToken>(&token_key(self))? {
-            None => super::SignInState::None,
-            Some(t) if t.expires_at > ctx.clock.now() => super::SignInState::Valid {
-                until: t.expires_at,
-                refreshable: t.refresh_token.is_some(),
-            },
-            Some(t) => super::SignInState::Expired {
-                refreshable: t.refresh_token.is_some(),
-            },
-        })
+        super::token_state::<OidcToken>(ctx, &token_key(self))
     }
     fn ensure(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
         let before = ctx.cache.get::<OidcToken>(&token_key(self))?;

@@ -178,6 +178,9 @@ impl super::CachedToken for SsoToken {
     fn obtained_at(&self) -> DateTime<Utc> {
         self.obtained_at
     }
+    fn refreshable(&self) -> bool {
+        self.refresh_token.is_some()
+    }
 }
 
 fn refresh(
@@ -409,16 +412,7 @@ impl super::SignIn for SsoSession {
         matches!(other, crate::config::Base::Sso(r) if r.session == *self)
     }
     fn state(&self, ctx: &Context<'_>) -> Result<super::SignInState> {
-        Ok(match cached_token(ctx, self)? {
-            None => super::SignInState::None,
-            Some(t) if t.expires_at > ctx.clock.now() => super::SignInState::Valid {
-                until: t.expires_at,
-                refreshable: t.refresh_token.is_some(),
-            },
-            Some(t) => super::SignInState::Expired {
-                refreshable: t.refresh_token.is_some(),
-            },
-        })
+        super::token_state::<SsoToken>(ctx, &token_key(self))
     }
     fn ensure(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
         let before = cached_token(ctx, self)?;
