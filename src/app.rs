@@ -151,12 +151,7 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut out)
-                .map_err(|e| Error::unexpected("cannot render the man page").caused_by(&e))?;
-            ui::data(&String::from_utf8_lossy(&out))
+            ui::data(&commands::man::render()?)
                 .map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
             Ok(ExitCode::SUCCESS)
         }

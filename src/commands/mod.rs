@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod doctor;
 pub mod list;
 pub mod login;
+pub mod man;
 pub mod serve;
 pub mod setup;
 pub mod shell;
