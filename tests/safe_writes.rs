@@ -353,7 +353,7 @@ fn aws_profile_keeps_the_config_private_and_ignores_a_planted_temporary_link() {
     assert!(
         std::fs::read_to_string(&cfg)
             .unwrap()
-            .contains("[profile bedrock-cli]\ncredential_process = ")
+            .contains("[profile bedrock-cli]\nregion = us-east-1\ncredential_process = ")
     );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
     assert!(
