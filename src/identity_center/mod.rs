@@ -247,6 +247,17 @@ pub enum Grant<'a> {
     RefreshToken(&'a Secret<String>),
 }
 
+/// An OIDC client registration (cached by the caller until its secret expires).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Registration {
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: crate::secret::Secret<String>,
+    /// When the secret expires.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// The grant type of the device flow.
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 

@@ -8,10 +8,9 @@
 
 use crate::config::SsoSession;
 use crate::error::{Error, Kind, Result};
+use crate::identity_center::Registration;
 use crate::identity_center::{self, Grant};
 use crate::net::Service;
-use crate::source::Context;
-use crate::source::sso::{self, SsoToken};
 use std::time::{Duration, Instant};
 
 /// Default polling interval when the service names none.
@@ -105,90 +104,74 @@ pub fn poll_until<T>(
 }
 
 /// Shows where to confirm the code, and for how long awscred waits.
-pub fn show(ctx: &Context<'_>, to: &str, verify: &str, user_code: &str, limit: Duration) {
-    let sink = ctx.login.sink;
+pub fn show(ctx: &super::Ctx<'_>, to: &str, verify: &str, user_code: &str, limit: Duration) {
+    let sink = ctx.policy.sink;
     sink.line(&format!("Sign in to {to} for profile {}:", ctx.profile));
     sink.line(&format!("  open {verify}"));
     sink.line(&format!("  and confirm the code {user_code}"));
     sink.line(&format!("Waiting up to {} for approval…", human(limit)));
 }
 
-/// Runs the device flow for `session` and returns the new token.
-pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
-    let mut retried = false;
-    loop {
-        let (client_key, reg) = sso::registration(ctx, session, "device")?;
-        let url = Service::SsoOidc.url(ctx.env, &session.region);
-        crate::log::debug(&format!("StartDeviceAuthorization at {url}"));
-        let auth = match identity_center::start_device_authorization(
+/// Runs the device flow for `session` with the client `reg` and returns IAM Identity
+/// Center's CreateToken answer. A refusal of the client itself carries the code
+/// `InvalidClientException` ([`Error::code`]): the caller registers again.
+pub fn sign_in(
+    ctx: &super::Ctx<'_>,
+    session: &SsoSession,
+    reg: &Registration,
+) -> Result<identity_center::Token> {
+    let url = Service::SsoOidc.url(ctx.env, &session.region);
+    crate::log::debug(&format!("StartDeviceAuthorization at {url}"));
+    let auth = identity_center::start_device_authorization(
+        ctx.net,
+        &session.region,
+        &reg.client_id,
+        &reg.client_secret,
+        &session.start_url,
+    )
+    .map_err(|f| {
+        let code = f.code.clone();
+        f.error.with_code(code)
+    })?;
+    // The code and the URL are the service's words, shown to a person: made inert.
+    let user_code = crate::remote::text(&auth.user_code);
+    let verify = crate::remote::text(&auth.verification_uri);
+    let wait = Wait {
+        interval: auth.interval,
+        expires_in: auth.expires_in,
+    };
+    show(
+        ctx,
+        &format!("IAM Identity Center ({})", session.display_name()),
+        &verify,
+        &user_code,
+        wait.limit(ctx.policy.timeout),
+    );
+    let hint = ctx.hint();
+    let sleep = &mut std::thread::sleep;
+    poll_until(wait, ctx.policy.timeout, &hint, &user_code, sleep, || {
+        match identity_center::create_token(
             ctx.net,
             &session.region,
             &reg.client_id,
             &reg.client_secret,
-            &session.start_url,
+            Grant::DeviceCode(&auth.device_code),
+            "CreateToken",
         ) {
-            Ok(a) => a,
-            Err(f) => {
-                if !retried && f.code.as_deref() == Some("InvalidClientException") {
-                    // The cached registration is no longer known: register again once.
-                    ctx.cache.delete(&client_key)?;
-                    retried = true;
-                    continue;
+            Ok(out) => Ok(Poll::Done(out)),
+            Err(f) => match f.code.as_deref() {
+                Some("AuthorizationPendingException") => Ok(Poll::Pending),
+                Some("SlowDownException") => Ok(Poll::SlowDown),
+                Some("ExpiredTokenException") => Ok(Poll::Expired),
+                Some("AccessDeniedException") => {
+                    Err(Error::user("the sign-in was denied in the browser")
+                        .with_kind(Kind::User)
+                        .with_hint(ctx.hint()))
                 }
-                return Err(f.error);
-            }
-        };
-        // The code and the URL are the service's words, shown to a person: made inert.
-        let user_code = crate::remote::text(&auth.user_code);
-        let verify = crate::remote::text(&auth.verification_uri);
-        let wait = Wait {
-            interval: auth.interval,
-            expires_in: auth.expires_in,
-        };
-        show(
-            ctx,
-            &format!("IAM Identity Center ({})", session.display_name()),
-            &verify,
-            &user_code,
-            wait.limit(ctx.login.timeout),
-        );
-        let hint = ctx.login_hint();
-        let sleep = &mut std::thread::sleep;
-        let token =
-            poll_until(
-                wait,
-                ctx.login.timeout,
-                &hint,
-                &user_code,
-                sleep,
-                || match sso::create_token(
-                    ctx,
-                    &session.region,
-                    &reg,
-                    "CreateToken",
-                    Grant::DeviceCode(&auth.device_code),
-                ) {
-                    Ok(out) => Ok(Poll::Done(out)),
-                    Err(f) => match f.code.as_deref() {
-                        Some("AuthorizationPendingException") => Ok(Poll::Pending),
-                        Some("SlowDownException") => Ok(Poll::SlowDown),
-                        Some("ExpiredTokenException") => Ok(Poll::Expired),
-                        Some("AccessDeniedException") => {
-                            Err(Error::user("the sign-in was denied in the browser")
-                                .with_kind(Kind::User)
-                                .with_hint(ctx.login_hint()))
-                        }
-                        _ => Err(f.error),
-                    },
-                },
-            )?;
-        let t = sso::token_from(ctx, token, client_key, None)?;
-        ctx.login.sink.line(&format!(
-            "Signed in to IAM Identity Center ({}).",
-            session.display_name()
-        ));
-        return Ok(t);
-    }
+                _ => Err(f.error),
+            },
+        }
+    })
 }
 
 /// "2 min", "45 s".

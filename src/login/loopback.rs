@@ -190,22 +190,22 @@ impl Loopback {
     /// timeout. What is shown is `url` itself, the provider's address the user can check.
     pub fn sign_in(
         &self,
-        ctx: &crate::source::Context<'_>,
+        ctx: &super::Ctx<'_>,
         url: &str,
         path: &str,
         state: &str,
     ) -> Result<Callback> {
-        let sink = ctx.login.sink;
+        let sink = ctx.policy.sink;
         // The URL is on the user's screen (written and flushed) before any browser starts:
         // a launcher that hangs, or a browser on another display, must not hide it.
-        sink.line(if ctx.login.open_browser {
+        sink.line(if ctx.policy.open_browser {
             "Opening your browser; if it does not open, visit:"
         } else {
             "Open this URL in a browser on this machine:"
         });
         sink.line(&format!("  {url}"));
         let mut link = None;
-        let launcher = if ctx.login.open_browser {
+        let launcher = if ctx.policy.open_browser {
             let l = self.link(url);
             let child = super::browser::open(l.url(), ctx.env);
             if child.is_none() {
@@ -216,7 +216,7 @@ impl Loopback {
         } else {
             None
         };
-        let timeout = ctx.login.timeout;
+        let timeout = ctx.policy.timeout;
         self.wait(
             link.as_ref(),
             path,
@@ -225,7 +225,7 @@ impl Loopback {
             timeout,
             launcher,
         )
-        .map_err(|e| e.with_hint(ctx.login_hint()))
+        .map_err(|e| e.with_hint(ctx.hint()))
     }
 
     /// Accepts connections until the callback arrives (or, with `until_opened`, until the

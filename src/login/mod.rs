@@ -13,7 +13,101 @@ pub mod pkce;
 
 use crate::config::LoginFlow;
 use crate::env::Environment;
-use crate::source::LoginPolicy;
+use crate::net::Net;
+use crate::ui::Sink;
+use std::time::Duration;
+
+/// Whether and how this invocation may sign the user in.
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    /// A sign-in may be started at all.
+    pub allowed: bool,
+    /// Someone reads the instructions (a terminal, or `awscred login` under Claude Code),
+    /// so the device-code flow can work.
+    pub attended: bool,
+    /// A person at a terminal can type an answer (an MFA code) on `/dev/tty`.
+    pub can_prompt: bool,
+    /// The flow asked for (flags, then `awscred_login`).
+    pub flow: LoginFlow,
+    /// Launch a browser for the browser flow (`--no-browser` prints the URL only).
+    pub open_browser: bool,
+    /// Fixed loopback port for the browser flow (0 = any free port).
+    pub redirect_port: u16,
+    /// Where sign-in instructions go.
+    pub sink: Sink,
+    /// Longest a sign-in may take.
+    pub timeout: Duration,
+    /// Sign in again even if a token is cached (`login --force`).
+    pub force: bool,
+}
+
+/// How long `awscred login` may take when no terminal is attached (Claude Code kills
+/// `awsAuthRefresh` after 3 minutes).
+pub const LOGIN_TIMEOUT_UNATTENDED: Duration = Duration::from_secs(170);
+/// How long a sign-in may take with a terminal attached (the device code's usual lifetime).
+pub const LOGIN_TIMEOUT_ATTENDED: Duration = Duration::from_secs(600);
+/// How long a non-interactive command waits for a peer's sign-in.
+pub const PEER_WAIT: Duration = Duration::from_secs(120);
+
+impl LoginPolicy {
+    /// The rules of commands that print or pass on credentials: a person at a terminal can
+    /// do any sign-in; under Claude Code or an SDK nobody sees a prompt, so only a browser
+    /// sign-in (where a browser can open) may run, bounded.
+    pub fn for_credentials(settings: &crate::config::Settings) -> Self {
+        let attended = crate::ui::stderr_is_terminal();
+        Self {
+            allowed: true,
+            attended,
+            can_prompt: crate::ui::can_prompt(),
+            flow: settings.login,
+            open_browser: true,
+            redirect_port: settings.redirect_port,
+            sink: Sink::Stderr,
+            timeout: if attended {
+                LOGIN_TIMEOUT_ATTENDED
+            } else {
+                settings.login_timeout
+            },
+            force: false,
+        }
+    }
+
+    /// The rules of commands that must never sign in (status, doctor, logout).
+    pub fn silent() -> Self {
+        Self {
+            allowed: false,
+            attended: false,
+            can_prompt: false,
+            flow: LoginFlow::Auto,
+            open_browser: false,
+            redirect_port: 0,
+            sink: Sink::Stderr,
+            timeout: PEER_WAIT,
+            force: false,
+        }
+    }
+}
+
+/// What a sign-in flow needs from its caller: the environment, the network, the rules and
+/// the profile it signs in for. Flows return what the provider answered; caching it is the
+/// caller's ([`crate::source`]).
+pub struct Ctx<'a> {
+    /// Environment snapshot.
+    pub env: &'a Environment,
+    /// HTTP plumbing.
+    pub net: &'a Net,
+    /// Sign-in rules.
+    pub policy: &'a LoginPolicy,
+    /// The profile asked for, for messages and hints.
+    pub profile: &'a str,
+}
+
+impl Ctx<'_> {
+    /// The hint that tells the user how to sign in.
+    pub fn hint(&self) -> String {
+        format!("run awscred login --profile {}", self.profile)
+    }
+}
 
 /// A sign-in flow to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +207,26 @@ pub fn choose(policy: &LoginPolicy, env: &Environment) -> Result<Flow, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_flows_use_protocols_never_the_sources() {
+        // `source` uses `login` through `Ctx` and what the flows return; the other way
+        // round would be a cycle.
+        for (name, text) in [
+            ("mod.rs", include_str!("mod.rs")),
+            ("browser.rs", include_str!("browser.rs")),
+            ("device.rs", include_str!("device.rs")),
+            ("loopback.rs", include_str!("loopback.rs")),
+            ("oidc.rs", include_str!("oidc.rs")),
+            ("pkce.rs", include_str!("pkce.rs")),
+        ] {
+            let uses_source = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .any(|l| l.contains(concat!("crate::", "source")));
+            assert!(!uses_source, "login/{name} reaches into source");
+        }
+    }
     use crate::ui::Sink;
     use std::time::Duration;
 

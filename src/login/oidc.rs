@@ -8,8 +8,7 @@ use crate::config::OidcSource;
 use crate::error::{Error, Result};
 use crate::oidc::{self, Http, Provider, Refusal};
 use crate::remote;
-use crate::source::Context;
-use crate::source::oidc::{OidcToken, accept};
+use crate::secret::Secret;
 
 /// The loopback redirect path.
 pub const CALLBACK_PATH: &str = "/callback";
@@ -21,14 +20,23 @@ fn client_auth<'a>(src: &'a OidcSource, form: &mut Vec<(&'a str, &'a str)>) {
     }
 }
 
+/// What a provider answered a sign-in with, and the `nonce` its ID token must carry (the
+/// browser flow's; the device grant has none). Checking and caching them is the caller's.
+pub struct Answer {
+    /// The token endpoint's answer.
+    pub tokens: oidc::Tokens,
+    /// The nonce sent, if any.
+    pub nonce: Option<Secret<String>>,
+}
+
 /// The browser flow.
 pub fn browser(
-    ctx: &Context<'_>,
+    ctx: &super::Ctx<'_>,
     http: &Http,
     provider: &Provider,
     src: &OidcSource,
-) -> Result<OidcToken> {
-    let listener = Loopback::bind(ctx.login.redirect_port)?;
+) -> Result<Answer> {
+    let listener = Loopback::bind(ctx.policy.redirect_port)?;
     let verifier = loopback::verifier();
     let state = loopback::random_token(16);
     let nonce = loopback::random_token(16);
@@ -58,8 +66,7 @@ pub fn browser(
     for (k, v) in &extra {
         url.push_str(&format!("&{}={}", loopback::encode(k), loopback::encode(v)));
     }
-    let sink = ctx.login.sink;
-    sink.line(&format!(
+    ctx.policy.sink.line(&format!(
         "Sign in to {} for profile {} in your browser.",
         src.issuer, ctx.profile
     ));
@@ -72,32 +79,30 @@ pub fn browser(
     ];
     client_auth(src, &mut form);
     match oidc::token(http, provider, &form) {
-        Ok(tokens) => {
-            let t = accept(ctx, http, provider, src, tokens, Some(&nonce), None)?;
-            sink.line(&format!("Signed in to {}.", src.issuer));
-            Ok(t)
-        }
+        Ok(tokens) => Ok(Answer {
+            tokens,
+            nonce: Some(Secret::new(nonce)),
+        }),
         Err(Refusal::InvalidGrant(why)) => Err(Error::user(format!(
             "{} rejected the sign-in code",
             src.issuer
         ))
         .caused_by_text(why)
-        .with_hint(ctx.login_hint())),
+        .with_hint(ctx.hint())),
         Err(Refusal::Failed(e)) => Err(e),
         Err(_) => {
-            Err(Error::user(format!("{} refused the sign-in", src.issuer))
-                .with_hint(ctx.login_hint()))
+            Err(Error::user(format!("{} refused the sign-in", src.issuer)).with_hint(ctx.hint()))
         }
     }
 }
 
 /// The device authorization grant.
 pub fn device(
-    ctx: &Context<'_>,
+    ctx: &super::Ctx<'_>,
     http: &Http,
     provider: &Provider,
     src: &OidcSource,
-) -> Result<OidcToken> {
+) -> Result<Answer> {
     let scope = src.scopes.join(" ");
     let mut form = vec![("scope", scope.as_str())];
     client_auth(src, &mut form);
@@ -118,11 +123,11 @@ pub fn device(
         &src.issuer,
         &verify,
         &user_code,
-        wait.limit(ctx.login.timeout),
+        wait.limit(ctx.policy.timeout),
     );
-    let hint = ctx.login_hint();
+    let hint = ctx.hint();
     let sleep = &mut std::thread::sleep;
-    let tokens = poll_until(wait, ctx.login.timeout, &hint, &user_code, sleep, || {
+    let tokens = poll_until(wait, ctx.policy.timeout, &hint, &user_code, sleep, || {
         let mut form = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("device_code", auth.device_code.expose().as_str()),
@@ -137,19 +142,18 @@ pub fn device(
                 "the sign-in to {} was denied",
                 src.issuer
             ))
-            .with_hint(ctx.login_hint())),
+            .with_hint(ctx.hint())),
             Err(Refusal::InvalidGrant(why)) => Err(Error::user(format!(
                 "{} refused the device code",
                 src.issuer
             ))
             .caused_by_text(why)
-            .with_hint(ctx.login_hint())),
+            .with_hint(ctx.hint())),
             Err(Refusal::Failed(e)) => Err(e),
         }
     })?;
-    let t = accept(ctx, http, provider, src, tokens, None, None)?;
-    ctx.login
-        .sink
-        .line(&format!("Signed in to {}.", src.issuer));
-    Ok(t)
+    Ok(Answer {
+        tokens,
+        nonce: None,
+    })
 }

@@ -9,20 +9,23 @@
 use super::loopback::{self, Loopback};
 use crate::config::SsoSession;
 use crate::error::{Error, Result};
-use crate::identity_center::Grant;
+use crate::identity_center::{self, Grant, Registration};
 use crate::net::Service;
-use crate::source::Context;
-use crate::source::sso::{self, SsoToken};
 
 /// The redirect path registered with IAM Identity Center.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
 /// The redirect URI as registered (loopback redirects match on any port).
 pub const REGISTERED_REDIRECT: &str = "http://127.0.0.1/oauth/callback";
 
-/// Runs the browser flow for `session` and returns the new token.
-pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
-    let listener = Loopback::bind(ctx.login.redirect_port)?;
-    let (client_key, reg) = sso::registration(ctx, session, "auth-code")?;
+/// Runs the browser flow for `session` with the client `reg` and returns IAM Identity
+/// Center's CreateToken answer. A refusal of the client itself carries the code
+/// `InvalidClientException` ([`Error::code`]): the caller forgets the registration.
+pub fn sign_in(
+    ctx: &super::Ctx<'_>,
+    session: &SsoSession,
+    reg: &Registration,
+) -> Result<identity_center::Token> {
+    let listener = Loopback::bind(ctx.policy.redirect_port)?;
     let verifier = loopback::verifier();
     let state = loopback::random_token(16);
     let redirect = listener.redirect_uri(CALLBACK_PATH);
@@ -35,46 +38,33 @@ pub fn sign_in(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
         loopback::encode(&session.scopes.join(" ")),
         loopback::encode(&loopback::challenge(&verifier)),
     );
-    let sink = ctx.login.sink;
-    sink.line(&format!(
+    ctx.policy.sink.line(&format!(
         "Sign in to IAM Identity Center ({}) for profile {} in your browser.",
         session.display_name(),
         ctx.profile
     ));
     let callback = listener.sign_in(ctx, &url, CALLBACK_PATH, &state)?;
-
-    let out = sso::create_token(
-        ctx,
+    identity_center::create_token(
+        ctx.net,
         &session.region,
-        &reg,
-        "CreateToken (authorization_code)",
+        &reg.client_id,
+        &reg.client_secret,
         Grant::AuthorizationCode {
             code: &callback.code,
             verifier: &verifier,
             redirect_uri: &redirect,
         },
-    );
-    match out {
-        Ok(out) => {
-            let t = sso::token_from(ctx, out, client_key, None)?;
-            sink.line(&format!(
-                "Signed in to IAM Identity Center ({}).",
-                session.display_name()
-            ));
-            Ok(t)
+        "CreateToken (authorization_code)",
+    )
+    .map_err(|f| match f.code.as_deref() {
+        Some("InvalidGrantException") => {
+            Error::user("IAM Identity Center rejected the sign-in code")
+                .caused_by_text(f.error.to_string())
+                .with_hint(ctx.hint())
         }
-        Err(f) => {
-            if f.code.as_deref() == Some("InvalidClientException") {
-                ctx.cache.delete(&client_key)?;
-            }
-            Err(match f.code.as_deref() {
-                Some("InvalidGrantException") => {
-                    Error::user("IAM Identity Center rejected the sign-in code")
-                        .caused_by_text(f.error.to_string())
-                        .with_hint(ctx.login_hint())
-                }
-                _ => f.error,
-            })
+        _ => {
+            let code = f.code.clone();
+            f.error.with_code(code)
         }
-    }
+    })
 }

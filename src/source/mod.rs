@@ -21,13 +21,12 @@ pub mod web_identity;
 
 use crate::cache::{self, MIN_USEFUL};
 use crate::clock::Clock;
-use crate::config::{Base, Chain, LoginFlow};
+use crate::config::{Base, Chain};
 use crate::credentials::{CachedCredentials, Credentials};
 use crate::env::{self, Environment};
 use crate::error::{Error, Result};
 use crate::lock::Locks;
 use crate::net::Net;
-use crate::ui::Sink;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -35,76 +34,7 @@ use std::time::Duration;
 /// have to last for the next AssumeRole call.
 pub const INTERMEDIATE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
-/// Whether and how this invocation may sign the user in.
-#[derive(Debug, Clone)]
-pub struct LoginPolicy {
-    /// A sign-in may be started at all.
-    pub allowed: bool,
-    /// Someone reads the instructions (a terminal, or `awscred login` under Claude Code),
-    /// so the device-code flow can work.
-    pub attended: bool,
-    /// A person at a terminal can type an answer (an MFA code) on `/dev/tty`.
-    pub can_prompt: bool,
-    /// The flow asked for (flags, then `awscred_login`).
-    pub flow: LoginFlow,
-    /// Launch a browser for the browser flow (`--no-browser` prints the URL only).
-    pub open_browser: bool,
-    /// Fixed loopback port for the browser flow (0 = any free port).
-    pub redirect_port: u16,
-    /// Where sign-in instructions go.
-    pub sink: Sink,
-    /// Longest a sign-in may take.
-    pub timeout: Duration,
-    /// Sign in again even if a token is cached (`login --force`).
-    pub force: bool,
-}
-
-/// How long `awscred login` may take when no terminal is attached (Claude Code kills
-/// `awsAuthRefresh` after 3 minutes).
-pub const LOGIN_TIMEOUT_UNATTENDED: Duration = Duration::from_secs(170);
-/// How long a sign-in may take with a terminal attached (the device code's usual lifetime).
-pub const LOGIN_TIMEOUT_ATTENDED: Duration = Duration::from_secs(600);
-/// How long a non-interactive command waits for a peer's sign-in.
-pub const PEER_WAIT: Duration = Duration::from_secs(120);
-
-impl LoginPolicy {
-    /// The rules of commands that print or pass on credentials: a person at a terminal can
-    /// do any sign-in; under Claude Code or an SDK nobody sees a prompt, so only a browser
-    /// sign-in (where a browser can open) may run, bounded.
-    pub fn for_credentials(settings: &crate::config::Settings) -> Self {
-        let attended = crate::ui::stderr_is_terminal();
-        Self {
-            allowed: true,
-            attended,
-            can_prompt: crate::ui::can_prompt(),
-            flow: settings.login,
-            open_browser: true,
-            redirect_port: settings.redirect_port,
-            sink: Sink::Stderr,
-            timeout: if attended {
-                LOGIN_TIMEOUT_ATTENDED
-            } else {
-                settings.login_timeout
-            },
-            force: false,
-        }
-    }
-
-    /// The rules of commands that must never sign in (status, doctor, logout).
-    pub fn silent() -> Self {
-        Self {
-            allowed: false,
-            attended: false,
-            can_prompt: false,
-            flow: LoginFlow::Auto,
-            open_browser: false,
-            redirect_port: 0,
-            sink: Sink::Stderr,
-            timeout: PEER_WAIT,
-            force: false,
-        }
-    }
-}
+pub use crate::login::{LOGIN_TIMEOUT_ATTENDED, LOGIN_TIMEOUT_UNATTENDED, LoginPolicy};
 
 /// Everything a source needs from the outside world.
 pub struct Context<'a> {
@@ -133,6 +63,16 @@ impl Context<'_> {
     /// The hint that tells the user how to sign in.
     pub fn login_hint(&self) -> String {
         format!("run awscred login --profile {}", self.profile)
+    }
+
+    /// What a sign-in flow needs of this context.
+    pub fn sign_in_ctx(&self) -> crate::login::Ctx<'_> {
+        crate::login::Ctx {
+            env: self.env,
+            net: self.net,
+            policy: &self.login,
+            profile: self.profile,
+        }
     }
 
     /// How long to wait for a peer holding a lock.

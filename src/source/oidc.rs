@@ -157,12 +157,24 @@ pub fn id_token(ctx: &Context<'_>, src: &OidcSource) -> Result<OidcToken> {
                 Err(_) => return Err(login_required(ctx, src)),
             }
         }
-        match login::choose(&ctx.login, ctx.env) {
-            Ok(login::Flow::Device) => login::oidc::device(ctx, &http, &provider, src),
-            Ok(login::Flow::Browser) => login::oidc::browser(ctx, &http, &provider, src),
-            Err(why) if ctx.login.allowed => Err(login_required(ctx, src).caused_by_text(why)),
-            Err(_) => Err(login_required(ctx, src)),
-        }
+        let answer = match login::choose(&ctx.login, ctx.env) {
+            Ok(login::Flow::Device) => {
+                login::oidc::device(&ctx.sign_in_ctx(), &http, &provider, src)?
+            }
+            Ok(login::Flow::Browser) => {
+                login::oidc::browser(&ctx.sign_in_ctx(), &http, &provider, src)?
+            }
+            Err(why) if ctx.login.allowed => {
+                return Err(login_required(ctx, src).caused_by_text(why));
+            }
+            Err(_) => return Err(login_required(ctx, src)),
+        };
+        let nonce = answer.nonce.as_ref().map(|n| n.expose().as_str());
+        let t = accept(ctx, &http, &provider, src, answer.tokens, nonce, None)?;
+        ctx.login
+            .sink
+            .line(&format!("Signed in to {}.", src.issuer));
+        Ok(t)
     })
 }
 

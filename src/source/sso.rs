@@ -38,16 +38,7 @@ pub struct SsoToken {
     pub client_key: String,
 }
 
-/// An OIDC client registration as cached.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Registration {
-    /// Client id.
-    pub client_id: String,
-    /// Client secret.
-    pub client_secret: Secret<String>,
-    /// When the secret expires.
-    pub expires_at: DateTime<Utc>,
-}
+pub use crate::identity_center::Registration;
 
 /// The cache key of a session's token.
 pub fn token_key(session: &SsoSession) -> String {
@@ -160,8 +151,7 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
                 }
             }
             match login::choose(&ctx.login, ctx.env) {
-                Ok(login::Flow::Device) => login::device::sign_in(ctx, session),
-                Ok(login::Flow::Browser) => login::pkce::sign_in(ctx, session),
+                Ok(flow) => sign_in(ctx, session, flow),
                 Err(why) if ctx.login.allowed => {
                     Err(login_required(ctx, session).caused_by_text(why))
                 }
@@ -169,6 +159,42 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             }
         },
     )
+}
+
+/// A new sign-in through `flow`, with a client registration from the cache or a new one.
+/// A registration IAM Identity Center no longer knows is forgotten; the device flow, whose
+/// code the user has not seen yet when that shows, registers again once.
+fn sign_in(ctx: &Context<'_>, session: &SsoSession, flow: login::Flow) -> Result<SsoToken> {
+    let (kind, retry) = match flow {
+        login::Flow::Device => ("device", true),
+        login::Flow::Browser => ("auth-code", false),
+    };
+    let mut retried = false;
+    loop {
+        let (client_key, reg) = registration(ctx, session, kind)?;
+        let answer = match flow {
+            login::Flow::Device => login::device::sign_in(&ctx.sign_in_ctx(), session, &reg),
+            login::Flow::Browser => login::pkce::sign_in(&ctx.sign_in_ctx(), session, &reg),
+        };
+        match answer {
+            Ok(out) => {
+                let t = token_from(ctx, out, client_key, None)?;
+                ctx.login.sink.line(&format!(
+                    "Signed in to IAM Identity Center ({}).",
+                    session.display_name()
+                ));
+                return Ok(t);
+            }
+            Err(e) if e.code() == Some("InvalidClientException") => {
+                ctx.cache.delete(&client_key)?;
+                if !retry || retried {
+                    return Err(e);
+                }
+                retried = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 impl super::CachedToken for SsoToken {
