@@ -154,9 +154,10 @@ fn signed_in(settings: Settings) -> Harness {
     std::fs::create_dir(&run).unwrap();
     std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
     h.set_env("XDG_RUNTIME_DIR", run.to_str().unwrap());
+    h.login();
+    // From here on, any browser awscred opened would leave this marker.
     let marker = h.home().join("browser-opened");
     h.set_env("BROWSER", &format!("touch {}", marker.display()));
-    h.login();
     h
 }
 
@@ -382,7 +383,7 @@ fn logout_and_login_force_take_effect_on_the_next_request_and_no_sign_in_starts(
         .to_string();
     assert_ne!(second, first);
 
-    let (mut child, rx) = h.spawn_login(&["--force"]);
+    let (mut child, rx) = h.spawn_login(&["--force", "--device-code"]);
     while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
         if line.contains("confirm the code") {
             break;

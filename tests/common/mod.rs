@@ -211,7 +211,7 @@ impl Harness {
     /// Signs in through `awscred login`, approving the device code at the emulator the way
     /// a person would in the browser. Returns everything login printed on stdout.
     pub fn login(&self) -> String {
-        let (mut child, rx) = self.spawn_login(&[]);
+        let (mut child, rx) = self.spawn_login(&["--device-code"]);
         let mut seen = String::new();
         loop {
             let line = rx
