@@ -110,16 +110,7 @@ impl Error {
     /// Whether AWS refused the credentials themselves (revoked, expired, unknown), as opposed
     /// to a permission (`AccessDenied`), which dropping cached credentials cannot fix.
     pub fn is_rejected_credentials(&self) -> bool {
-        matches!(
-            self.code(),
-            Some(
-                "ExpiredToken"
-                    | "ExpiredTokenException"
-                    | "InvalidClientTokenId"
-                    | "UnrecognizedClient"
-                    | "UnrecognizedClientException"
-            )
-        )
+        self.code().is_some_and(rejects_credentials)
     }
 
     /// The kind.
@@ -176,6 +167,19 @@ fn push_block(out: &mut String, first: &str, indent: &str, text: &str) {
         out.push_str(&crate::remote::text(line));
         out.push('\n');
     }
+}
+
+/// Whether a service's error code says the credentials themselves were refused (revoked,
+/// expired, unknown), as opposed to a permission (`AccessDenied`).
+pub fn rejects_credentials(code: &str) -> bool {
+    matches!(
+        code,
+        "ExpiredToken"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClient"
+            | "UnrecognizedClientException"
+    )
 }
 
 impl fmt::Display for Error {

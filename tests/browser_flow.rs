@@ -262,7 +262,14 @@ fn user_who_never_finishes_gets_a_timeout() {
         "{}",
         stderr(&o)
     );
-    assert!(stderr(&o).contains("hint: run awscred login --profile web"));
+    // The hint does not just name the command that was run: it says how to get more time.
+    assert!(
+        stderr(&o).contains(
+            "hint: finish the sign-in within 2 s when you run it again, or give it longer: awscred login --profile web --timeout 600"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

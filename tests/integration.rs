@@ -795,3 +795,47 @@ fn setup_aws_profile_writes_region_refuses_clobbering_and_bad_names() {
     let o = h.run(&["status", "--profile", "new-cli"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Errors say what fixes them: keys AWS does not accept point at where they came from
+/// (not at a sign-in), and doctor suggests signing in only when AWS refused credentials.
+#[test]
+fn rejected_keys_and_unreachable_endpoints_get_the_right_fix() {
+    let mut h = Harness::new("file", Settings::default());
+    h.write_config(&format!(
+        "{CONFIG}\n[profile envrole]\nrole_arn = arn:aws:iam::111122223333:role/R\ncredential_source = Environment\n[profile static]\nregion = us-east-1\n"
+    ));
+    std::fs::write(
+        h.home().join(".aws/credentials"),
+        "[static]\naws_access_key_id = AKIAUNKNOWN000000001\naws_secret_access_key = nope\n",
+    )
+    .unwrap();
+    h.set_env("AWS_ACCESS_KEY_ID", "AKIAUNKNOWN000000002");
+    h.set_env("AWS_SECRET_ACCESS_KEY", "nope");
+    let o = h.run(&["process", "--profile", "envrole"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: AWS does not accept AWS_ACCESS_KEY_ID"),
+        "{}",
+        stderr(&o)
+    );
+    let o = h.run(&["export", "--profile", "static"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("AWS did not accept the long-term keys of profile static"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("put current aws_access_key_id"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Nothing listens on port 1: doctor's STS check fails to connect, and the fix is the
+    // network, not a sign-in.
+    h.set_env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1");
+    let o = h.run(&["doctor", "--profile", "static"]);
+    let out = stdout(&o);
+    assert!(out.contains("could not reach http://127.0.0.1:1"), "{out}");
+    assert!(!out.contains("fix: awscred login"), "{out}");
+}

@@ -265,6 +265,11 @@ fn login_timeout_is_bounded_and_clear() {
         "{}",
         stderr(&o)
     );
+    assert!(
+        stderr(&o).contains("awscred login --profile bedrock --timeout 600"),
+        "says how to get more time: {}",
+        stderr(&o)
+    );
 }
 
 #[cfg(unix)]

@@ -26,6 +26,16 @@ fn print(f: &Finding) {
     }
 }
 
+/// The fix for a store that does not work: another store, unless it is the file store
+/// already, whose directory is then what to fix.
+fn other_store(name: &str) -> String {
+    if name == "file" {
+        "check the permissions of the cache directory, or set AWSCRED_CACHE_DIR to a directory of yours".into()
+    } else {
+        "set AWSCRED_CACHE=file to keep credentials in a private cache directory".into()
+    }
+}
+
 /// Runs the checks; exit 1 when anything is broken.
 pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
     let mut findings: Vec<Finding> = Vec::new();
@@ -115,12 +125,16 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
         Ok(false) => add(
             Severity::Error,
             "store: a value written could not be read back".into(),
-            Some("set AWSCRED_CACHE=file".into()),
+            Some(other_store(inv.cache.store().name())),
         ),
         Err(e) => add(
             Severity::Error,
             format!("store: {e}"),
-            Some("set AWSCRED_CACHE=file".into()),
+            Some(
+                e.hint()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| other_store(inv.cache.store().name())),
+            ),
         ),
     }
     let ctx = inv.context(LoginPolicy::silent());
@@ -162,7 +176,18 @@ pub fn run(env: &Environment, profile: &str) -> Result<ExitCode> {
                     None,
                 ),
                 Err(f) => {
-                    add(Severity::Error, f.error.to_string(), Some(login.clone()));
+                    // Say the fix that matches the failure: sign in again only when AWS
+                    // refused the credentials; a network or endpoint problem has its own.
+                    let rejected = f
+                        .code
+                        .as_deref()
+                        .is_some_and(crate::error::rejects_credentials);
+                    let fix = if rejected {
+                        Some(source::of(&chain.base).rejected_fix(profile))
+                    } else {
+                        f.error.hint().map(str::to_string)
+                    };
+                    add(Severity::Error, f.error.to_string(), fix);
                 }
             }
         }

@@ -147,7 +147,7 @@ pub fn sign_in(
         &user_code,
         wait.limit(ctx.policy.timeout),
     );
-    let hint = ctx.hint();
+    let hint = ctx.again_hint();
     let sleep = &mut std::thread::sleep;
     poll_until(wait, ctx.policy.timeout, &hint, &user_code, sleep, || {
         match identity_center::create_token(

@@ -225,7 +225,7 @@ impl Loopback {
             timeout,
             launcher,
         )
-        .map_err(|e| e.with_hint(ctx.hint()))
+        .map_err(|e| e.with_hint(ctx.again_hint()))
     }
 
     /// Accepts connections until the callback arrives (or, with `until_opened`, until the

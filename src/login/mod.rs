@@ -107,6 +107,20 @@ impl Ctx<'_> {
     pub fn hint(&self) -> String {
         format!("run awscred login --profile {}", self.profile)
     }
+
+    /// The hint after a sign-in that was not finished in time. Under `awscred login` that
+    /// command is what the user just ran: say how to get more time instead.
+    pub fn again_hint(&self) -> String {
+        if self.policy.sink == Sink::Stdout {
+            format!(
+                "finish the sign-in within {} when you run it again, or give it longer: awscred login --profile {} --timeout 600",
+                device::human(self.policy.timeout),
+                self.profile
+            )
+        } else {
+            self.hint()
+        }
+    }
 }
 
 /// A sign-in flow to run.

@@ -125,7 +125,7 @@ pub fn device(
         &user_code,
         wait.limit(ctx.policy.timeout),
     );
-    let hint = ctx.hint();
+    let hint = ctx.again_hint();
     let sleep = &mut std::thread::sleep;
     let tokens = poll_until(wait, ctx.policy.timeout, &hint, &user_code, sleep, || {
         let mut form = vec![

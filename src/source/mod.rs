@@ -98,6 +98,11 @@ pub trait Source {
     fn sign_in(&self) -> Option<&dyn SignIn> {
         None
     }
+    /// What to do when AWS rejects the credentials it gave (revoked, expired, unknown);
+    /// for a sign-in source, signing in again.
+    fn rejected_fix(&self, profile: &str) -> String {
+        format!("run awscred login --profile {profile}")
+    }
 }
 
 /// A sign-in a source depends on: IAM Identity Center, an external identity provider.
@@ -246,6 +251,9 @@ pub fn describe(chain: &Chain) -> String {
 }
 
 impl Source for EnvironmentKeys {
+    fn rejected_fix(&self, _profile: &str) -> String {
+        "AWS does not accept AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: set current keys".into()
+    }
     fn kind(&self) -> &'static str {
         "environment"
     }
@@ -264,6 +272,12 @@ impl Source for EnvironmentKeys {
 }
 
 impl Source for crate::config::StaticKeys {
+    fn rejected_fix(&self, _profile: &str) -> String {
+        format!(
+            "AWS does not accept the keys of [{}]: put current aws_access_key_id and aws_secret_access_key in your credentials file",
+            self.profile
+        )
+    }
     fn kind(&self) -> &'static str {
         "static"
     }

@@ -160,6 +160,12 @@ pub fn credentials(ctx: &Context<'_>, src: &ProcessSource) -> Result<Credentials
 }
 
 impl super::Source for ProcessSource {
+    fn rejected_fix(&self, _profile: &str) -> String {
+        format!(
+            "AWS does not accept what the credential_process of profile `{}` prints: run it yourself and check its keys",
+            self.profile
+        )
+    }
     fn kind(&self) -> &'static str {
         "process"
     }

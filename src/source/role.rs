@@ -117,7 +117,7 @@ pub fn assume(
     )
     .map_err(|f| {
         let code = f.code.clone();
-        assume_error(f, step, ctx).with_code(code)
+        assume_error(f, chain, step, ctx).with_code(code)
     })?;
     let account = step.role_arn.split(':').nth(4).map(str::to_string);
     Ok((
@@ -126,7 +126,12 @@ pub fn assume(
     ))
 }
 /// What AssumeRole's refusal means for the person reading it.
-fn assume_error(f: crate::net::Failure, step: &RoleStep, ctx: &Context<'_>) -> Error {
+fn assume_error(
+    f: crate::net::Failure,
+    chain: &Chain,
+    step: &RoleStep,
+    ctx: &Context<'_>,
+) -> Error {
     match f.code.as_deref() {
         Some("AccessDenied") => f
             .error
@@ -155,7 +160,7 @@ fn assume_error(f: crate::net::Failure, step: &RoleStep, ctx: &Context<'_>) -> E
                 step.role_arn
             ))
             .with_kind(Kind::User)
-            .with_hint(ctx.login_hint()),
+            .with_hint(super::of(&chain.base).rejected_fix(ctx.profile)),
         _ => f.error,
     }
 }
@@ -176,7 +181,20 @@ pub fn session_token(
         "GetSessionToken",
         &[],
     )
-    .map_err(|f| f.error)?;
+    .map_err(|f| {
+        let code = f.code.clone();
+        let e = f.error.with_code(code);
+        if e.is_rejected_credentials() {
+            e.context(format!(
+                "AWS did not accept the long-term keys of profile {}",
+                chain.profile
+            ))
+            .with_kind(Kind::User)
+            .with_hint(super::of(&chain.base).rejected_fix(ctx.profile))
+        } else {
+            e
+        }
+    })?;
     Ok((
         from_sts(&out, &url, "GetSessionToken", ctx.clock.now())?,
         (),
