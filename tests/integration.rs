@@ -839,3 +839,40 @@ fn rejected_keys_and_unreachable_endpoints_get_the_right_fix() {
     assert!(out.contains("could not reach http://127.0.0.1:1"), "{out}");
     assert!(!out.contains("fix: awscred login"), "{out}");
 }
+
+/// "Sign-in needed" says why, and a refresh token IAM Identity Center rejected is not
+/// called refreshable any more.
+#[test]
+fn sign_in_needed_says_why() {
+    let h = Harness::new(
+        "file",
+        Settings {
+            auto_approve_after: Some(0),
+            token_ttl: 120,
+            ..Settings::default()
+        },
+    );
+    let o = h.run(&["export", "--profile", "bedrock"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("there is no sign-in on this machine"),
+        "{}",
+        stderr(&o)
+    );
+
+    assert!(h.run(&["login", "--profile", "bedrock"]).status.success());
+    let s = h.run(&["status", "--profile", "bedrock"]);
+    assert!(stdout(&s).contains(", refreshable"), "{}", stdout(&s));
+    h.emu.forget_sessions();
+    // admin needs a token (its role is not cached); the token is within its refresh window,
+    // and the refresh is refused.
+    let o = h.run(&["export", "--profile", "admin"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rejected the refresh token"),
+        "{}",
+        stderr(&o)
+    );
+    let s = h.run(&["status", "--profile", "bedrock"]);
+    assert!(!stdout(&s).contains("refreshable"), "{}", stdout(&s));
+}

@@ -126,6 +126,15 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
         &token_key(session),
         "signing in to IAM Identity Center",
         |stale: Option<&SsoToken>| {
+            // Why a sign-in is needed, for the message if none may start here.
+            let mut why = match stale {
+                None => "there is no sign-in on this machine (never signed in, or signed out)"
+                    .to_string(),
+                Some(old) => format!(
+                    "the token expired at {} and cannot be refreshed",
+                    crate::clock::format_expiration(old.expires_at)
+                ),
+            };
             if let Some(old) = stale
                 && let Some(refresh_token) = &old.refresh_token
             {
@@ -133,6 +142,13 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
                     Ok(t) => return Ok(t),
                     Err(e) if e.kind() == Kind::LoginRequired => {
                         crate::log::info(&format!("{}; a new sign-in is needed", e.message()));
+                        why = "IAM Identity Center rejected the refresh token (revoked, or past its lifetime)".to_string();
+                        // Remembered, so `status` stops calling the sign-in refreshable.
+                        let spent = SsoToken {
+                            refresh_token: None,
+                            ..old.clone()
+                        };
+                        ctx.cache.put(&token_key(session), &spent)?;
                     }
                     Err(e) => {
                         // A network failure with a token still valid for a while: use it.
@@ -152,10 +168,10 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
             }
             match login::choose(&ctx.login, ctx.env) {
                 Ok(flow) => sign_in(ctx, session, flow),
-                Err(why) if ctx.login.allowed => {
-                    Err(login_required(ctx, session).caused_by_text(why))
-                }
-                Err(_) => Err(login_required(ctx, session)),
+                Err(no_flow) if ctx.login.allowed => Err(login_required(ctx, session)
+                    .caused_by_text(why)
+                    .caused_by_text(no_flow)),
+                Err(_) => Err(login_required(ctx, session).caused_by_text(why)),
             }
         },
     )
