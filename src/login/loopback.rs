@@ -33,6 +33,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
+/// The start of the message of a browser sign-in that ran out of time.
+const TIMED_OUT: &str = "the browser sign-in did not finish within";
+
 /// Most bytes read of one request's line and headers; a longer request is answered 431
 /// and its connection closed.
 pub const MAX_REQUEST: u64 = 8 * 1024;
@@ -159,10 +162,9 @@ impl Loopback {
         let plan = Plan::new(link, Some((path, state)));
         match self.serve(plan, deadline, launcher, false)? {
             Outcome::Callback(c) => Ok(c),
-            Outcome::Opened | Outcome::TimedOut => Err(Error::user(format!(
-                "the browser sign-in did not finish within {} s",
-                timeout.as_secs()
-            ))),
+            Outcome::Opened | Outcome::TimedOut => {
+                Err(Error::user(format!("{TIMED_OUT} {} s", timeout.as_secs())))
+            }
         }
     }
 
@@ -225,7 +227,16 @@ impl Loopback {
             timeout,
             launcher,
         )
-        .map_err(|e| e.with_hint(ctx.again_hint()))
+        .map_err(|e| {
+            // Out of time: say how to get more; anything else (a second opening of the
+            // link, a refusal): sign in again.
+            let hint = if e.message().starts_with(TIMED_OUT) {
+                ctx.again_hint()
+            } else {
+                ctx.hint()
+            };
+            e.with_hint(hint)
+        })
     }
 
     /// Accepts connections until the callback arrives (or, with `until_opened`, until the
