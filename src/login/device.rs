@@ -83,11 +83,7 @@ pub fn poll_until<T>(
         let elapsed = begun.elapsed().max(slept);
         if elapsed.saturating_add(interval) > limit {
             return Err(if limit < lifetime {
-                Error::user(format!(
-                    "the sign-in was not approved within {}",
-                    human(limit)
-                ))
-                .with_hint(hint)
+                Error::user(format!("{NOT_APPROVED} {}", human(limit))).with_hint(hint)
             } else {
                 expired()
             });
@@ -110,6 +106,19 @@ pub fn show(ctx: &super::Ctx<'_>, to: &str, verify: &str, user_code: &str, limit
     sink.line(&format!("  open {verify}"));
     sink.line(&format!("  and confirm the code {user_code}"));
     sink.line(&format!("Waiting up to {} for approval…", human(limit)));
+}
+
+/// The start of the message of a device sign-in that ran out of the caller's time.
+const NOT_APPROVED: &str = "the sign-in was not approved within";
+
+/// Out of the caller's time (not the code's): under `awscred login`, say how to get more.
+pub(super) fn time_hint(ctx: &super::Ctx<'_>, e: Error) -> Error {
+    if e.message().starts_with(NOT_APPROVED) {
+        let hint = ctx.again_hint();
+        e.with_hint(hint)
+    } else {
+        e
+    }
 }
 
 /// Runs the device flow for `session` with the client `reg` and returns IAM Identity
@@ -147,7 +156,7 @@ pub fn sign_in(
         &user_code,
         wait.limit(ctx.policy.timeout),
     );
-    let hint = ctx.again_hint();
+    let hint = ctx.hint();
     let sleep = &mut std::thread::sleep;
     poll_until(wait, ctx.policy.timeout, &hint, &user_code, sleep, || {
         match identity_center::create_token(
@@ -172,6 +181,7 @@ pub fn sign_in(
             },
         }
     })
+    .map_err(|e| time_hint(ctx, e))
 }
 
 /// "2 min", "45 s".

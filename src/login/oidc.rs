@@ -125,7 +125,7 @@ pub fn device(
         &user_code,
         wait.limit(ctx.policy.timeout),
     );
-    let hint = ctx.again_hint();
+    let hint = ctx.hint();
     let sleep = &mut std::thread::sleep;
     let tokens = poll_until(wait, ctx.policy.timeout, &hint, &user_code, sleep, || {
         let mut form = vec![
@@ -151,7 +151,8 @@ pub fn device(
             .with_hint(ctx.hint())),
             Err(Refusal::Failed(e)) => Err(e),
         }
-    })?;
+    })
+    .map_err(|e| super::device::time_hint(ctx, e))?;
     Ok(Answer {
         tokens,
         nonce: None,
