@@ -337,18 +337,13 @@ fn walk(
             }
             return walk(files, env, &target, visited, roles);
         }
-        let timeout = match p.get("awscred_process_timeout") {
-            None => DEFAULT_PROCESS_TIMEOUT,
-            Some(t) => parse_duration(&t.text)
-                .filter(|d| !d.is_zero() && *d <= MAX_LOGIN_TIMEOUT)
-                .ok_or_else(|| {
-                    Error::user(format!(
-                        "{}: awscred_process_timeout = `{}` is not a duration from 1s to 1h",
-                        t.at, t.text
-                    ))
-                    .with_hint("write it as seconds or with a unit, e.g. 30 or 1m")
-                })?,
-        };
+        let timeout = super::settings::duration_setting(
+            p.get("awscred_process_timeout"),
+            "awscred_process_timeout",
+            DEFAULT_PROCESS_TIMEOUT,
+            (std::time::Duration::from_secs(1), MAX_LOGIN_TIMEOUT),
+            ("from 1s to 1h", "30 or 1m"),
+        )?;
         return Ok(Base::Process(ProcessSource {
             profile: name.to_string(),
             argv,

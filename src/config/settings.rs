@@ -57,30 +57,20 @@ pub(super) fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Re
             }
         },
     };
-    let refresh_window = match p.get("awscred_refresh_window") {
-        None => DEFAULT_REFRESH_WINDOW,
-        Some(v) => parse_duration(&v.text)
-            .filter(|d| *d <= MAX_REFRESH_WINDOW)
-            .ok_or_else(|| {
-                Error::user(format!(
-                    "{}: awscred_refresh_window = `{}` is not a duration of at most 12h",
-                    v.at, v.text
-                ))
-                .with_hint("write it as seconds or with a unit, e.g. 900, 15m or 1h")
-            })?,
-    };
-    let login_timeout = match p.get("awscred_login_timeout") {
-        None => DEFAULT_LOGIN_TIMEOUT,
-        Some(v) => parse_duration(&v.text)
-            .filter(|d| !d.is_zero() && *d <= MAX_LOGIN_TIMEOUT)
-            .ok_or_else(|| {
-                Error::user(format!(
-                    "{}: awscred_login_timeout = `{}` is not a duration from 1s to 1h",
-                    v.at, v.text
-                ))
-                .with_hint("write it as seconds or with a unit, e.g. 120 or 2m")
-            })?,
-    };
+    let refresh_window = duration_setting(
+        p.get("awscred_refresh_window"),
+        "awscred_refresh_window",
+        DEFAULT_REFRESH_WINDOW,
+        (Duration::ZERO, MAX_REFRESH_WINDOW),
+        ("of at most 12h", "900, 15m or 1h"),
+    )?;
+    let login_timeout = duration_setting(
+        p.get("awscred_login_timeout"),
+        "awscred_login_timeout",
+        DEFAULT_LOGIN_TIMEOUT,
+        (Duration::from_secs(1), MAX_LOGIN_TIMEOUT),
+        ("from 1s to 1h", "120 or 2m"),
+    )?;
     let redirect_port = match p.get("awscred_redirect_port") {
         None => 0,
         Some(v) => v.text.parse::<u16>().map_err(|_| {
@@ -118,6 +108,33 @@ pub(super) fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Re
         redirect_port,
         ca_bundle,
     })
+}
+
+/// An optional duration key: `default` when unset, else a duration within `bounds`;
+/// anything else is an error naming the file, line, key and value, saying the range
+/// (`texts.0`) and examples of the fix (`texts.1`).
+pub(super) fn duration_setting(
+    value: Option<&super::parse::Value>,
+    key: &str,
+    default: Duration,
+    bounds: (Duration, Duration),
+    texts: (&str, &str),
+) -> Result<Duration> {
+    let Some(v) = value else {
+        return Ok(default);
+    };
+    parse_duration(&v.text)
+        .filter(|d| *d >= bounds.0 && *d <= bounds.1)
+        .ok_or_else(|| {
+            Error::user(format!(
+                "{}: {key} = `{}` is not a duration {}",
+                v.at, v.text, texts.0
+            ))
+            .with_hint(format!(
+                "write it as seconds or with a unit, e.g. {}",
+                texts.1
+            ))
+        })
 }
 
 /// Longest duration any setting accepts (a year); longer values, and values whose seconds
