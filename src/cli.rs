@@ -139,7 +139,8 @@ pub struct ExecArgs {
     /// Region for the command (AWS_REGION and AWS_DEFAULT_REGION).
     #[arg(long)]
     pub region: Option<String>,
-    /// DurationSeconds of the chain's last AssumeRole (e.g. 3600, 1h; 900 s to 12 h).
+    /// DurationSeconds of the chain's last AssumeRole, or of the GetSessionToken that
+    /// long-term keys are exchanged through (e.g. 3600, 1h; 900 s to 12 h).
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<String>,
     /// Allow starting inside another `awscred exec` of a different profile.

@@ -642,6 +642,62 @@ fn exec_takes_the_profile_first_starts_a_shell_and_sets_region_and_duration() {
     assert_eq!(o.status.code(), Some(1), "two different profiles");
 }
 
+/// `exec --duration` on long-term keys sets GetSessionToken's DurationSeconds, and the
+/// duration is part of that step's cache key: another duration is another GetSessionToken.
+#[cfg(unix)]
+#[test]
+fn exec_duration_on_long_term_keys_sets_get_session_token_duration() {
+    let h = Harness::new("file", Settings::default());
+    h.emu.add_user(
+        "AKIAEXECDURATION0001",
+        "exec-duration-secret",
+        ACCOUNT,
+        "dev",
+    );
+    h.write_config(&format!("{CONFIG}\n[profile keys]\nregion = us-east-1\n"));
+    std::fs::write(
+        h.home().join(".aws/credentials"),
+        "[keys]\naws_access_key_id = AKIAEXECDURATION0001\naws_secret_access_key = exec-duration-secret\n",
+    )
+    .unwrap();
+    let run = |d: &str| {
+        let o = h.run(&[
+            "exec",
+            "keys",
+            "--duration",
+            d,
+            "--",
+            "sh",
+            "-c",
+            "echo ${AWS_SESSION_TOKEN:+temporary}",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            stdout(&o).trim(),
+            "temporary",
+            "session credentials, not the keys"
+        );
+    };
+    let durations = || {
+        h.emu
+            .sts_calls()
+            .into_iter()
+            .filter(|(op, _)| op == "GetSessionToken")
+            .map(|(_, p)| p.get("DurationSeconds").cloned().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    run("2h");
+    assert_eq!(durations(), ["7200"]);
+    run("2h");
+    assert_eq!(durations(), ["7200"], "served from the cache");
+    run("1h");
+    assert_eq!(
+        durations(),
+        ["7200", "3600"],
+        "another duration, another step"
+    );
+}
+
 /// `list` shows every profile from the cache alone; completion scripts get profile names.
 #[test]
 fn list_and_profile_name_completion() {

@@ -40,11 +40,15 @@ fn get(
 ) -> Result<(Credentials, Option<String>)> {
     let mut req = services.request(profile)?;
     req.refresh = opts.refresh;
-    if let Some(d) = &opts.duration {
-        set_duration(&mut req.chain, d)?;
-    }
+    let session_duration = match &opts.duration {
+        Some(d) => set_duration(&mut req.chain, d)?,
+        None => None,
+    };
     let ctx = req.context(LoginPolicy::for_credentials(&req.chain.settings));
-    let c = source::credentials(&ctx, &req.chain)?;
+    let c = match session_duration {
+        Some(secs) => source::session_credentials_lasting(&ctx, &req.chain, Some(secs))?,
+        None => source::credentials(&ctx, &req.chain)?,
+    };
     let region = match &opts.region {
         Some(r) => Some(crate::config::resolve::check_region(r, "--region")?),
         None => req.chain.settings.region.clone(),
@@ -53,8 +57,10 @@ fn get(
 }
 
 /// `--duration`: the DurationSeconds of the chain's last AssumeRole, part of that step's
-/// cache key. IAM Identity Center and the other sources have no such choice.
-fn set_duration(chain: &mut crate::config::Chain, text: &str) -> Result<()> {
+/// cache key; for long-term keys without a role, of the GetSessionToken they are exchanged
+/// through (returned: the caller asks for session credentials). IAM Identity Center and
+/// the other sources have no such choice.
+fn set_duration(chain: &mut crate::config::Chain, text: &str) -> Result<Option<i32>> {
     let secs = crate::config::resolve::parse_duration(text)
         .map(|d| d.as_secs())
         .filter(|s| (900..=43200).contains(s))
@@ -67,16 +73,23 @@ fn set_duration(chain: &mut crate::config::Chain, text: &str) -> Result<()> {
             .with_hint("write it as seconds or with a unit, e.g. 3600 or 1h")
         })?;
     let profile = chain.profile.clone();
-    let Some(last) = chain.roles.last_mut() else {
-        return Err(Error::user(format!(
+    if let Some(last) = chain.roles.last_mut() {
+        last.duration_seconds = Some(secs);
+        return Ok(None);
+    }
+    match &chain.base {
+        crate::config::Base::StaticKeys(k) if k.session_token.is_none() => Ok(Some(secs)),
+        crate::config::Base::Sso(_) => Err(Error::user(format!(
             "profile `{profile}` assumes no role, so --duration has nothing to set"
         ))
         .with_hint(
             "IAM Identity Center role durations are fixed by the permission set; drop --duration",
-        ));
-    };
-    last.duration_seconds = Some(secs);
-    Ok(())
+        )),
+        _ => Err(Error::user(format!(
+            "profile `{profile}` assumes no role and has no long-term keys, so --duration has nothing to set"
+        ))
+        .with_hint("drop --duration; the source decides how long its credentials last")),
+    }
 }
 
 /// `awscred exec -- CMD ARGS…`: runs CMD with the credentials; its exit status is ours.

@@ -311,18 +311,32 @@ pub fn credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials
 /// Credentials that carry a session token: long-term keys are exchanged with STS
 /// GetSessionToken (Claude Code rejects credentials without one).
 pub fn session_credentials(ctx: &Context<'_>, chain: &Chain) -> Result<CachedCredentials> {
+    session_credentials_lasting(ctx, chain, None)
+}
+
+/// [`session_credentials`] with GetSessionToken's DurationSeconds (`exec --duration`),
+/// which is part of that step's cache key.
+pub fn session_credentials_lasting(
+    ctx: &Context<'_>,
+    chain: &Chain,
+    duration: Option<i32>,
+) -> Result<CachedCredentials> {
     let c = credentials(ctx, chain)?;
     if c.credentials.session_token.is_some() {
         return Ok(c);
     }
-    let key = cache::keys::credentials(&format!("{}>session", cache_id(chain, chain.roles.len())));
+    let id = cache_id(chain, chain.roles.len());
+    let key = cache::keys::credentials(&match duration {
+        Some(d) => format!("{id}>session|{d}"),
+        None => format!("{id}>session"),
+    });
     cached_step(
         ctx,
         &key,
         chain.settings.refresh_window,
         "getting a session token",
         || {
-            let (creds, _) = role::session_token(ctx, chain, &c.credentials)?;
+            let (creds, _) = role::session_token(ctx, chain, &c.credentials, duration)?;
             Ok(CachedCredentials {
                 credentials: creds,
                 obtained_at: ctx.clock.now(),

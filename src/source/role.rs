@@ -170,16 +170,23 @@ pub fn session_token(
     ctx: &Context<'_>,
     chain: &Chain,
     creds: &Credentials,
+    duration: Option<i32>,
 ) -> Result<(Credentials, ())> {
     let region = region(chain);
     let url = Service::Sts.url(ctx.env, region);
     crate::log::debug(&format!("GetSessionToken at {url}"));
+    let duration = duration.map(|d| d.to_string());
+    let params: Vec<(&str, &str)> = duration
+        .as_deref()
+        .map(|d| ("DurationSeconds", d))
+        .into_iter()
+        .collect();
     let out = crate::sts::call(
         ctx.net,
         region,
         Some((creds, ctx.clock.now())),
         "GetSessionToken",
-        &[],
+        &params,
     )
     .map_err(|f| {
         let code = f.code.clone();
