@@ -142,6 +142,55 @@ pub fn write_with_backup(
     Ok(kept)
 }
 
+/// Writes a file that holds a secret for another tool (an interop file such as the AWS
+/// CLI's SSO token cache): new directories 0700, the file always 0600, never through a link
+/// at its name (a link there is refused, not followed).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = file_name(path)?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    sys::create_private_dir(parent).map_err(|e| cannot("create", parent, &e))?;
+    let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
+    match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
+        Found::Missing | Found::File { .. } => {}
+        Found::Link => {
+            return Err(Error::user(format!(
+                "{} is a symbolic link; awscred writes a token only to a regular file",
+                path.display()
+            ))
+            .with_hint(format!("remove {}", path.display())));
+        }
+        Found::Dir | Found::Other => return Err(not_a_file(path)),
+    }
+    replace_when_ready(&dir, name, bytes, MODE_PRIVATE, &mut || Ok(()), |e| {
+        cannot("write", path, e)
+    })
+}
+
+/// Removes a regular file (never what a link at its name points to); `false` when there
+/// was none.
+pub fn remove_file(path: &Path) -> Result<bool> {
+    let name = file_name(path)?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = match sys::open_dir(parent) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(cannot("open", parent, &e)),
+    };
+    match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
+        Found::Missing => Ok(false),
+        Found::File { .. } => sys::remove(&dir, name)
+            .map(|()| true)
+            .map_err(|e| cannot("remove", path, &e)),
+        Found::Link | Found::Dir | Found::Other => Err(not_a_file(path)),
+    }
+}
+
 /// Called once every check has passed, just before the file is replaced.
 type Ready<'a> = &'a mut dyn FnMut() -> Result<()>;
 

@@ -360,6 +360,30 @@ impl Emulator {
         }
     }
 
+    /// An access token valid for `ttl` seconds, as another tool's sign-in (`aws sso
+    /// login`) would have obtained; with its expiry.
+    pub fn issue_access_token(&self, ttl: i64) -> (String, DateTime<Utc>) {
+        let mut s = lock(&self.state);
+        let access = s.next("emu-access-", 48);
+        let expires_at = s.now() + chrono::Duration::seconds(ttl);
+        let client = Client {
+            secret: "aws-cli-client-secret".to_string(),
+            expires_at: s.now() + chrono::Duration::days(90),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            redirect_uris: Vec::new(),
+        };
+        s.clients.insert("aws-cli".to_string(), client);
+        s.tokens.insert(
+            access.clone(),
+            Token {
+                client_id: "aws-cli".to_string(),
+                expires_at,
+                revoked: false,
+            },
+        );
+        (access, expires_at)
+    }
+
     /// Revokes every access token (as an administrator's sign-out would).
     pub fn revoke_all_tokens(&self) {
         for t in lock(&self.state).tokens.values_mut() {

@@ -84,6 +84,10 @@ const FILES: &[(&str, &str)] = &[
         "Profiles; awscred_* keys carry what the AWS CLI cannot say.",
     ),
     (
+        "~/.aws/sso/cache/*.json",
+        "The AWS CLI's IAM Identity Center tokens: read; written (access token only, 0600) with awscred_share_sso_cache = true.",
+    ),
+    (
         "$XDG_CACHE_HOME/awscred (or the platform cache directory)",
         "store/ (the file store, 0600 entries in a 0700 directory) and locks/.",
     ),

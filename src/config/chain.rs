@@ -110,6 +110,9 @@ pub struct SsoSession {
     pub region: String,
     /// Registration scopes.
     pub scopes: Vec<String>,
+    /// `awscred_share_sso_cache = true`: awscred's access tokens are also written to the
+    /// AWS CLI's SSO cache, so `aws` and the SDKs' SSO profiles use the same sign-in.
+    pub share_cli_cache: bool,
 }
 
 impl SsoSession {

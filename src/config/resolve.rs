@@ -487,11 +487,26 @@ fn sso(files: &AwsFiles, p: &ProfileView<'_>) -> Result<SsoRole> {
             .get("sso_region")
             .map(|v| v.at.to_string())
             .unwrap_or_else(|| format!("[sso-session {sname}]"));
+        let share_cli_cache = match section.get("awscred_share_sso_cache") {
+            None => false,
+            Some(v) => match v.text.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(Error::user(format!(
+                        "{}: awscred_share_sso_cache must be true or false",
+                        v.at
+                    ))
+                    .with_hint("set awscred_share_sso_cache = true"));
+                }
+            },
+        };
         SsoSession {
             name: Some(sname.to_string()),
             start_url,
             region: check_region(&region, &format!("{where_}: sso_region"))?,
             scopes,
+            share_cli_cache,
         }
     } else {
         SsoSession {
@@ -508,6 +523,7 @@ fn sso(files: &AwsFiles, p: &ProfileView<'_>) -> Result<SsoRole> {
                 &format!("profile `{}`: sso_region", p.name),
             )?,
             scopes: vec![DEFAULT_SSO_SCOPE.to_string()],
+            share_cli_cache: false,
         }
     };
     Ok(SsoRole {

@@ -11,6 +11,7 @@
 //! a [`SignIn`]). Everything else — caching, `status`, `doctor`, `login`, `logout` — goes
 //! through those traits, so a new variant makes the compiler point at `of` and nowhere else.
 
+pub mod cli_sso_cache;
 pub mod instance;
 pub mod mfa;
 pub mod oidc;

@@ -36,6 +36,9 @@ pub struct SsoToken {
     pub obtained_at: DateTime<Utc>,
     /// Cache key of the registration that issued it (refresh needs the same client).
     pub client_key: String,
+    /// Taken from the AWS CLI's SSO cache: awscred neither refreshes nor revokes it.
+    #[serde(default)]
+    pub borrowed: bool,
 }
 
 pub use crate::identity_center::Registration;
@@ -52,6 +55,9 @@ pub fn role_credentials(ctx: &Context<'_>, role: &SsoRole) -> Result<Credentials
         Err(f) if f.code.as_deref() == Some("UnauthorizedException") => {
             // The token was revoked or expired early: drop it and sign in again if allowed.
             crate::log::info("IAM Identity Center no longer accepts the cached token");
+            if first.borrowed {
+                super::cli_sso_cache::ignore(ctx, &role.session, &first)?;
+            }
             ctx.cache.delete(&token_key(&role.session))?;
             if !ctx.login.allowed {
                 return Err(login_required(ctx, &role.session).caused_by_text(f.error.to_string()));
@@ -126,55 +132,70 @@ pub fn token(ctx: &Context<'_>, session: &SsoSession) -> Result<SsoToken> {
         &token_key(session),
         "signing in to IAM Identity Center",
         |stale: Option<&SsoToken>| {
-            // Why a sign-in is needed, for the message if none may start here.
-            let mut why = match stale {
-                None => "there is no sign-in on this machine (never signed in, or signed out)"
-                    .to_string(),
-                Some(old) => format!(
-                    "the token expired at {} and cannot be refreshed",
-                    crate::clock::format_expiration(old.expires_at)
-                ),
-            };
-            if let Some(old) = stale
-                && let Some(refresh_token) = &old.refresh_token
-            {
-                match refresh(ctx, session, old, refresh_token) {
-                    Ok(t) => return Ok(t),
-                    Err(e) if e.kind() == Kind::LoginRequired => {
-                        crate::log::info(&format!("{}; a new sign-in is needed", e.message()));
-                        why = "IAM Identity Center rejected the refresh token (revoked, or past its lifetime)".to_string();
-                        // Remembered, so `status` stops calling the sign-in refreshable.
-                        let spent = SsoToken {
-                            refresh_token: None,
-                            ..old.clone()
-                        };
-                        ctx.cache.put(&token_key(session), &spent)?;
-                    }
-                    Err(e) => {
-                        // A network failure with a token still valid for a while: use it.
-                        if cache::fresh(
-                            Some(old.expires_at),
-                            ctx.clock.now(),
-                            std::time::Duration::from_secs(60),
-                        ) {
-                            crate::log::warn(&format!(
-                                "{e}; using the current token until it expires"
-                            ));
-                            return Ok(old.clone());
-                        }
-                        return Err(e);
-                    }
-                }
-            }
-            match login::choose(&ctx.login, ctx.env) {
-                Ok(flow) => sign_in(ctx, session, flow),
-                Err(no_flow) if ctx.login.allowed => Err(login_required(ctx, session)
-                    .caused_by_text(why)
-                    .caused_by_text(no_flow)),
-                Err(_) => Err(login_required(ctx, session).caused_by_text(why)),
-            }
+            let t = renew(ctx, session, stale)?;
+            super::cli_sso_cache::share(ctx, session, &t);
+            Ok(t)
         },
     )
+}
+
+/// A token when the cached one cannot serve: refreshed, borrowed from the AWS CLI's cache,
+/// or from a new sign-in where the policy allows one.
+fn renew(ctx: &Context<'_>, session: &SsoSession, stale: Option<&SsoToken>) -> Result<SsoToken> {
+    // Why a sign-in is needed, for the message if none may start here.
+    let mut why = match stale {
+        None => "there is no sign-in on this machine (never signed in, or signed out)".to_string(),
+        Some(old) => format!(
+            "the token expired at {} and cannot be refreshed",
+            crate::clock::format_expiration(old.expires_at)
+        ),
+    };
+    if let Some(old) = stale
+        && let Some(refresh_token) = &old.refresh_token
+    {
+        match refresh(ctx, session, old, refresh_token) {
+            Ok(t) => return Ok(t),
+            Err(e) if e.kind() == Kind::LoginRequired => {
+                crate::log::info(&format!("{}; a new sign-in is needed", e.message()));
+                why = "IAM Identity Center rejected the refresh token (revoked, or past its lifetime)".to_string();
+                // Remembered, so `status` stops calling the sign-in refreshable.
+                let spent = SsoToken {
+                    refresh_token: None,
+                    ..old.clone()
+                };
+                ctx.cache.put(&token_key(session), &spent)?;
+            }
+            Err(e) => {
+                // A network failure with a token still valid for a while: use it.
+                if cache::fresh(
+                    Some(old.expires_at),
+                    ctx.clock.now(),
+                    std::time::Duration::from_secs(60),
+                ) {
+                    crate::log::warn(&format!("{e}; using the current token until it expires"));
+                    return Ok(old.clone());
+                }
+                return Err(e);
+            }
+        }
+    }
+    if !ctx.login.force
+        && let Some(t) = super::cli_sso_cache::borrow(ctx, session)?
+    {
+        ctx.login.sink.line(&format!(
+            "Using the AWS CLI's sign-in to IAM Identity Center ({}), valid until {}.",
+            session.display_name(),
+            crate::clock::format_expiration(t.expires_at)
+        ));
+        return Ok(t);
+    }
+    match login::choose(&ctx.login, ctx.env) {
+        Ok(flow) => sign_in(ctx, session, flow),
+        Err(no_flow) if ctx.login.allowed => Err(login_required(ctx, session)
+            .caused_by_text(why)
+            .caused_by_text(no_flow)),
+        Err(_) => Err(login_required(ctx, session).caused_by_text(why)),
+    }
 }
 
 /// A new sign-in through `flow`, with a client registration from the cache or a new one.
@@ -335,6 +356,7 @@ pub fn token_from(
         expires_at,
         obtained_at: now,
         client_key,
+        borrowed: false,
     })
 }
 
@@ -393,11 +415,27 @@ pub fn registration(
 }
 
 /// Signs out: tells IAM Identity Center to revoke the token, then deletes it.
-pub fn logout(ctx: &Context<'_>, session: &SsoSession) -> Result<bool> {
+/// A token borrowed from the AWS CLI is not revoked (it is the CLI's sign-in): awscred
+/// only stops using it. A token shared with the AWS CLI is removed from the CLI's cache.
+pub fn logout(ctx: &Context<'_>, session: &SsoSession) -> Result<SignedOut> {
     let key = token_key(session);
+    let theirs = super::cli_sso_cache::borrow(ctx, session)?;
+    if let Some(t) = &theirs {
+        super::cli_sso_cache::ignore(ctx, session, t)?;
+    }
     let Some(t) = ctx.cache.get::<SsoToken>(&key)? else {
-        return Ok(false);
+        return Ok(if theirs.is_some() {
+            SignedOut::Borrowed
+        } else {
+            SignedOut::NotSignedIn
+        });
     };
+    if t.borrowed {
+        super::cli_sso_cache::ignore(ctx, session, &t)?;
+        ctx.cache.delete(&key)?;
+        return Ok(SignedOut::Borrowed);
+    }
+    super::cli_sso_cache::unshare(ctx, session, &t)?;
     if cache::fresh(
         Some(t.expires_at),
         ctx.clock.now(),
@@ -410,7 +448,18 @@ pub fn logout(ctx: &Context<'_>, session: &SsoSession) -> Result<bool> {
         }
     }
     ctx.cache.delete(&key)?;
-    Ok(true)
+    Ok(SignedOut::Revoked)
+}
+
+/// What [`logout`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedOut {
+    /// There was no sign-in.
+    NotSignedIn,
+    /// awscred's own token was revoked and deleted.
+    Revoked,
+    /// awscred stopped using the AWS CLI's sign-in, which stays the CLI's.
+    Borrowed,
 }
 
 impl super::Source for SsoRole {
@@ -454,7 +503,18 @@ impl super::SignIn for SsoSession {
         matches!(other, crate::config::Base::Sso(r) if r.session == *self)
     }
     fn state(&self, ctx: &Context<'_>) -> Result<super::SignInState> {
-        super::token_state::<SsoToken>(ctx, &token_key(self))
+        let own = super::token_state::<SsoToken>(ctx, &token_key(self))?;
+        if matches!(own, super::SignInState::Valid { .. }) {
+            return Ok(own);
+        }
+        // What the next use would borrow from the AWS CLI's cache.
+        Ok(match super::cli_sso_cache::borrow(ctx, self)? {
+            Some(t) => super::SignInState::Valid {
+                until: t.expires_at,
+                refreshable: false,
+            },
+            None => own,
+        })
     }
     fn ensure(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
         let before = cached_token(ctx, self)?;
@@ -463,10 +523,13 @@ impl super::SignIn for SsoSession {
         Ok(reused.then_some(token.expires_at))
     }
     fn sign_out(&self, ctx: &Context<'_>, _sharing: &[&crate::config::Base]) -> Result<String> {
-        Ok(if logout(ctx, self)? {
-            format!("Signed out of {}.", super::SignIn::name(self))
-        } else {
-            format!("Not signed in to {}.", super::SignIn::name(self))
+        let name = super::SignIn::name(self);
+        Ok(match logout(ctx, self)? {
+            SignedOut::Revoked => format!("Signed out of {name}."),
+            SignedOut::NotSignedIn => format!("Not signed in to {name}."),
+            SignedOut::Borrowed => format!(
+                "awscred no longer uses the AWS CLI's sign-in to {name}; `aws sso logout` ends it."
+            ),
         })
     }
 }
