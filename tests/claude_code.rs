@@ -315,3 +315,49 @@ fn a_user_level_aws_profile_does_not_stop_awscred_export() {
         "every signer came from an export run"
     );
 }
+
+/// AWS forgets every session (a revocation, a restarted service): Bedrock rejects the
+/// cached credentials, Claude Code re-runs `export` (a cache hit: awscred cannot know yet),
+/// its own GetCallerIdentity fails, so it runs `awsAuthRefresh` — `awscred login` checks
+/// the cached credentials with one GetCallerIdentity, drops them, and the retry works.
+#[test]
+fn rejected_cached_credentials_heal_through_aws_auth_refresh() {
+    let Some(bin) = claude_bin() else {
+        return missing("the Claude Code CLI (npm install @anthropic-ai/claude-code)");
+    };
+    let mut h = Harness::new("file", Settings::default());
+    let log = setup(&mut h);
+    let o = claude(&h, &bin, &["-p", "say hi"]).output().unwrap();
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let first = export_runs(&log);
+    assert!(!first.is_empty());
+    let stale = first[first.len() - 1].1.clone();
+
+    h.emu.forget_credentials();
+    let o = claude(&h, &bin, &["-p", "say hi"]).output().unwrap();
+    assert!(
+        o.status.success(),
+        "claude failed after AWS forgot the session: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("Hello from the awscred emulator."),
+        "{}",
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines().any(|l| l.split(' ').nth(1) == Some("login")),
+        "Claude Code ran awsAuthRefresh (awscred login): {text}"
+    );
+    let runs = export_runs(&log);
+    let last = &runs[runs.len() - 1].1;
+    assert_ne!(last, &stale, "the last export handed out new credentials");
+    let signers = h.emu.bedrock_signers();
+    assert_eq!(
+        signers.last(),
+        Some(last),
+        "the answer was signed with the healed credentials"
+    );
+}
