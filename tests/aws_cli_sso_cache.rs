@@ -9,8 +9,7 @@ mod common;
 
 use awscred_emulator::Settings;
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 /// `~/.aws/sso/cache/` + sha1("corp") + `.json`: the AWS CLI's file for `[sso-session corp]`.
 const CLI_FILE: &str = ".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
@@ -150,6 +149,7 @@ fn a_rejected_or_signed_out_cli_token_is_not_used_again() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
 
+#[cfg(unix)]
 fn aws_cli() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("AWSCRED_TEST_AWS_CLI") {
         return Some(PathBuf::from(p));
@@ -158,8 +158,9 @@ fn aws_cli() -> Option<PathBuf> {
     venv.exists().then_some(venv)
 }
 
-fn run_aws(aws: &Path, h: &Harness) -> std::process::Output {
-    Command::new(aws)
+#[cfg(unix)]
+fn run_aws(aws: &std::path::Path, h: &Harness) -> std::process::Output {
+    std::process::Command::new(aws)
         .args([
             "sts",
             "get-caller-identity",
