@@ -1,6 +1,13 @@
 //! The AWS console (`awscred console`) and the access portal (`awscred sso list`,
 //! `awscred sso populate`), end to end against the emulator.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::print_stderr,
+    unsafe_code
+)]
+
 mod common;
 
 use awscred_emulator::{Fault, PortalAccount, Settings};
