@@ -368,6 +368,24 @@ fn sso_list_follows_every_page_in_text_and_json() {
     let o = h.run(&["sso", "list", "--sso-session", "nope"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("sessions: corp"), "{}", stderr(&o));
+
+    // A session no profile uses: listed with the same sign-in.
+    h.write_config(
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n",
+    );
+    let o = h.run(&["sso", "list", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 3);
+    // Not signed in, and no terminal: how to sign in for such a session.
+    std::fs::remove_dir_all(h.cache_dir()).unwrap();
+    let o = h.run(&["sso", "list", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: run awscred sso list --sso-session corp in a terminal"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
