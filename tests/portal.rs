@@ -616,3 +616,42 @@ fn sso_populate_credential_process_profiles_resolve_to_the_sso_role() {
     let akid = v["AccessKeyId"].as_str().unwrap();
     assert_eq!(h.emu.issued(akid).unwrap().account, "444455556666");
 }
+
+#[test]
+fn sso_populate_writes_nothing_a_hostile_portal_slips_into_names_or_values() {
+    let h = Harness::new(
+        "file",
+        Settings {
+            portal_accounts: vec![
+                PortalAccount::new("111122223333\n[profile evil]", "Bad id", &["Role"]),
+                PortalAccount::new(
+                    "444455556666",
+                    "Team]\n[profile injected]\x1b[2J",
+                    &["Ops", "Ops\ncredential_process = evil"],
+                ),
+            ],
+            ..settings()
+        },
+    );
+    h.login();
+    let o = h.run(&["sso", "populate", "--sso-session", "corp"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = config(&h);
+    assert!(!text.contains("evil"), "{text}");
+    assert!(!text.contains("[profile injected]"), "{text}");
+    assert!(!text.contains('\x1b'), "{text}");
+    assert!(
+        text.contains(
+            "[profile Team---profile-injected---2J.Ops]\nsso_session = corp\nsso_account_id = 444455556666\nsso_role_name = Ops\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("sso_role_name").count(),
+        2,
+        "bedrock's and the one good role: {text}"
+    );
+    assert!(stderr(&o).contains("not 12 digits"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains('\x1b'), "{}", stderr(&o));
+    assert!(!stdout(&o).contains('\x1b'), "{}", stdout(&o));
+}

@@ -198,6 +198,19 @@ fn listing(services: &Services, name: &str) -> Result<(SsoSession, Vec<Listed>)>
     }
 }
 
+/// An AWS account id: 12 digits.
+fn valid_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A role (permission set) name as IAM allows it: 1 to 64 of `[A-Za-z0-9+=,.@_-]`.
+fn valid_role_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
+
 /// The roles of one account, or why they could not be listed.
 type RolesResult = std::result::Result<Vec<String>, Failure>;
 
@@ -210,7 +223,19 @@ fn list_all(
     region: &str,
     token: &Secret<String>,
 ) -> std::result::Result<Vec<Listed>, Failure> {
-    let accounts = all_pages(|next| identity_center::list_accounts(net, region, token, next))?;
+    let mut accounts = all_pages(|next| identity_center::list_accounts(net, region, token, next))?;
+    // What the portal says ends up in ~/.aws/config: an id or a name that is not what AWS
+    // issues could carry a new line or a section of its own.
+    accounts.retain(|a| {
+        let ok = valid_account_id(&a.account_id);
+        if !ok {
+            crate::log::warn(&format!(
+                "ignored an account the access portal listed with the id `{}`, which is not 12 digits",
+                crate::remote::text(&a.account_id)
+            ));
+        }
+        ok
+    });
     let slots: Vec<Mutex<Option<RolesResult>>> =
         accounts.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -243,6 +268,16 @@ fn list_all(
             None => continue,
         };
         let mut roles = roles;
+        roles.retain(|r| {
+            let ok = valid_role_name(r);
+            if !ok {
+                crate::log::warn(&format!(
+                    "ignored a role the access portal listed as `{}`, which is not a role name",
+                    crate::remote::text(r)
+                ));
+            }
+            ok
+        });
         roles.sort();
         roles.dedup();
         out.push(Listed {
@@ -866,6 +901,23 @@ awscred_generated = other
             "{:?}",
             p.collisions
         );
+    }
+
+    #[test]
+    fn only_ids_and_role_names_aws_issues_are_taken() {
+        assert!(valid_account_id("111122223333"));
+        for bad in [
+            "11112222333",
+            "1111222233334",
+            "11112222333a",
+            "111122223333\n",
+        ] {
+            assert!(!valid_account_id(bad), "{bad:?}");
+        }
+        assert!(valid_role_name("AWSReservedSSO_Admin+x=y,z.a@b-c"));
+        for bad in ["", "a b", "r\nregion = x", "[x]", &"r".repeat(65)] {
+            assert!(!valid_role_name(bad), "{bad:?}");
+        }
     }
 
     #[test]
