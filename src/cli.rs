@@ -301,7 +301,7 @@ pub struct ConsoleArgs {
     #[arg(long)]
     pub print: bool,
     /// How long the console session lasts (e.g. 3600, 1h). Role sessions (IAM Identity
-    /// Center, AssumeRole): 900 s to 12 h, default 12 h or the role's maximum. An IAM user's
+    /// Center, AssumeRole): 900 s to 12 h (without it, AWS Sign-In's default). An IAM user's
     /// long-term keys: the lifetime of the federation token awscred gets for them, 900 s to
     /// 36 h (default 1 h). Refused for other temporary credentials, whose session lasts as
     /// long as they do.
@@ -322,8 +322,9 @@ pub enum SsoCommand {
     ///
     /// Generated profiles carry `awscred_generated = <sso-session>`: a later run updates
     /// them, removes those whose account or role is gone, and keeps (and reports) those you
-    /// changed (a key added, or the account or role changed). Profiles you wrote are never
-    /// touched; a name that is taken is reported and skipped.
+    /// changed (a key added, or the account or role changed); a changed region is set back
+    /// (choose it with --region). Profiles you wrote are never touched; a name that is taken
+    /// is reported and skipped.
     ///
     /// The profiles use `sso_session`, `sso_account_id` and `sso_role_name`: awscred, the
     /// AWS CLI and the SDKs read them. The AWS CLI and the SDKs need their own sign-in

@@ -237,6 +237,8 @@ fn console_failures_of_the_federation_endpoint_show_no_body() {
         "{}",
         stderr(&o)
     );
+    assert!(!stderr(&o).contains("sessionKey"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("Session="), "{}", stderr(&o));
 }
 
 #[cfg(unix)]
