@@ -696,3 +696,26 @@ fn sso_populate_writes_nothing_a_hostile_portal_slips_into_names_or_values() {
     assert!(!stderr(&o).contains('\x1b'), "{}", stderr(&o));
     assert!(!stdout(&o).contains('\x1b'), "{}", stdout(&o));
 }
+
+#[test]
+fn sso_list_asks_for_at_most_four_accounts_roles_at_once() {
+    let many: Vec<PortalAccount> = (0..10)
+        .map(|i| PortalAccount::new(&format!("1000000000{i:02}"), &format!("A{i}"), &["R"]))
+        .collect();
+    let h = Harness::new(
+        "file",
+        Settings {
+            portal_accounts: many,
+            portal_delay_ms: 300,
+            ..settings()
+        },
+    );
+    h.login();
+    let o = h.run(&["sso", "list", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 10);
+    assert_eq!(h.emu.count("ListAccountRoles"), 10, "one call per account");
+    let most = h.emu.max_role_listings_at_once();
+    assert!((2..=4).contains(&most), "{most} at once");
+}

@@ -77,7 +77,18 @@ pub(crate) async fn list_account_roles(
     if let Some(r) = enter(&state, "ListAccountRoles", false).await {
         return r;
     }
-    let s = lock(&state);
+    let delay = {
+        let mut s = lock(&state);
+        let (now, most) = &mut s.roles_in_flight;
+        *now += 1;
+        *most = (*most).max(*now);
+        s.settings.portal_delay_ms
+    };
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    let mut s = lock(&state);
+    s.roles_in_flight.0 = s.roles_in_flight.0.saturating_sub(1);
     if let Err(r) = bearer(&s, &headers) {
         return r;
     }

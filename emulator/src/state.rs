@@ -39,6 +39,9 @@ pub struct Settings {
     /// Most items one page of ListAccounts or ListAccountRoles holds (whatever the client
     /// asks for), so that listings are paginated.
     pub portal_page_size: usize,
+    /// How long ListAccountRoles takes to answer (milliseconds), to see how many a client
+    /// sends at once.
+    pub portal_delay_ms: u64,
 }
 
 /// An account the access portal lists, with the roles the user has in it.
@@ -85,6 +88,7 @@ impl Default for Settings {
                 PortalAccount::new("444455556666", "Production", &["ReadOnly"]),
             ],
             portal_page_size: 1,
+            portal_delay_ms: 0,
         }
     }
 }
@@ -231,6 +235,8 @@ pub struct EmulatorState {
     pub(crate) signin_tokens: HashMap<String, crate::signin::SigninToken>,
     /// Console sign-ins it accepted.
     pub(crate) console_logins: Vec<ConsoleLogin>,
+    /// ListAccountRoles calls being answered now, and the most at once so far.
+    pub(crate) roles_in_flight: (usize, usize),
 }
 
 /// A console sign-in the federation endpoint accepted (`Action=login`).
@@ -514,6 +520,11 @@ impl Emulator {
     /// Console sign-ins the federation endpoint accepted, in order.
     pub fn console_logins(&self) -> Vec<ConsoleLogin> {
         lock(&self.state).console_logins.clone()
+    }
+
+    /// The most ListAccountRoles calls it was answering at once.
+    pub fn max_role_listings_at_once(&self) -> usize {
+        lock(&self.state).roles_in_flight.1
     }
 
     /// Who owns an access key id it issued.
