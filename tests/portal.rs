@@ -388,6 +388,16 @@ fn sso_list_follows_every_page_in_text_and_json() {
         "{}",
         stderr(&o)
     );
+    assert!(
+        stderr(&o).contains("(sso-session corp) is needed to list its accounts"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !stderr(&o).contains("awscred-sso-listing"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

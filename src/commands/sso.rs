@@ -173,12 +173,18 @@ fn listing(services: &Services, name: &str) -> Result<(SsoSession, Vec<Listed>)>
             "run awscred sso list --sso-session {name} in a terminal (it signs in), or add a profile that uses the session and run awscred login --profile PROFILE"
         ),
     };
+    // Said for the session, not for the profile the listing went through.
     let with_hint = |e: Error| {
-        if e.kind() == Kind::LoginRequired {
-            e.with_hint(hint.clone())
-        } else {
-            e
+        if e.kind() != Kind::LoginRequired {
+            return e;
         }
+        let mut said = Error::login_required(format!(
+            "signing in to IAM Identity Center (sso-session {name}) is needed to list its accounts"
+        ));
+        for c in e.causes() {
+            said = said.caused_by_text(c.clone());
+        }
+        said.with_hint(hint.clone())
     };
     let token = source::sso::token(&ctx, &session).map_err(with_hint)?;
     let ca = req.chain.settings.ca_bundle.clone();
