@@ -13,7 +13,7 @@
 //! overrides the federation endpoint.
 
 use crate::cli::ConsoleArgs;
-use crate::config::{Base, Chain};
+use crate::config::Chain;
 use crate::credentials::Credentials;
 use crate::env::{self, Environment};
 use crate::error::{Error, Kind, Result};
@@ -101,19 +101,19 @@ pub fn destination(asked: Option<&str>, hosts: Hosts, region: Option<&str>) -> R
     Ok(format!("https://{}/{asked}/home{query}", hosts.console))
 }
 
-/// Whether the chain ends in a role session (AssumeRole, IAM Identity Center, web
-/// identity, an instance or container role): only those take `SessionDuration`.
-fn role_session(chain: &Chain) -> bool {
-    !chain.roles.is_empty()
-        || matches!(
-            chain.base,
-            Base::Sso(_)
-                | Base::WebIdentity(_)
-                | Base::Oidc(_)
-                | Base::InstanceMetadata
-                | Base::Container
-        )
-}
+/// The kinds of source ([`source::Source::kind`]) whose credentials are a role session
+/// (IAM Identity Center, web identity, an instance or container role): with AssumeRole
+/// steps, the only ones that take `SessionDuration`.
+const ROLE_SOURCES: &[&str] = &[
+    "sso",
+    "web-identity",
+    "oidc",
+    "instance-metadata",
+    "container",
+];
+
+/// The kinds of source that may give an IAM user's long-term keys.
+const KEY_SOURCES: &[&str] = &["static", "environment"];
 
 /// `--duration` read and checked against `range` (seconds).
 fn duration_in(text: &str, range: (u64, u64), what: &str) -> Result<u32> {
@@ -143,33 +143,36 @@ fn session(services: &Services, profile: &str, args: &ConsoleArgs) -> Result<(Se
     let req = services.request(profile)?;
     let chain = req.chain.clone();
     // Checked before any sign-in or request.
-    let role = role_session(&chain);
-    let long_term = chain.roles.is_empty()
-        && match &chain.base {
-            Base::StaticKeys(k) => k.session_token.is_none(),
-            Base::Environment => services.env.get(env::AWS_SESSION_TOKEN).is_none(),
-            _ => false,
-        };
+    let kind = source::of(&chain.base).kind();
+    let role = !chain.roles.is_empty() || ROLE_SOURCES.contains(&kind);
+    let keys = chain.roles.is_empty() && KEY_SOURCES.contains(&kind);
     let role_duration = match (&args.duration, role) {
         (Some(d), true) => Some(duration_in(d, ROLE_SESSION, "a role's console session")?),
         _ => None,
     };
-    let federation_duration = match (&args.duration, long_term) {
+    let federation_duration = match (&args.duration, keys) {
         (Some(d), true) => duration_in(d, FEDERATION_TOKEN, "an IAM user's federation token")?,
         _ => DEFAULT_FEDERATION_SECONDS,
     };
-    if args.duration.is_some() && !role && !long_term {
-        return Err(Error::user(format!(
+    let refuse_duration = || {
+        Error::user(format!(
             "--duration sets the console session of role credentials, and profile {profile} gives other temporary credentials ({})",
             source::describe(&chain)
         ))
         .with_hint(format!(
             "run awscred console --profile {profile} without --duration: the session lasts as long as the credentials"
-        )));
+        ))
+    };
+    if args.duration.is_some() && !role && !keys {
+        return Err(refuse_duration());
     }
     let ctx = req.context(LoginPolicy::for_credentials(&chain.settings));
     let creds = source::credentials(&ctx, &chain)?.credentials;
     if creds.session_token.is_some() {
+        // Keys with a session token are temporary already (from GetSessionToken, say).
+        if keys && args.duration.is_some() {
+            return Err(refuse_duration());
+        }
         return Ok((
             Session {
                 credentials: creds,
@@ -369,6 +372,18 @@ mod tests {
         ] {
             let e = destination(Some(bad), h, None).unwrap_err();
             assert_eq!(e.exit_code(), 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn role_and_key_sources_are_kinds_sources_give() {
+        use crate::config::Base;
+        for (base, list) in [
+            (Base::Container, ROLE_SOURCES),
+            (Base::InstanceMetadata, ROLE_SOURCES),
+            (Base::Environment, KEY_SOURCES),
+        ] {
+            assert!(list.contains(&source::of(&base).kind()), "{base:?}");
         }
     }
 
