@@ -311,6 +311,9 @@ pub struct ConsoleArgs {
     /// bedrock) for that service's page in the profile's region (default: the console home).
     #[arg(long, value_name = "URL|SERVICE")]
     pub destination: Option<String>,
+    /// Ignore the cached credentials of every step this once (never the sign-in).
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// What `sso` does.

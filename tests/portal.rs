@@ -225,6 +225,15 @@ fn console_failures_of_the_federation_endpoint_show_no_body() {
     assert!(stderr(&o).contains("HTTP 400"), "{}", stderr(&o));
     assert!(!stderr(&o).contains("SECRET-BODY"), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
+    // Credentials the service no longer accepts get no sign-in token.
+    assert_eq!(h.emu.expire_all(), 1);
+    let o = h.run(&["console", "--profile", "bedrock", "--print"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("HTTP 400"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--refresh"), "{}", stderr(&o));
+    let o = h.run(&["console", "--profile", "bedrock", "--print", "--refresh"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(http_get(stdout(&o).trim()).0, 200);
     // AWS_ENDPOINT_URL_SIGNIN is where the federation endpoint is.
     h.set_env(
         "AWS_ENDPOINT_URL_SIGNIN",

@@ -140,7 +140,8 @@ struct Session {
 
 /// The profile's credentials as a console session.
 fn session(services: &Services, profile: &str, args: &ConsoleArgs) -> Result<(Session, Chain)> {
-    let req = services.request(profile)?;
+    let mut req = services.request(profile)?;
+    req.refresh = args.refresh;
     let chain = req.chain.clone();
     // Checked before any sign-in or request.
     let kind = source::of(&chain.base).kind();
@@ -262,9 +263,10 @@ fn signin_token(services: &Services, chain: &Chain, endpoint: &str, s: &Session)
             Errors::Plain,
         )
         .map_err(|f| {
-            f.error.with_kind(Kind::User).with_hint(
-                "AWS Sign-In turns only role sessions and federation tokens into console sessions, with --duration from 900 s to 12 h; check the profile and --duration",
-            )
+            f.error.with_kind(Kind::User).with_hint(format!(
+                "AWS Sign-In takes only role sessions and federation tokens that are still valid, and --duration from 900 s to 12 h; to fetch new credentials, run awscred console --profile {} --refresh",
+                chain.profile
+            ))
         })?;
     let shown = crate::remote::url(endpoint);
     let v: serde_json::Value = serde_json::from_str(&reply.body)
