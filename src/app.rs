@@ -4,7 +4,7 @@
 //! returns an exit status. Errors are printed once, here, as `error:` / `caused by:` /
 //! `hint:` on stderr.
 
-use crate::cli::{Cli, Command, SetupCommand};
+use crate::cli::{Cli, Command, SetupCommand, SsoCommand};
 use crate::commands;
 use crate::config;
 use crate::env::{self, Environment};
@@ -157,6 +157,13 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         }
         Command::Setup(SetupCommand::AwsProfile(args)) => {
             commands::setup::aws_profile(&env, &profile, &args)
+        }
+        Command::Console(args) => commands::console::run(&Services::new(&env)?, &profile, &args),
+        Command::Sso(SsoCommand::List(args)) => {
+            commands::sso::list(&Services::new(&env)?, &profile, &args)
+        }
+        Command::Sso(SsoCommand::Populate(args)) => {
+            commands::sso::populate(&Services::new(&env)?, &args)
         }
     }
 }

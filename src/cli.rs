@@ -62,6 +62,12 @@ pub enum Command {
     /// Configure Claude Code or an AWS CLI profile to use awscred.
     #[command(subcommand)]
     Setup(SetupCommand),
+    /// Open the AWS console signed in with the profile's credentials (or print the URL).
+    Console(ConsoleArgs),
+    /// The AWS access portal of an IAM Identity Center sign-in: list the accounts and roles
+    /// you can use, and write a profile for each.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// Print a shell completion script (it asks awscred for profile names as you type).
     Completions {
         /// The shell.
@@ -286,4 +292,82 @@ pub struct LoginArgs {
     /// Give up after this many seconds (default: 170 without a terminal, else the code's lifetime).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+}
+
+/// Options of `console`.
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Print the sign-in URL on stdout instead of opening a browser. Whoever opens it is
+    /// signed in to the console for up to 15 minutes: treat it as a password.
+    #[arg(long)]
+    pub print: bool,
+    /// How long the console session lasts (e.g. 3600, 1h). Role sessions (IAM Identity
+    /// Center, AssumeRole): 900 s to 12 h (without it, AWS Sign-In's default). An IAM user's
+    /// long-term keys: the lifetime of the federation token awscred gets for them, 900 s to
+    /// 36 h (default 1 h). Refused for other temporary credentials, whose session lasts as
+    /// long as they do.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Where the console opens: a full https console URL, or a service name (s3, ec2,
+    /// bedrock) for that service's page in the profile's region (default: the console home).
+    #[arg(long, value_name = "URL|SERVICE")]
+    pub destination: Option<String>,
+    /// Ignore the cached credentials of every step this once (never the sign-in).
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+/// What `sso` does.
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// List the accounts and roles the access portal lets you use.
+    List(SsoListArgs),
+    /// Write one profile per account and role into ~/.aws/config.
+    ///
+    /// Generated profiles carry `awscred_generated = <sso-session>`: a later run updates
+    /// them, removes those whose account or role is gone, and keeps (and reports) those you
+    /// changed (a key added, or the account or role changed); a changed region is set back
+    /// (choose it with --region). Profiles you wrote are never touched; a name that is taken
+    /// is reported and skipped.
+    ///
+    /// The profiles use `sso_session`, `sso_account_id` and `sso_role_name`: awscred, the
+    /// AWS CLI and the SDKs read them. The AWS CLI and the SDKs need their own sign-in
+    /// (`aws sso login`) unless the [sso-session] section has
+    /// `awscred_share_sso_cache = true`, which makes `awscred login` share its token with
+    /// them. With --credential-process they call awscred instead and need nothing else.
+    Populate(SsoPopulateArgs),
+}
+
+/// Options of `sso list`.
+#[derive(Debug, Args)]
+pub struct SsoListArgs {
+    /// The [sso-session] to list (default: the only one, or the profile's).
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `sso populate`.
+#[derive(Debug, Args)]
+pub struct SsoPopulateArgs {
+    /// The [sso-session] whose accounts and roles become profiles.
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: String,
+    /// Profile names, from {account_name}, {account_id} and {role_name}; characters a
+    /// profile name cannot hold (spaces, brackets, quotes, # and ;) become `-`.
+    #[arg(long, default_value = "{account_name}.{role_name}")]
+    pub template: String,
+    /// The profiles' region (default: the sso-session's sso_region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Show the changes without writing them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write `credential_process = awscred process --profile NAME.sso` profiles (for tools
+    /// that must not sign in themselves), each with a hidden `NAME.sso` profile holding the
+    /// IAM Identity Center settings.
+    #[arg(long)]
+    pub credential_process: bool,
 }

@@ -1,5 +1,5 @@
-//! STS over the query protocol: AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken and
-//! GetCallerIdentity. Form-encoded POST to the regional endpoint (or `AWS_ENDPOINT_URL_STS`),
+//! STS over the query protocol: AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken,
+//! GetFederationToken and GetCallerIdentity. Form-encoded POST to the regional endpoint (or `AWS_ENDPOINT_URL_STS`),
 //! signed with SigV4 unless the operation is unsigned; answers are small XML documents read
 //! by a bounded element lookup, errors are `<Error><Code>…</Code><Message>…</Message>`.
 
@@ -60,6 +60,58 @@ pub fn call(
         .and_then(|r| xml_element(r, &result))
         .map(str::to_string)
         .ok_or_else(|| crate::net::unreadable(action, &shown, Some(reply.status)).into())
+}
+
+/// The session policy sent with GetFederationToken: everything. A federated user's
+/// permissions are the intersection of this and the IAM user's own policies, so the
+/// session can do what the user can (less IAM and most of STS, which AWS never allows a
+/// federation token); an inline policy, unlike the `AdministratorAccess` ARN aws-vault
+/// sends, is the same in every partition.
+pub const FEDERATION_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// The `Name` of a federated user: the characters GetFederationToken accepts
+/// (`[\w+=,.@-]`, others become `-`), 2 to 32 of them.
+pub fn federated_user_name(wanted: &str) -> String {
+    let mut name: String = wanted
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(32)
+        .collect();
+    if name.len() < 2 {
+        name = "awscred".to_string();
+    }
+    name
+}
+
+/// GetFederationToken, signed with an IAM user's long-term keys: a session for the AWS
+/// console, which takes no long-term keys. Returns the `<GetFederationTokenResult>`.
+pub fn get_federation_token(
+    net: &Net,
+    region: &str,
+    creds: &Credentials,
+    now: DateTime<Utc>,
+    name: &str,
+    duration_seconds: u32,
+) -> Result<String, Failure> {
+    let duration = duration_seconds.to_string();
+    call(
+        net,
+        region,
+        Some((creds, now)),
+        "GetFederationToken",
+        &[
+            ("Name", &federated_user_name(name)),
+            ("DurationSeconds", &duration),
+            ("Policy", FEDERATION_POLICY),
+        ],
+    )
 }
 
 /// The `<Credentials>` of an answer, checked: all four fields, an RFC 3339 expiration.
@@ -201,5 +253,13 @@ mod tests {
         assert!(!e.report().contains("ASIA"), "{}", e.report());
         let e = credentials("<X/>", "AssumeRole", "u").unwrap_err();
         assert!(e.message().contains("returned no credentials"));
+    }
+
+    #[test]
+    fn federated_user_names_are_what_sts_accepts() {
+        assert_eq!(federated_user_name("prod admin/ü"), "prod-admin--");
+        assert_eq!(federated_user_name("a"), "awscred");
+        assert_eq!(federated_user_name(&"x".repeat(40)).len(), 32);
+        assert_eq!(federated_user_name("me@corp.example"), "me@corp.example");
     }
 }

@@ -9,7 +9,8 @@
 //! person approves a device code in the browser, on the page the device URL opens.
 //!
 //! One module per service: `oidc` (SSO-OIDC and the browser pages), `portal` (the SSO
-//! portal), `sts` (STS and Cognito identity pools), `metadata` (IMDS and the container
+//! portal), `portal_accounts` (its ListAccounts and ListAccountRoles), `signin` (the AWS
+//! console federation endpoint), `sts` (STS and Cognito identity pools), `metadata` (IMDS and the container
 //! endpoint), `bedrock` (Bedrock runtime), `admin` (`/_emulator/…`); `wire` holds what
 //! they share on the wire, `sigv4` the signature check and `state` what the emulator
 //! remembers and the [`Emulator`] handle.
@@ -24,6 +25,8 @@ mod bedrock;
 mod metadata;
 mod oidc;
 mod portal;
+mod portal_accounts;
+mod signin;
 mod sigv4;
 mod state;
 mod sts;
@@ -31,7 +34,9 @@ mod wire;
 
 pub use bedrock::frame;
 pub use oidc::pkce_challenge;
-pub use state::{Emulator, EmulatorState, Fault, Issued, Settings, WebIdentityCheck};
+pub use state::{
+    ConsoleLogin, Emulator, EmulatorState, Fault, Issued, PortalAccount, Settings, WebIdentityCheck,
+};
 pub(crate) use state::{Shared, lock};
 pub use sts::jwks_check;
 
@@ -68,6 +73,12 @@ pub(crate) fn router(state: Shared) -> Router {
             "/latest/meta-data/iam/security-credentials/{role}",
             get(metadata::imds_credentials),
         )
+        .route("/assignment/accounts", get(portal_accounts::list_accounts))
+        .route(
+            "/assignment/roles",
+            get(portal_accounts::list_account_roles),
+        )
+        .route("/federation", get(signin::federation))
         .route("/_emulator/counters", get(admin::counters))
         .route("/_emulator/approve", post(admin::approve))
         .route("/_emulator/settings", post(admin::settings))

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 
-fn bearer(s: &EmulatorState, headers: &HeaderMap) -> Result<String, Response> {
+pub(crate) fn bearer(s: &EmulatorState, headers: &HeaderMap) -> Result<String, Response> {
     let t = headers
         .get("x-amz-sso_bearer_token")
         .and_then(|h| h.to_str().ok())

@@ -34,6 +34,39 @@ pub struct Settings {
     pub reply: String,
     /// Seconds the emulator's clock is ahead of this machine's (negative: behind).
     pub clock_skew: i64,
+    /// What ListAccounts and ListAccountRoles answer.
+    pub portal_accounts: Vec<PortalAccount>,
+    /// Most items one page of ListAccounts or ListAccountRoles holds (whatever the client
+    /// asks for), so that listings are paginated.
+    pub portal_page_size: usize,
+    /// How long ListAccountRoles takes to answer (milliseconds), to see how many a client
+    /// sends at once.
+    pub portal_delay_ms: u64,
+}
+
+/// An account the access portal lists, with the roles the user has in it.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub struct PortalAccount {
+    /// Account id.
+    pub id: String,
+    /// Account name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+    /// Role (permission set) names.
+    pub roles: Vec<String>,
+}
+
+impl PortalAccount {
+    /// An account with these roles.
+    pub fn new(id: &str, name: &str, roles: &[&str]) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            email: format!("aws+{id}@example.com"),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -50,6 +83,12 @@ impl Default for Settings {
             mfa_code: Some("123456".into()),
             reply: "Hello from the awscred emulator.".into(),
             clock_skew: 0,
+            portal_accounts: vec![
+                PortalAccount::new("111122223333", "Bedrock Dev", &["BedrockUser", "ReadOnly"]),
+                PortalAccount::new("444455556666", "Production", &["ReadOnly"]),
+            ],
+            portal_page_size: 1,
+            portal_delay_ms: 0,
         }
     }
 }
@@ -192,6 +231,25 @@ pub struct EmulatorState {
     pub(crate) web_identity_check: Option<WebIdentityCheck>,
     pub(crate) bedrock_signers: Vec<String>,
     pub(crate) seq: u64,
+    /// Sign-in tokens of the console federation endpoint.
+    pub(crate) signin_tokens: HashMap<String, crate::signin::SigninToken>,
+    /// Console sign-ins it accepted.
+    pub(crate) console_logins: Vec<ConsoleLogin>,
+    /// ListAccountRoles calls being answered now, and the most at once so far.
+    pub(crate) roles_in_flight: (usize, usize),
+}
+
+/// A console sign-in the federation endpoint accepted (`Action=login`).
+#[derive(Debug, Clone)]
+pub struct ConsoleLogin {
+    /// Who signed in (the session's ARN).
+    pub arn: String,
+    /// `Issuer`.
+    pub issuer: String,
+    /// `Destination`.
+    pub destination: String,
+    /// The `SessionDuration` the sign-in token was asked with, if any.
+    pub session_duration: Option<i64>,
 }
 
 impl EmulatorState {
@@ -481,6 +539,16 @@ impl Emulator {
     /// Every STS call so far: action and form parameters.
     pub fn sts_calls(&self) -> Vec<(String, HashMap<String, String>)> {
         lock(&self.state).calls.clone()
+    }
+
+    /// Console sign-ins the federation endpoint accepted, in order.
+    pub fn console_logins(&self) -> Vec<ConsoleLogin> {
+        lock(&self.state).console_logins.clone()
+    }
+
+    /// The most ListAccountRoles calls it was answering at once.
+    pub fn max_role_listings_at_once(&self) -> usize {
+        lock(&self.state).roles_in_flight.1
     }
 
     /// Who owns an access key id it issued.

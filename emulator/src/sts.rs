@@ -141,6 +141,9 @@ pub(crate) async fn sts(
             )
                 .into_response()
         }
+        "GetFederationToken" => {
+            crate::signin::get_federation_token(&mut lock(&state), ns, &who, &form)
+        }
         other => xml_error(400, "InvalidAction", &format!("action {other} is not supported")),
     }
 }

@@ -24,6 +24,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Endpoint overrides (private networks, the bundled emulator); each must start with http:// or https://.",
     ),
     (
+        "AWS_ENDPOINT_URL_SIGNIN",
+        "The AWS Sign-In endpoint of awscred console (its /federation); the default follows the region's partition.",
+    ),
+    (
         "HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY",
         "Proxies for every request; loopback and link-local addresses always go direct.",
     ),

@@ -3,6 +3,7 @@
 //! exit status; `app` only dispatches.
 
 pub mod clear;
+pub mod console;
 pub mod credentials;
 pub mod doctor;
 pub mod list;
@@ -11,4 +12,5 @@ pub mod man;
 pub mod serve;
 pub mod setup;
 pub mod shell;
+pub mod sso;
 pub mod status;

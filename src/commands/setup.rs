@@ -242,7 +242,7 @@ const OTHER_CREDENTIAL_KEYS: &[&str] = &[
 
 /// A profile name botocore reads back as the same name: `[profile NAME]` must split into
 /// exactly two words, and the header must stay one line.
-fn check_profile_name(name: &str) -> Result<()> {
+pub(crate) fn check_profile_name(name: &str) -> Result<()> {
     let bad = name.is_empty()
         || name
             .chars()

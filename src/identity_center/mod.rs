@@ -1,7 +1,9 @@
 //! The IAM Identity Center protocols: SSO-OIDC (RegisterClient, StartDeviceAuthorization,
 //! CreateToken; restJson, `POST {oidc}/client/register`, `/device_authorization`,
 //! `/token`) and the access portal (GetRoleCredentials, `GET {portal}/federation/credentials`
-//! with the `x-amz-sso_bearer_token` header; Logout, `POST {portal}/logout`).
+//! with the `x-amz-sso_bearer_token` header; Logout, `POST {portal}/logout`; ListAccounts,
+//! `GET {portal}/assignment/accounts`, and ListAccountRoles, `GET {portal}/assignment/roles`,
+//! paginated with `max_result` and `next_token`).
 //!
 //! Like [`crate::oidc`] for external providers, this module only speaks the protocol: it
 //! sends through [`crate::net::Net`], reads the answers field by field (a field of the
@@ -376,6 +378,130 @@ pub fn get_role_credentials(
     })
 }
 
+/// An account the access portal lets the user into (ListAccounts).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    /// `accountId`.
+    pub account_id: String,
+    /// `accountName` (empty when the portal gives none).
+    pub account_name: String,
+    /// `emailAddress` (empty when the portal gives none).
+    pub email: String,
+}
+
+/// One page of a portal listing and the token of the next one.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// `nextToken`, when there are more.
+    pub next_token: Option<String>,
+}
+
+/// Most items asked for in one page of ListAccounts or ListAccountRoles.
+pub const PAGE_SIZE: u32 = 100;
+
+fn portal_get<'a>(
+    net: &Net,
+    operation: &'a str,
+    url: &str,
+    access_token: &Secret<String>,
+) -> Result<Doc<'a>, Failure> {
+    let reply = net.send(
+        operation,
+        &Request {
+            method: "GET",
+            url,
+            headers: vec![("x-amz-sso_bearer_token", access_token.expose().clone())],
+            body: Vec::new(),
+        },
+        Errors::Json,
+    )?;
+    Doc::parse(
+        operation,
+        crate::remote::url(url),
+        reply.status,
+        &reply.body,
+    )
+}
+
+/// The list field `key` of a page, each item read by `item`, and its `nextToken`.
+fn page_of<T>(
+    d: &Doc<'_>,
+    key: &str,
+    item: impl Fn(&Value) -> Result<Option<T>, Failure>,
+) -> Result<Page<T>, Failure> {
+    let items = match Doc::get(&d.v, key) {
+        None => Vec::new(),
+        Some(Value::Array(a)) => {
+            let mut out = Vec::with_capacity(a.len());
+            for v in a {
+                if !v.is_object() {
+                    return Err(d.bad());
+                }
+                out.extend(item(v)?);
+            }
+            out
+        }
+        Some(_) => return Err(d.bad()),
+    };
+    let next_token = d.string("nextToken")?.filter(|t| !t.is_empty());
+    Ok(Page { items, next_token })
+}
+
+/// ListAccounts: one page of the accounts the access token can use.
+pub fn list_accounts(
+    net: &Net,
+    region: &str,
+    access_token: &Secret<String>,
+    next_token: Option<&str>,
+) -> Result<Page<Account>, Failure> {
+    let size = PAGE_SIZE.to_string();
+    let mut query = vec![("max_result", size.as_str())];
+    query.extend(next_token.map(|t| ("next_token", t)));
+    let url = format!(
+        "{}/assignment/accounts?{}",
+        Service::Sso.base(net.env(), region),
+        crate::net::form(&query)
+    );
+    let d = portal_get(net, "ListAccounts", &url, access_token)?;
+    page_of(&d, "accountList", |v| {
+        let Some(account_id) = d.string_in(v, "accountId")? else {
+            return Err(d.missing("accountId"));
+        };
+        Ok(Some(Account {
+            account_id,
+            account_name: d.string_in(v, "accountName")?.unwrap_or_default(),
+            email: d.string_in(v, "emailAddress")?.unwrap_or_default(),
+        }))
+    })
+}
+
+/// ListAccountRoles: one page of the roles the access token can use in `account_id`.
+pub fn list_account_roles(
+    net: &Net,
+    region: &str,
+    access_token: &Secret<String>,
+    account_id: &str,
+    next_token: Option<&str>,
+) -> Result<Page<String>, Failure> {
+    let size = PAGE_SIZE.to_string();
+    let mut query = vec![("account_id", account_id), ("max_result", size.as_str())];
+    query.extend(next_token.map(|t| ("next_token", t)));
+    let url = format!(
+        "{}/assignment/roles?{}",
+        Service::Sso.base(net.env(), region),
+        crate::net::form(&query)
+    );
+    let d = portal_get(net, "ListAccountRoles", &url, access_token)?;
+    page_of(&d, "roleList", |v| {
+        let Some(role) = d.string_in(v, "roleName")? else {
+            return Err(d.missing("roleName"));
+        };
+        Ok(Some(role))
+    })
+}
+
 /// Logout: revokes the access token.
 pub fn logout(net: &Net, region: &str, access_token: &Secret<String>) -> Result<(), Failure> {
     let url = format!("{}/logout", Service::Sso.base(net.env(), region));
@@ -419,6 +545,29 @@ mod tests {
         for bad in ["{\"a\":", "[1]", "<html>"] {
             let e = doc(bad).err().unwrap().error;
             assert!(e.message().contains("cannot read"), "{bad}: {}", e.report());
+        }
+    }
+
+    #[test]
+    fn pages_are_read_item_by_item_with_their_next_token() {
+        let d = doc(r#"{"accountList":[{"accountId":"1","accountName":"a"},{"accountId":"2"}],"nextToken":"n"}"#).unwrap();
+        let p = page_of(&d, "accountList", |v| d.string_in(v, "accountId")).unwrap();
+        assert_eq!(p.items, ["1", "2"]);
+        assert_eq!(p.next_token.as_deref(), Some("n"));
+        let d = doc(r#"{"accountList":[],"nextToken":""}"#).unwrap();
+        let p = page_of(&d, "accountList", |v| d.string_in(v, "accountId")).unwrap();
+        assert!(
+            p.items.is_empty() && p.next_token.is_none(),
+            "an empty token ends the listing"
+        );
+        for bad in [
+            r#"{"accountList":{}}"#,
+            r#"{"accountList":["x"]}"#,
+            r#"{"accountList":[],"nextToken":5}"#,
+        ] {
+            let d = doc(bad).unwrap();
+            let e = page_of(&d, "accountList", |v| d.string_in(v, "accountId")).unwrap_err();
+            assert!(e.error.message().contains("cannot read"), "{bad}");
         }
     }
 }

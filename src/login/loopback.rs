@@ -53,6 +53,9 @@ const CONNECTION_STACK: usize = 128 * 1024;
 /// Most connections served at once; more are closed unanswered, so a flood of them costs
 /// neither threads nor file descriptors beyond this.
 pub const MAX_CONNECTIONS: usize = 64;
+/// How long [`open_once`] goes on listening after the link was fetched while the
+/// launcher still runs (answering 410 to any repeat).
+const OPENED_GRACE: Duration = Duration::from_secs(5);
 /// Where one-use links live on the listener.
 const LINK_PREFIX: &str = "/start/";
 /// A random URL-safe string of `bytes` random bytes.
@@ -170,7 +173,6 @@ impl Loopback {
 
     /// Serves `link` once and returns as soon as a browser has fetched it, or fails at
     /// `deadline`.
-    #[allow(dead_code)] // for URLs other than sign-ins handed to a browser (`open_once`)
     pub fn hand_over(
         &self,
         link: &Link,
@@ -253,6 +255,9 @@ impl Loopback {
         let _ended = Ended(Arc::clone(&plan));
         let (tx, rx) = mpsc::channel();
         let mut warned = false;
+        // With `until_opened`: when the link was fetched while the launcher still ran, and
+        // how long to go on answering 410 to repeats before returning anyway.
+        let mut opened: Option<Instant> = None;
         loop {
             if let Some(child) = launcher.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
@@ -263,6 +268,11 @@ impl Loopback {
                     ));
                 }
                 launcher = None;
+            }
+            if let Some(at) = opened
+                && (launcher.is_none() || at.elapsed() >= OPENED_GRACE)
+            {
+                return Ok(Outcome::Opened);
             }
             loop {
                 match self.listener.accept() {
@@ -282,8 +292,15 @@ impl Loopback {
                 }
             }
             match rx.recv_timeout(POLL) {
+                // A launcher that fetches the link itself (or a browser started in the
+                // foreground) may still be running: the listener stays a moment, so a
+                // second fetch meets a 410 rather than a closed port.
+                Ok(Event::Opened) if until_opened && launcher.is_some() => {
+                    opened = Some(Instant::now());
+                }
                 Ok(Event::Opened) if until_opened => return Ok(Outcome::Opened),
                 Ok(Event::Opened) => {}
+                Ok(Event::OpenedAgain) if opened.is_some() => {}
                 Ok(Event::OpenedAgain) => {
                     return Err(Error::user(
                         "the sign-in link was opened twice, so this sign-in was stopped (another program on this machine may have opened it)",
@@ -301,20 +318,24 @@ impl Loopback {
                 Err(_) => {}
             }
             if Instant::now() >= deadline {
-                return Ok(Outcome::TimedOut);
+                return Ok(if opened.is_some() {
+                    Outcome::Opened
+                } else {
+                    Outcome::TimedOut
+                });
             }
         }
     }
 }
 
 /// Opens `url` in the user's browser through a one-use link on a new loopback listener,
-/// and returns once the link has been fetched. The launcher's argv holds only the link,
+/// and returns once the link has been fetched (and the launcher has exited, or
+/// [`OPENED_GRACE`] has passed: a repeat meanwhile gets 410). The launcher's argv holds only the link,
 /// so what `url` carries (a sign-in token, say) never appears in any process list. A
 /// local program that reads the link there and fetches it before the browser does gets
 /// the redirect instead, and the browser then finds no listener: the user sees a failed
 /// page, so a `url` that is itself a bearer credential should be short-lived. Fails when
 /// no launcher starts or the link is not fetched within `timeout`.
-#[allow(dead_code)] // the AWS console sign-in URL is the first such URL to come
 pub fn open_once(env: &Environment, url: &str, timeout: Duration) -> Result<()> {
     let listener = Loopback::bind(0)?;
     let link = listener.link(url);

@@ -9,8 +9,9 @@ awscred-emulator: a local AWS for trying and testing awscred, no AWS account nee
 
 Usage: awscred-emulator [--port N] [--auto-approve]
 
-Serves IAM Identity Center (OIDC and portal), STS, Bedrock runtime, instance metadata
-and the container credentials endpoint on 127.0.0.1, prints its URL (http://127.0.0.1:PORT)
+Serves IAM Identity Center (OIDC and portal, with its account listings), STS, the AWS
+console federation endpoint (/federation), Bedrock runtime, instance metadata and the
+container credentials endpoint on 127.0.0.1, prints its URL (http://127.0.0.1:PORT)
 as the first line of stdout, and runs until interrupted. Point awscred at it with
 AWS_ENDPOINT_URL=<that URL>.
 
@@ -34,7 +35,10 @@ Endpoints for scripts and tests:
                              their defaults: token_ttl, credentials_ttl, client_ttl,
                              device_ttl, interval (seconds), auto_approve_after (polls or
                              null), refresh_tokens (bool), authorize (approve, deny,
-                             wrong-state, hang), mfa_code, reply, clock_skew (seconds)
+                             wrong-state, hang), mfa_code, reply, clock_skew (seconds),
+                             portal_accounts (what the access portal lists:
+                             [{\"id\", \"name\", \"email\", \"roles\": [...]}]),
+                             portal_page_size (items a page), portal_delay_ms
   POST /_emulator/fault      make the next `count` calls of an operation fail, as JSON:
                              {\"operation\": \"GetRoleCredentials\", \"status\": 500,
                              \"code\": \"InternalFailure\", \"count\": 1}; optional: body
