@@ -84,17 +84,29 @@ impl Service {
     /// The base URL requests go to (an `AWS_ENDPOINT_URL*` override, or the regional
     /// endpoint), without a trailing slash.
     pub fn base(self, env: &Environment, region: &str) -> String {
-        env.endpoint_url(self.endpoint_var())
-            .unwrap_or_else(|| match self {
-                Service::SsoOidc => format!("https://oidc.{region}.amazonaws.com"),
-                Service::Sso => format!("https://portal.sso.{region}.amazonaws.com"),
-                Service::Sts => format!("https://sts.{region}.amazonaws.com"),
-            })
+        env.endpoint_url(self.endpoint_var()).unwrap_or_else(|| {
+            let suffix = dns_suffix(region);
+            match self {
+                Service::SsoOidc => format!("https://oidc.{region}.{suffix}"),
+                Service::Sso => format!("https://portal.sso.{region}.{suffix}"),
+                Service::Sts => format!("https://sts.{region}.{suffix}"),
+            }
+        })
     }
 
     /// The URL requests go to, for messages (without userinfo, query or fragment).
     pub fn url(self, env: &Environment, region: &str) -> String {
         remote::url(&self.base(env, region))
+    }
+}
+
+/// The domain of a region's partition: `amazonaws.com.cn` in China, `amazonaws.com` in
+/// the commercial regions and GovCloud.
+pub fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
     }
 }
 
@@ -744,6 +756,24 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn regional_endpoints_follow_the_partition() {
+        let env = crate::env::Environment::from_pairs([]);
+        assert_eq!(
+            Service::Sts.base(&env, "cn-north-1"),
+            "https://sts.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            Service::Sso.base(&env, "us-gov-west-1"),
+            "https://portal.sso.us-gov-west-1.amazonaws.com"
+        );
+        assert_eq!(
+            Service::SsoOidc.base(&env, "eu-west-1"),
+            "https://oidc.eu-west-1.amazonaws.com"
+        );
+    }
+
     use super::*;
 
     fn list(s: &str) -> Vec<String> {
