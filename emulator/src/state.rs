@@ -34,6 +34,9 @@ pub struct Settings {
     pub reply: String,
     /// Seconds the emulator's clock is ahead of this machine's (negative: behind).
     pub clock_skew: i64,
+    /// The region Bedrock serves: a Bedrock API key minted for another region is refused
+    /// (`None`: any region).
+    pub bedrock_region: Option<String>,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             mfa_code: Some("123456".into()),
             reply: "Hello from the awscred emulator.".into(),
             clock_skew: 0,
+            bedrock_region: None,
         }
     }
 }
@@ -191,6 +195,8 @@ pub struct EmulatorState {
     pub(crate) external_ids: HashMap<String, String>,
     pub(crate) web_identity_check: Option<WebIdentityCheck>,
     pub(crate) bedrock_signers: Vec<String>,
+    /// Access key ids inside the Bedrock API keys (`Authorization: Bearer`) accepted.
+    pub(crate) bedrock_bearers: Vec<String>,
     pub(crate) seq: u64,
 }
 
@@ -452,6 +458,11 @@ impl Emulator {
     /// The access key ids that signed each Bedrock request, in order.
     pub fn bedrock_signers(&self) -> Vec<String> {
         lock(&self.state).bedrock_signers.clone()
+    }
+
+    /// The access key ids inside the Bedrock API keys Bedrock requests carried, in order.
+    pub fn bedrock_bearers(&self) -> Vec<String> {
+        lock(&self.state).bedrock_bearers.clone()
     }
 
     /// Every STS call so far: action and form parameters.
