@@ -2,6 +2,7 @@
 //! [`Services`](crate::services::Services) and what the command line said, and returns an
 //! exit status; `app` only dispatches.
 
+pub mod bedrock;
 pub mod clear;
 pub mod credentials;
 pub mod doctor;
@@ -10,5 +11,6 @@ pub mod login;
 pub mod man;
 pub mod serve;
 pub mod setup;
+pub mod setup_desktop;
 pub mod shell;
 pub mod status;
