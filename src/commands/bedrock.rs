@@ -119,7 +119,9 @@ pub fn mint(services: &Services, profile: &str, opts: &KeyOptions) -> Result<(Mi
             });
         }
     };
+    // Whole seconds, as X-Amz-Date says: the key ends exactly at the reported expiration.
     let now = services.clock.now();
+    let now = chrono::Timelike::with_nanosecond(&now, 0).unwrap_or(now);
     let secs = bedrock_token::life(&creds.credentials, asked, now).ok_or_else(|| {
         Error::unexpected(format!(
             "the credentials of profile {profile} have expired; no Bedrock API key can be minted from them"
