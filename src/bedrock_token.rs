@@ -79,8 +79,8 @@ pub fn mint(creds: &Credentials, region: &str, secs: u64, now: DateTime<Utc>) ->
     );
     let url = Secret::new(format!("{host}/?{query}&Version=1"));
     let encoded = base64::engine::general_purpose::STANDARD.encode(url.expose().as_bytes());
-    let expiration = now
-        + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX).min(43200));
+    let expiration =
+        now + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX).min(43200));
     Minted {
         token: Secret::new(format!("{PREFIX}{encoded}")),
         expiration,
@@ -93,7 +93,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().unwrap()
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+            .single()
+            .unwrap()
     }
 
     fn session() -> Credentials {

@@ -10,8 +10,6 @@ use awscred_emulator::Settings;
 use base64::Engine;
 use common::*;
 use std::io::{Read, Write};
-use std::path::Path;
-use std::process::{Command, Output};
 
 /// Four hours: longer than the hour and five minutes Claude Desktop's key needs.
 fn settings() -> Settings {
@@ -80,7 +78,10 @@ fn a_key_is_minted_from_cached_credentials_without_a_request_and_bedrock_accepts
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(h.total_requests(), 0, "{:?}", h.emu.counters());
     let out = stdout(&o);
-    assert!(out.ends_with('\n') && out.matches('\n').count() == 1, "{out:?}");
+    assert!(
+        out.ends_with('\n') && out.matches('\n').count() == 1,
+        "{out:?}"
+    );
     let key = out.trim_end();
     assert!(!stderr(&o).contains(key), "the key is never on stderr");
     let url = decode(key);
@@ -108,19 +109,34 @@ fn json_format_carries_the_expiration_of_the_credentials_or_the_duration() {
     let o = h.run(&["bedrock-token", "--profile", "bedrock", "--format", "json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.starts_with("{\"token\":\"bedrock-api-key-") && out.ends_with("\"}\n"), "{out}");
+    assert!(
+        out.starts_with("{\"token\":\"bedrock-api-key-") && out.ends_with("\"}\n"),
+        "{out}"
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["expiration"], exp.as_str(), "never past the credentials");
     assert_eq!(v.as_object().unwrap().len(), 2);
-    let o = h.run(&["bedrock-token", "--profile", "bedrock", "--format", "json", "--duration", "30m"]);
+    let o = h.run(&[
+        "bedrock-token",
+        "--profile",
+        "bedrock",
+        "--format",
+        "json",
+        "--duration",
+        "30m",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let url = decode(v["token"].as_str().unwrap());
     assert_eq!(param(&url, "X-Amz-Expires"), "1800");
-    let at = chrono::NaiveDateTime::parse_from_str(param(&url, "X-Amz-Date"), "%Y%m%dT%H%M%SZ").unwrap().and_utc();
+    let at = chrono::NaiveDateTime::parse_from_str(param(&url, "X-Amz-Date"), "%Y%m%dT%H%M%SZ")
+        .unwrap()
+        .and_utc();
     assert_eq!(
         v["expiration"],
-        (at + chrono::Duration::seconds(1800)).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        (at + chrono::Duration::seconds(1800))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
     );
     assert_eq!(invoke_with(&h, v["token"].as_str().unwrap()), 200);
     for bad in ["12h1s", "5m", "soon"] {
@@ -161,18 +177,42 @@ fn credentials_with_too_little_life_for_claude_desktop_are_refreshed_first() {
 fn other_regions_and_partitions_sign_for_their_region_and_host() {
     let h = Harness::new("file", settings());
     h.login();
-    let o = h.run(&["bedrock-token", "--profile", "bedrock", "--region", "eu-west-1"]);
+    let o = h.run(&[
+        "bedrock-token",
+        "--profile",
+        "bedrock",
+        "--region",
+        "eu-west-1",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let key = stdout(&o).trim_end().to_string();
     assert!(decode(&key).contains("%2Feu-west-1%2Fbedrock%2F"));
-    h.emu.update(|s| s.bedrock_region = Some("us-east-1".into()));
-    assert_eq!(invoke_with(&h, &key), 403, "a key for eu-west-1 is refused in us-east-1");
-    h.emu.update(|s| s.bedrock_region = Some("eu-west-1".into()));
+    h.emu
+        .update(|s| s.bedrock_region = Some("us-east-1".into()));
+    assert_eq!(
+        invoke_with(&h, &key),
+        403,
+        "a key for eu-west-1 is refused in us-east-1"
+    );
+    h.emu
+        .update(|s| s.bedrock_region = Some("eu-west-1".into()));
     assert_eq!(invoke_with(&h, &key), 200);
-    let o = h.run(&["bedrock-token", "--profile", "bedrock", "--region", "cn-north-1"]);
+    let o = h.run(&[
+        "bedrock-token",
+        "--profile",
+        "bedrock",
+        "--region",
+        "cn-north-1",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(decode(stdout(&o).trim_end()).starts_with("bedrock.amazonaws.com.cn/?"));
-    let o = h.run(&["bedrock-token", "--profile", "bedrock", "--region", "not a region"]);
+    let o = h.run(&[
+        "bedrock-token",
+        "--profile",
+        "bedrock",
+        "--region",
+        "not a region",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     // A tampered key is refused.
     let url = decode(&key).replace("X-Amz-Expires=", "X-Amz-Expires=1");
@@ -196,7 +236,12 @@ fn only_an_interactive_helper_context_may_sign_in() {
         std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     h.set_env("BROWSER", browser.to_str().unwrap());
-    for context in ["background", "mid-session-refresh", "scheduled-task", "setup-test"] {
+    for context in [
+        "background",
+        "mid-session-refresh",
+        "scheduled-task",
+        "setup-test",
+    ] {
         let o = h
             .command(&["bedrock-token", "--profile", "bedrock"])
             .env("CLAUDE_HELPER_CONTEXT", context)
@@ -204,7 +249,10 @@ fn only_an_interactive_helper_context_may_sign_in() {
             .unwrap();
         assert_eq!(o.status.code(), Some(1), "{context}: {}", stderr(&o));
         let err = stderr(&o);
-        assert!(err.contains("hint: run awscred login --profile bedrock"), "{err}");
+        assert!(
+            err.contains("hint: run awscred login --profile bedrock"),
+            "{err}"
+        );
         assert!(err.contains(context), "{err}");
         assert!(stdout(&o).is_empty());
     }
@@ -250,9 +298,10 @@ fn exec_gives_the_child_a_key_and_its_region_and_no_aws_keys() {
     assert!(help.contains("never refreshes"), "{help}");
 }
 
-fn run_launcher(h: &Harness, launcher: &Path, context: &str) -> Output {
+#[cfg(unix)]
+fn run_launcher(h: &Harness, launcher: &std::path::Path, context: &str) -> std::process::Output {
     let base = h.command(&[]);
-    let mut c = Command::new(launcher);
+    let mut c = std::process::Command::new(launcher);
     for (k, v) in base.get_envs() {
         if let Some(v) = v {
             c.env(k, v);
@@ -274,7 +323,14 @@ fn setup_claude_desktop_writes_a_launcher_that_prints_keys_bedrock_accepts() {
     let config = dir.join("claude_desktop_config.json");
     let before = "{\n  \"mcpServers\": {},\n  \"enterpriseConfig\": {\n    \"inferenceCredentialHelperTtlSec\": \"1800\"\n  }\n}\n";
     std::fs::write(&config, before).unwrap();
-    let o = h.run(&["setup", "claude-desktop", "--profile", "bedrock", "--platform", "macos"]);
+    let o = h.run(&[
+        "setup",
+        "claude-desktop",
+        "--profile",
+        "bedrock",
+        "--platform",
+        "macos",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let launcher = dir.join("awscred-bedrock-token");
     let mode = std::fs::metadata(&launcher).unwrap().permissions().mode() & 0o777;
@@ -299,21 +355,38 @@ fn setup_claude_desktop_writes_a_launcher_that_prints_keys_bedrock_accepts() {
         .flatten()
         .map(|e| std::fs::read_to_string(e.path()).unwrap())
         .collect();
-    assert!(backups.contains(&before.to_string()), "the old config is kept");
+    assert!(
+        backups.contains(&before.to_string()),
+        "the old config is kept"
+    );
     // Not signed in: a background run fails at once, with the fix on stderr.
     let o = run_launcher(&h, &launcher, "background");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("hint: run awscred login --profile bedrock"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: run awscred login --profile bedrock"),
+        "{}",
+        stderr(&o)
+    );
     assert!(stdout(&o).is_empty());
     assert_eq!(h.emu.count("StartDeviceAuthorization"), 0);
     h.login();
     let o = run_launcher(&h, &launcher, "interactive");
     assert!(o.status.success(), "{}", stderr(&o));
     let key = stdout(&o);
-    assert!(key.starts_with("bedrock-api-key-") && key.ends_with('\n'), "{key}");
+    assert!(
+        key.starts_with("bedrock-api-key-") && key.ends_with('\n'),
+        "{key}"
+    );
     assert_eq!(invoke_with(&h, key.trim_end()), 200);
     // Again: nothing to change.
-    let o = h.run(&["setup", "claude-desktop", "--profile", "bedrock", "--platform", "macos"]);
+    let o = h.run(&[
+        "setup",
+        "claude-desktop",
+        "--profile",
+        "bedrock",
+        "--platform",
+        "macos",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("nothing to change"), "{}", stdout(&o));
     assert!(stdout(&o).contains("is up to date"), "{}", stdout(&o));
@@ -330,23 +403,67 @@ fn setup_claude_desktop_on_linux_shows_both_systems_and_writes_only_when_told_wh
     assert!(stderr(&o).contains("no Linux version"), "{}", stderr(&o));
     assert!(stderr(&o).contains("hint:") && stderr(&o).contains("--dry-run"));
     let files = h.all_files();
-    let o = h.run(&["setup", "claude-desktop", "--profile", "bedrock", "--dry-run", "--region", "eu-west-1"]);
+    let o = h.run(&[
+        "setup",
+        "claude-desktop",
+        "--profile",
+        "bedrock",
+        "--dry-run",
+        "--region",
+        "eu-west-1",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
-    assert!(out.contains("Claude Desktop on macOS:") && out.contains("Claude Desktop on Windows:"), "{out}");
-    assert!(out.contains("Library/Application Support/Claude-3p/claude_desktop_config.json"), "{out}");
-    assert!(out.contains("Claude-3p/awscred-bedrock-token.cmd") || out.contains("Claude-3p\\awscred-bedrock-token.cmd"), "{out}");
-    assert!(out.contains("+ enterpriseConfig.inferenceBedrockRegion = \"eu-west-1\""), "{out}");
+    assert!(
+        out.contains("Claude Desktop on macOS:") && out.contains("Claude Desktop on Windows:"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Library/Application Support/Claude-3p/claude_desktop_config.json"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Claude-3p/awscred-bedrock-token.cmd")
+            || out.contains("Claude-3p\\awscred-bedrock-token.cmd"),
+        "{out}"
+    );
+    assert!(
+        out.contains("+ enterpriseConfig.inferenceBedrockRegion = \"eu-west-1\""),
+        "{out}"
+    );
     assert!(out.contains("@echo off"), "{out}");
     assert_eq!(h.all_files(), files, "a dry run writes nothing");
-    let o = h.run(&["setup", "claude-desktop", "--profile", "bedrock", "--managed", "--platform", "windows"]);
+    let o = h.run(&[
+        "setup",
+        "claude-desktop",
+        "--profile",
+        "bedrock",
+        "--managed",
+        "--platform",
+        "windows",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\SOFTWARE\\Policies\\Claude]\r\n"), "{}", stdout(&o));
     assert!(stdout(&o).contains("\"inferenceCredentialHelper\"=\"C:\\\\ProgramData\\\\awscred\\\\awscred-bedrock-token.cmd\"\r\n"));
-    assert!(stderr(&o).contains("bedrock-token --profile \"bedrock\""), "{}", stderr(&o));
-    let o = h.run(&["setup", "claude-desktop", "--profile", "bedrock", "--managed", "--platform", "macos"]);
+    assert!(
+        stderr(&o).contains("bedrock-token --profile \"bedrock\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = h.run(&[
+        "setup",
+        "claude-desktop",
+        "--profile",
+        "bedrock",
+        "--managed",
+        "--platform",
+        "macos",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let plist = stdout(&o);
-    assert!(plist.starts_with("<?xml") && plist.contains("<string>helper-script</string>"), "{plist}");
+    assert!(
+        plist.starts_with("<?xml") && plist.contains("<string>helper-script</string>"),
+        "{plist}"
+    );
     assert_eq!(h.all_files(), files, "managed output writes nothing");
 }

@@ -140,7 +140,12 @@ pub fn verify_bearer(
     region: Option<&str>,
 ) -> Result<String, Failure> {
     use base64::Engine;
-    let malformed = |why: &str| ("UnrecognizedClientException", format!("Invalid API key: {why}"));
+    let malformed = |why: &str| {
+        (
+            "UnrecognizedClientException",
+            format!("Invalid API key: {why}"),
+        )
+    };
     let encoded = key
         .strip_prefix("bedrock-api-key-")
         .ok_or_else(|| malformed("no bedrock-api-key- prefix"))?;
@@ -353,7 +358,9 @@ mod tests {
 
     fn at() -> chrono::DateTime<Utc> {
         use chrono::TimeZone;
-        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).single().unwrap()
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0)
+            .single()
+            .unwrap()
     }
 
     /// Minted by botocore's SigV4QueryAuth (as the Python token generator does) at `at()`
@@ -381,7 +388,12 @@ mod tests {
         let issued = botocore_issued();
         let r = verify_bearer(&issued, at(), BOTOCORE_KEY, Some("eu-west-1"));
         assert_eq!(r.unwrap_err().0, "UnrecognizedClientException");
-        let r = verify_bearer(&issued, at() + chrono::Duration::hours(12), BOTOCORE_KEY, None);
+        let r = verify_bearer(
+            &issued,
+            at() + chrono::Duration::hours(12),
+            BOTOCORE_KEY,
+            None,
+        );
         assert_eq!(r.unwrap_err().0, "ExpiredTokenException");
         let wrong = issued_to(
             "ASIAEXAMPLEKEY000001",

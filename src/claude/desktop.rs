@@ -127,7 +127,9 @@ pub fn keys(region: &str, helper: &str) -> Vec<(&'static str, String)> {
 /// seconds (a string, as Desktop writes it, or a number).
 pub fn configured_ttl(existing: Option<&str>) -> Option<u64> {
     let v: Value = serde_json::from_str(existing?).ok()?;
-    let ttl = v.get("enterpriseConfig")?.get("inferenceCredentialHelperTtlSec")?;
+    let ttl = v
+        .get("enterpriseConfig")?
+        .get("inferenceCredentialHelperTtlSec")?;
     let secs = match ttl {
         Value::String(s) => s.trim().parse().ok()?,
         Value::Number(n) => n.as_u64()?,
@@ -166,7 +168,10 @@ pub fn merge(existing: Option<&str>, file: &Path, keys: &[(&str, String)]) -> Re
                 )));
         }
     };
-    if parsed.get("enterpriseConfig").is_some_and(|e| !e.is_object()) {
+    if parsed
+        .get("enterpriseConfig")
+        .is_some_and(|e| !e.is_object())
+    {
         return Err(not_object(file, "`enterpriseConfig`"));
     }
     let (mut ed, rewritten) = match Editor::new(text) {
@@ -303,10 +308,16 @@ mod tests {
         let home = Path::new("/Users/ada");
         assert_eq!(
             config_dir(Platform::Macos, home, None).join(CONFIG_FILE),
-            PathBuf::from("/Users/ada/Library/Application Support/Claude-3p/claude_desktop_config.json")
+            PathBuf::from(
+                "/Users/ada/Library/Application Support/Claude-3p/claude_desktop_config.json"
+            )
         );
         assert_eq!(
-            config_dir(Platform::Windows, home, Some(r"C:\Users\ada\AppData\Roaming")),
+            config_dir(
+                Platform::Windows,
+                home,
+                Some(r"C:\Users\ada\AppData\Roaming")
+            ),
             PathBuf::from(r"C:\Users\ada\AppData\Roaming").join("Claude-3p")
         );
         assert_eq!(
@@ -318,8 +329,14 @@ mod tests {
     #[test]
     fn launchers_run_awscred_by_absolute_path() {
         assert_eq!(
-            launcher(Platform::Macos, "/opt/my tools/awscred", "bedrock", "eu-west-1", None)
-                .unwrap(),
+            launcher(
+                Platform::Macos,
+                "/opt/my tools/awscred",
+                "bedrock",
+                "eu-west-1",
+                None
+            )
+            .unwrap(),
             "#!/bin/sh\n# Claude Desktop runs this for a Bedrock API key (written by awscred setup claude-desktop).\nexec '/opt/my tools/awscred' bedrock-token --profile bedrock --region eu-west-1\n"
         );
         assert_eq!(
@@ -333,9 +350,36 @@ mod tests {
             .unwrap(),
             "@echo off\r\nrem Claude Desktop runs this for a Bedrock API key (written by awscred setup claude-desktop).\r\n\"C:\\Program Files\\awscred\\awscred.exe\" bedrock-token --profile \"dev team\" --region \"us-east-1\" --ttl 1800s\r\n"
         );
-        assert!(launcher(Platform::Windows, "C:\\a\\awscred.exe", "p%PATH%", "us-east-1", None).is_none());
-        assert!(launcher(Platform::Windows, "C:\\a\\awscred.exe", "p\"&calc", "us-east-1", None).is_none());
-        assert!(launcher(Platform::Macos, "/a/awscred", "p\nrm -rf ~", "us-east-1", None).is_none());
+        assert!(
+            launcher(
+                Platform::Windows,
+                "C:\\a\\awscred.exe",
+                "p%PATH%",
+                "us-east-1",
+                None
+            )
+            .is_none()
+        );
+        assert!(
+            launcher(
+                Platform::Windows,
+                "C:\\a\\awscred.exe",
+                "p\"&calc",
+                "us-east-1",
+                None
+            )
+            .is_none()
+        );
+        assert!(
+            launcher(
+                Platform::Macos,
+                "/a/awscred",
+                "p\nrm -rf ~",
+                "us-east-1",
+                None
+            )
+            .is_none()
+        );
         // A quote in a profile cannot end the word in sh.
         let sh = launcher(Platform::Macos, "/a/awscred", "it's", "us-east-1", None).unwrap();
         assert!(sh.contains("--profile 'it'\\''s'"), "{sh}");
@@ -392,13 +436,26 @@ mod tests {
             .is_err()
         );
         assert!(merge(Some("{"), Path::new("c.json"), &keys("us-east-1", "/h/l")).is_err());
-        assert_eq!(configured_ttl(Some("{\"enterpriseConfig\":{\"inferenceCredentialHelperTtlSec\":600}}")), Some(600));
-        assert_eq!(configured_ttl(Some("{\"enterpriseConfig\":{\"inferenceCredentialHelperTtlSec\":\"x\"}}")), None);
+        assert_eq!(
+            configured_ttl(Some(
+                "{\"enterpriseConfig\":{\"inferenceCredentialHelperTtlSec\":600}}"
+            )),
+            Some(600)
+        );
+        assert_eq!(
+            configured_ttl(Some(
+                "{\"enterpriseConfig\":{\"inferenceCredentialHelperTtlSec\":\"x\"}}"
+            )),
+            None
+        );
     }
 
     #[test]
     fn managed_files_carry_strings_only() {
-        let k = keys("eu-west-1", r"C:\ProgramData\awscred\awscred-bedrock-token.cmd");
+        let k = keys(
+            "eu-west-1",
+            r"C:\ProgramData\awscred\awscred-bedrock-token.cmd",
+        );
         assert_eq!(
             reg(&k),
             "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\SOFTWARE\\Policies\\Claude]\r\n\"inferenceProvider\"=\"bedrock\"\r\n\"inferenceBedrockRegion\"=\"eu-west-1\"\r\n\"inferenceCredentialKind\"=\"helper-script\"\r\n\"inferenceCredentialHelper\"=\"C:\\\\ProgramData\\\\awscred\\\\awscred-bedrock-token.cmd\"\r\n"

@@ -55,9 +55,9 @@ fn duration_option(text: &str, flag: &str, min: Duration, max: Duration) -> Resu
 
 fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 3600 == 0 && s > 0 {
+    if s.is_multiple_of(3600) && s > 0 {
         format!("{}h", s / 3600)
-    } else if s % 60 == 0 && s > 0 {
+    } else if s.is_multiple_of(60) && s > 0 {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
@@ -152,7 +152,8 @@ pub fn run(services: &Services, profile: &str, args: &BedrockTokenArgs) -> Resul
     };
     let (minted, _) = mint(services, profile, &opts)?;
     let text = render(&minted, args.format);
-    ui::data(text.expose()).map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
+    ui::data(text.expose())
+        .map_err(|e| Error::unexpected("cannot write to stdout").caused_by(&e))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -97,7 +97,8 @@ pub fn run(env: &Environment, profile: &str, args: &SetupClaudeDesktopArgs) -> R
 /// Prints the managed-preferences file on stdout and the launcher to install on stderr.
 fn managed(p: Platform, exe: &str, profile: &str, region: &str) -> Result<()> {
     let helper = desktop::managed_launcher(p);
-    let text = desktop::launcher(p, exe, profile, region, None).ok_or_else(|| unsafe_value(profile))?;
+    let text =
+        desktop::launcher(p, exe, profile, region, None).ok_or_else(|| unsafe_value(profile))?;
     let keys = desktop::keys(region, helper);
     let file = match p {
         Platform::Macos => desktop::mobileconfig(&keys),
@@ -191,11 +192,23 @@ fn user(
         Error::user("cannot find a directory for backups: no home directory").with_hint("set HOME")
     })?);
     if old_launcher.as_deref() != Some(text.as_str()) {
-        write(&launcher_place, old_launcher.as_deref(), &text, MODE_LAUNCHER, &backups)?;
+        write(
+            &launcher_place,
+            old_launcher.as_deref(),
+            &text,
+            MODE_LAUNCHER,
+            &backups,
+        )?;
     }
     if !merged.changes.is_empty() {
         // The file may hold a bearer token or other secrets of Desktop's: a new one is private.
-        write(&config_place, old.as_deref(), &merged.text, MODE_PRIVATE, &backups)?;
+        write(
+            &config_place,
+            old.as_deref(),
+            &merged.text,
+            MODE_PRIVATE,
+            &backups,
+        )?;
     }
     out.line(
         "Quit Claude Desktop completely and open it again: it reads its configuration at start. Managed preferences, where an administrator set them, win over this file.",

@@ -161,7 +161,10 @@ fn bedrock_variables(
     };
     let (minted, region) = super::bedrock::mint(services, profile, &key_opts)?;
     Ok(vec![
-        ("AWS_BEARER_TOKEN_BEDROCK", Some(minted.token.expose().clone())),
+        (
+            "AWS_BEARER_TOKEN_BEDROCK",
+            Some(minted.token.expose().clone()),
+        ),
         ("AWS_REGION", Some(region.clone())),
         ("AWS_DEFAULT_REGION", Some(region)),
         ("AWS_ACCESS_KEY_ID", None),
