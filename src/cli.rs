@@ -58,11 +58,15 @@ pub enum Command {
     Env(EnvArgs),
     /// Print a short-term Amazon Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), minted from
     /// the profile's credentials; Claude Desktop's credential helper runs it.
+    ///
+    /// The key is minted locally from the cached credentials (no request) and lives at most
+    /// 12 hours, never past the credentials. Run by Claude Desktop with CLAUDE_HELPER_CONTEXT
+    /// other than `interactive`, it never signs in: it fails at once with a hint instead.
     BedrockToken(BedrockTokenArgs),
     /// Serve the profile's credentials on 127.0.0.1 in the AWS container format, refreshed
     /// as they age, for long-running programs (AWS_CONTAINER_CREDENTIALS_FULL_URI).
     Serve(ServeArgs),
-    /// Configure Claude Code or an AWS CLI profile to use awscred.
+    /// Configure Claude Code, Claude Desktop or an AWS CLI profile to use awscred.
     #[command(subcommand)]
     Setup(SetupCommand),
     /// Print a shell completion script (it asks awscred for profile names as you type).

@@ -98,6 +98,21 @@ fn a_key_is_minted_from_cached_credentials_without_a_request_and_bedrock_accepts
     assert!((4 * 3600 - 120..=4 * 3600).contains(&expires), "{expires}");
     assert_eq!(invoke_with(&h, key), 200);
     assert_eq!(h.emu.bedrock_bearers(), vec![akid]);
+    // Debug logging never shows a key, nor the signature inside it.
+    let o = h
+        .command(&["bedrock-token", "--profile", "bedrock", "--format", "json"])
+        .env("AWSCRED_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let url = decode(v["token"].as_str().unwrap());
+    let err = stderr(&o);
+    assert!(!err.is_empty(), "debug logging is on");
+    assert!(
+        !err.contains("bedrock-api-key-") && !err.contains(param(&url, "X-Amz-Signature")),
+        "{err}"
+    );
     assert!(h.emu.bedrock_signers().is_empty());
 }
 
@@ -466,4 +481,38 @@ fn setup_claude_desktop_on_linux_shows_both_systems_and_writes_only_when_told_wh
         "{plist}"
     );
     assert_eq!(h.all_files(), files, "managed output writes nothing");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_launcher_runs_awscred_through_its_link_on_path_which_survives_upgrades() {
+    // Homebrew links bin/awscred to a versioned directory that an upgrade removes.
+    let mut h = Harness::new("file", settings());
+    let bin = h.home().join("brew/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_awscred"), bin.join("awscred")).unwrap();
+    let path = format!(
+        "/nonexistent:{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    h.set_env("PATH", &path);
+    let o = h.run(&[
+        "setup",
+        "claude-desktop",
+        "--profile",
+        "bedrock",
+        "--platform",
+        "macos",
+        "--dry-run",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "exec {} bedrock-token --profile bedrock --region us-east-1\n",
+            bin.join("awscred").display()
+        )),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -23,11 +23,33 @@ fn platform(p: DesktopPlatform) -> Platform {
     }
 }
 
-/// This awscred's absolute path.
-fn this_exe() -> Result<String> {
+/// This awscred's absolute path, as Claude Desktop (which has no useful PATH) must run it:
+/// the `PATH` entry that is this binary when there is one (a package manager's link, which
+/// survives upgrades), else the path this process was started from.
+fn this_exe(env: &Environment) -> Result<String> {
     let me = std::env::current_exe()
         .map_err(|e| Error::unexpected("cannot find awscred's own path").caused_by(&e))?;
-    let me = fs_err::canonicalize(&me).unwrap_or(me);
+    let me = if me.is_absolute() {
+        me
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::unexpected("cannot read the current directory").caused_by(&e))?
+            .join(me)
+    };
+    let real = fs_err::canonicalize(&me).unwrap_or_else(|_| me.clone());
+    let name = if cfg!(windows) {
+        "awscred.exe"
+    } else {
+        "awscred"
+    };
+    if let Some(path) = env.get("PATH") {
+        for dir in std::env::split_paths(path).filter(|d| d.is_absolute()) {
+            let candidate = dir.join(name);
+            if fs_err::canonicalize(&candidate).is_ok_and(|c| c == real) {
+                return Ok(candidate.to_string_lossy().into_owned());
+            }
+        }
+    }
     Ok(me.to_string_lossy().into_owned())
 }
 
@@ -83,7 +105,7 @@ pub fn run(env: &Environment, profile: &str, args: &SetupClaudeDesktopArgs) -> R
             )));
         }
     };
-    let exe = this_exe()?;
+    let exe = this_exe(env)?;
     for p in platforms {
         if args.managed {
             managed(p, &exe, profile, &region)?;
