@@ -516,3 +516,21 @@ fn the_launcher_runs_awscred_through_its_link_on_path_which_survives_upgrades() 
         stdout(&o)
     );
 }
+
+#[test]
+fn a_key_shorter_than_the_consumers_cache_comes_with_a_warning() {
+    // One-hour role sessions: the key cannot outlive Claude Desktop's hour and 5 minutes.
+    let h = Harness::new("file", Settings::default());
+    h.login();
+    let o = h.run(&["bedrock-token", "--profile", "bedrock"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("bedrock-api-key-"));
+    assert!(
+        stderr(&o).contains("inferenceCredentialHelperTtlSec"),
+        "{}",
+        stderr(&o)
+    );
+    let o = h.run(&["bedrock-token", "--profile", "bedrock", "--ttl", "30m"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}

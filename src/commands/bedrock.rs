@@ -130,7 +130,7 @@ pub fn mint(services: &Services, profile: &str, opts: &KeyOptions) -> Result<(Mi
     })?;
     if Duration::from_secs(secs) < needed {
         crate::log::warn(&format!(
-            "the Bedrock API key lasts {} only: the credentials of profile {profile} expire then (a program that keeps it for {} would use it after that)",
+            "the Bedrock API key lasts {} only, as the credentials of profile {profile} do; a program that keeps it for {} (Claude Desktop's inferenceCredentialHelperTtlSec) uses it after that: lower that setting, or lengthen the role's session",
             human(Duration::from_secs(secs)),
             human(ttl)
         ));
