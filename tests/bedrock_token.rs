@@ -229,6 +229,16 @@ fn other_regions_and_partitions_sign_for_their_region_and_host() {
         "not a region",
     ]);
     assert_eq!(o.status.code(), Some(1));
+    // Endpoint overrides say where requests go, not what the key is for: Bedrock checks
+    // the signature over the host written inside the key.
+    let o = h
+        .command(&["bedrock-token", "--profile", "bedrock"])
+        .env("AWS_ENDPOINT_URL_BEDROCK", h.emu.url())
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", h.emu.url())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(decode(stdout(&o).trim_end()).starts_with("bedrock.amazonaws.com/?"));
     // A tampered key is refused.
     let url = decode(&key).replace("X-Amz-Expires=", "X-Amz-Expires=1");
     let forged = format!(
