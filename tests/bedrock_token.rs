@@ -375,11 +375,15 @@ fn setup_claude_desktop_writes_a_launcher_that_prints_keys_bedrock_accepts() {
             launcher.display()
         )
     );
-    let backups: Vec<_> = std::fs::read_dir(h.home().join(".local/state/awscred"))
-        .unwrap()
-        .flatten()
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .collect();
+    let backups: Vec<_> = std::fs::read_dir(h.home().join(if cfg!(target_os = "macos") {
+        "Library/Application Support/awscred"
+    } else {
+        ".local/state/awscred"
+    }))
+    .unwrap()
+    .flatten()
+    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+    .collect();
     assert!(
         backups.contains(&before.to_string()),
         "the old config is kept"
