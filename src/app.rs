@@ -119,6 +119,7 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
                 refresh: args.refresh,
                 duration: args.duration,
                 region: args.region,
+                bedrock_token: args.bedrock_token,
             };
             commands::shell::exec(
                 &Services::new(&env)?,
@@ -130,6 +131,9 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         }
         Command::Env(args) => {
             commands::shell::env(&Services::new(&env)?, &profile, args.format, args.refresh)
+        }
+        Command::BedrockToken(args) => {
+            commands::bedrock::run(&Services::new(&env)?, &profile, &args)
         }
         Command::Serve(args) => commands::serve::serve(&Services::new(&env)?, &profile, &args),
         Command::Setup(SetupCommand::Claude(args)) => {
@@ -164,6 +168,9 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         }
         Command::Sso(SsoCommand::Populate(args)) => {
             commands::sso::populate(&Services::new(&env)?, &args)
+        }
+        Command::Setup(SetupCommand::ClaudeDesktop(args)) => {
+            commands::setup_desktop::run(&env, &profile, &args)
         }
     }
 }

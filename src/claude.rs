@@ -15,6 +15,7 @@ use crate::safe_write::Place;
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
+pub mod desktop;
 mod json_edit;
 pub mod models;
 
@@ -183,7 +184,7 @@ impl std::fmt::Display for Change {
     }
 }
 
-fn show(v: &Value) -> String {
+pub(crate) fn show(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         other => other.to_string(),
@@ -205,7 +206,7 @@ pub struct Merged {
     pub stale_models: Vec<(String, String)>,
 }
 
-fn not_object(file: &Path, what: &str) -> Error {
+pub(crate) fn not_object(file: &Path, what: &str) -> Error {
     Error::user(format!("{what} in {} is not a JSON object", file.display())).with_hint(format!(
         "fix {} by hand; awscred left it unchanged",
         file.display()

@@ -56,10 +56,17 @@ pub enum Command {
     Exec(ExecArgs),
     /// Print the profile's credentials as environment variable assignments.
     Env(EnvArgs),
+    /// Print a short-term Amazon Bedrock API key (AWS_BEARER_TOKEN_BEDROCK), minted from
+    /// the profile's credentials; Claude Desktop's credential helper runs it.
+    ///
+    /// The key is minted locally from the cached credentials (no request) and lives at most
+    /// 12 hours, never past the credentials. Run by Claude Desktop with CLAUDE_HELPER_CONTEXT
+    /// other than `interactive`, it never signs in: it fails at once with a hint instead.
+    BedrockToken(BedrockTokenArgs),
     /// Serve the profile's credentials on 127.0.0.1 in the AWS container format, refreshed
     /// as they age, for long-running programs (AWS_CONTAINER_CREDENTIALS_FULL_URI).
     Serve(ServeArgs),
-    /// Configure Claude Code or an AWS CLI profile to use awscred.
+    /// Configure Claude Code, Claude Desktop or an AWS CLI profile to use awscred.
     #[command(subcommand)]
     Setup(SetupCommand),
     /// Open the AWS console signed in with the profile's credentials (or print the URL).
@@ -152,6 +159,47 @@ pub struct ExecArgs {
     /// Allow starting inside another `awscred exec` of a different profile.
     #[arg(long)]
     pub nested: bool,
+    /// Give the command a short-term Bedrock API key (AWS_BEARER_TOKEN_BEDROCK) and
+    /// AWS_REGION instead of AWS keys.
+    ///
+    /// Claude Code prefers the key over any AWS credentials and never refreshes it: the key
+    /// lives as long as the profile's credentials (at most 12 hours); start the command
+    /// again when it expires.
+    #[arg(long, conflicts_with_all = ["server"])]
+    pub bedrock_token: bool,
+    /// Ignore the cached credentials of every step this once (never the sign-in).
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+/// What `bedrock-token` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenFormat {
+    /// The bare key and a newline.
+    Token,
+    /// `{"token":"…","expiration":"…Z"}`.
+    Json,
+}
+
+/// Options of `bedrock-token`.
+#[derive(Debug, Args)]
+pub struct BedrockTokenArgs {
+    /// Bedrock region name; the key works there only (default: AWS_REGION, then the
+    /// profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Longest life of the key (e.g. 3600, 1h; 15m to 12h; default 12h). It never outlives
+    /// the credentials it is minted from.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// How long the program that asks keeps the key (Claude Desktop's
+    /// inferenceCredentialHelperTtlSec; default 1h): credentials with less than this and 5
+    /// minutes left are refreshed first when the source gives longer ones.
+    #[arg(long, value_name = "DURATION")]
+    pub ttl: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "token")]
+    pub format: TokenFormat,
     /// Ignore the cached credentials of every step this once (never the sign-in).
     #[arg(long)]
     pub refresh: bool,
@@ -209,6 +257,37 @@ pub enum SetupCommand {
     Claude(SetupClaudeArgs),
     /// Add `credential_process = awscred process --profile P` to an AWS CLI profile.
     AwsProfile(SetupAwsProfileArgs),
+    /// Make Claude Desktop (third-party inference on Bedrock) get its keys from
+    /// `awscred bedrock-token`.
+    ClaudeDesktop(SetupClaudeDesktopArgs),
+}
+
+/// The systems Claude Desktop runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DesktopPlatform {
+    /// macOS.
+    Macos,
+    /// Windows.
+    Windows,
+}
+
+/// Options of `setup claude-desktop`.
+#[derive(Debug, Args)]
+pub struct SetupClaudeDesktopArgs {
+    /// Bedrock region name, such as eu-west-1 (default: AWS_REGION, then the profile's region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The system to configure (default: this one; Claude Desktop has no Linux version).
+    #[arg(long, value_enum)]
+    pub platform: Option<DesktopPlatform>,
+    /// Print a managed-preferences file for an administrator to roll out instead (a
+    /// .mobileconfig for macOS, a .reg for Windows); managed preferences win over the
+    /// user's configuration file.
+    #[arg(long)]
+    pub managed: bool,
+    /// Show the change without writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Options of `setup claude`.

@@ -55,6 +55,9 @@ pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const XDG_STATE_HOME: &str = "XDG_STATE_HOME";
 /// Windows per-user local application data (backups of changed settings).
 pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
+/// Why Claude Desktop runs its credential helper (`interactive`, `mid-session-refresh`,
+/// `scheduled-task`, `setup-test`, `background`): only `interactive` may sign in.
+pub const CLAUDE_HELPER_CONTEXT: &str = "CLAUDE_HELPER_CONTEXT";
 /// Home directory.
 pub const HOME: &str = "HOME";
 /// Windows home directory.

@@ -4,6 +4,7 @@
 //! See ARCHITECTURE.md for how a request flows from the command line to the printed JSON.
 
 pub mod app;
+pub(crate) mod bedrock_token;
 pub mod cache;
 pub(crate) mod claude;
 pub(crate) mod cli;

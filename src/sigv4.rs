@@ -152,11 +152,7 @@ pub fn sign(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         sha256_hex(canonical_request.as_bytes())
     );
-    let secret = format!("AWS4{}", creds.secret_access_key.expose());
-    let k_date = hmac_sha256(secret.as_bytes(), date.as_bytes());
-    let k_region = hmac_sha256(&k_date, region.as_bytes());
-    let k_service = hmac_sha256(&k_region, service.as_bytes());
-    let k_signing = hmac_sha256(&k_service, b"aws4_request");
+    let k_signing = signing_key(creds, &date, region, service);
     let signature = hex(&hmac_sha256(&k_signing, string_to_sign.as_bytes()));
     added.push((
         "authorization",
@@ -166,6 +162,88 @@ pub fn sign(
         ),
     ));
     added
+}
+
+/// Presigns a request in the query string (SigV4 query authentication) with `host` as the
+/// only signed header: returns the query, in botocore's order — `params`, then
+/// `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`,
+/// `X-Amz-SignedHeaders`, `X-Amz-Security-Token` when the credentials carry one, and
+/// `X-Amz-Signature` last. The payload hash is that of `body`.
+#[allow(clippy::too_many_arguments)]
+pub fn presign_query(
+    method: &str,
+    host: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    body: &[u8],
+    expires_secs: u64,
+    creds: &Credentials,
+    scope: Scope<'_>,
+) -> String {
+    let Scope {
+        region,
+        service,
+        time,
+    } = scope;
+    let amz_date = time.format("%Y%m%dT%H%M%SZ").to_string();
+    let date = time.format("%Y%m%d").to_string();
+    let credential_scope = format!("{date}/{region}/{service}/aws4_request");
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    pairs.push(("X-Amz-Algorithm".into(), "AWS4-HMAC-SHA256".into()));
+    pairs.push((
+        "X-Amz-Credential".into(),
+        format!("{}/{credential_scope}", creds.access_key_id),
+    ));
+    pairs.push(("X-Amz-Date".into(), amz_date.clone()));
+    pairs.push(("X-Amz-Expires".into(), expires_secs.to_string()));
+    pairs.push(("X-Amz-SignedHeaders".into(), "host".into()));
+    if let Some(t) = &creds.session_token {
+        pairs.push(("X-Amz-Security-Token".into(), t.expose().clone()));
+    }
+    let encoded: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (crate::net::encode(k), crate::net::encode(v)))
+        .collect();
+    let mut sorted = encoded.clone();
+    sorted.sort();
+    let canonical_query = sorted
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let canonical_request = format!(
+        "{method}\n{}\n{canonical_query}\nhost:{}\n\nhost\n{}",
+        canonical_path(path),
+        host.trim(),
+        sha256_hex(body)
+    );
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{credential_scope}\n{}",
+        sha256_hex(canonical_request.as_bytes())
+    );
+    let signature = hex(&hmac_sha256(
+        &signing_key(creds, &date, region, service),
+        string_to_sign.as_bytes(),
+    ));
+    let mut query = encoded
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    query.push_str("&X-Amz-Signature=");
+    query.push_str(&signature);
+    query
+}
+
+fn signing_key(creds: &Credentials, date: &str, region: &str, service: &str) -> Vec<u8> {
+    let secret = format!("AWS4{}", creds.secret_access_key.expose());
+    let k_date = hmac_sha256(secret.as_bytes(), date.as_bytes());
+    let k_region = hmac_sha256(&k_date, region.as_bytes());
+    let k_service = hmac_sha256(&k_region, service.as_bytes());
+    hmac_sha256(&k_service, b"aws4_request")
 }
 
 #[cfg(test)]

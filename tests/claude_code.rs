@@ -361,3 +361,64 @@ fn rejected_cached_credentials_heal_through_aws_auth_refresh() {
         "the answer was signed with the healed credentials"
     );
 }
+
+#[test]
+fn claude_answers_with_a_bedrock_api_key_from_awscred_exec() {
+    let Some(bin) = claude_bin() else {
+        return missing("the Claude Code CLI (npm install @anthropic-ai/claude-code)");
+    };
+    // No settings at all: Claude Code gets a Bedrock API key and a region, nothing else.
+    let h = Harness::new("file", Settings::default());
+    h.login();
+    let bin = bin.to_string_lossy().into_owned();
+    let o = h
+        .command(&[
+            "exec",
+            "bedrock",
+            "--bedrock-token",
+            "--",
+            &bin,
+            "-p",
+            "say hi",
+        ])
+        .env("CLAUDE_CODE_USE_BEDROCK", "1")
+        .env("ANTHROPIC_BEDROCK_BASE_URL", h.emu.url())
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .current_dir(h.home())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "claude failed: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(
+        stdout(&o).contains("Hello from the awscred emulator."),
+        "{}",
+        stdout(&o)
+    );
+    assert!(h.emu.count("InvokeModelWithResponseStream") >= 1);
+    let bearers = h.emu.bedrock_bearers();
+    assert!(
+        !bearers.is_empty(),
+        "Claude Code sent the key as a Bearer token"
+    );
+    assert!(
+        h.emu.bedrock_signers().is_empty(),
+        "no SigV4-signed Bedrock request: {:?}",
+        h.emu.bedrock_signers()
+    );
+    for akid in &bearers {
+        let who = h
+            .emu
+            .issued(akid)
+            .expect("a key minted from issued credentials");
+        assert!(
+            who.arn.contains(":assumed-role/BedrockUser/"),
+            "{}",
+            who.arn
+        );
+    }
+}

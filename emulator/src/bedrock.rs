@@ -1,7 +1,9 @@
 //! The Bedrock endpoints Claude Code calls with `ANTHROPIC_BEDROCK_BASE_URL`: list the
 //! system inference profiles, invoke a model, and invoke it with a response stream in AWS
 //! event-stream framing (`chunk` events whose `bytes` carry Anthropic stream events). Every
-//! request's SigV4 signature (service `bedrock`) is verified against issued credentials.
+//! request's SigV4 signature (service `bedrock`) is verified against issued credentials, or
+//! its Bedrock API key (`Authorization: Bearer bedrock-api-key-…`): the presigned signature
+//! inside, its life and its region.
 
 use crate::wire::{enter, json_error};
 use crate::{Shared, lock, sigv4};
@@ -38,6 +40,20 @@ fn authorize(
 ) -> Result<String, Response> {
     let mut s = lock(state);
     let now = s.now();
+    if let Some(key) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        let region = s.settings.bedrock_region.clone();
+        return match sigv4::verify_bearer(&s.issued, now, key.trim(), region.as_deref()) {
+            Ok(akid) => {
+                s.bedrock_bearers.push(akid.clone());
+                Ok(akid)
+            }
+            Err((code, msg)) => Err(json_error(403, code, &format!("{code}: {msg}"))),
+        };
+    }
     match sigv4::verify(
         &s.issued,
         now,

@@ -42,6 +42,9 @@ pub struct Settings {
     /// How long ListAccountRoles takes to answer (milliseconds), to see how many a client
     /// sends at once.
     pub portal_delay_ms: u64,
+    /// The region Bedrock serves: a Bedrock API key minted for another region is refused
+    /// (`None`: any region).
+    pub bedrock_region: Option<String>,
 }
 
 /// An account the access portal lists, with the roles the user has in it.
@@ -89,6 +92,7 @@ impl Default for Settings {
             ],
             portal_page_size: 1,
             portal_delay_ms: 0,
+            bedrock_region: None,
         }
     }
 }
@@ -230,6 +234,8 @@ pub struct EmulatorState {
     pub(crate) external_ids: HashMap<String, String>,
     pub(crate) web_identity_check: Option<WebIdentityCheck>,
     pub(crate) bedrock_signers: Vec<String>,
+    /// Access key ids inside the Bedrock API keys (`Authorization: Bearer`) accepted.
+    pub(crate) bedrock_bearers: Vec<String>,
     pub(crate) seq: u64,
     /// Sign-in tokens of the console federation endpoint.
     pub(crate) signin_tokens: HashMap<String, crate::signin::SigninToken>,
@@ -534,6 +540,11 @@ impl Emulator {
     /// The access key ids that signed each Bedrock request, in order.
     pub fn bedrock_signers(&self) -> Vec<String> {
         lock(&self.state).bedrock_signers.clone()
+    }
+
+    /// The access key ids inside the Bedrock API keys Bedrock requests carried, in order.
+    pub fn bedrock_bearers(&self) -> Vec<String> {
+        lock(&self.state).bedrock_bearers.clone()
     }
 
     /// Every STS call so far: action and form parameters.

@@ -76,6 +76,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "Set by awscred exec for its child: the profile it runs under.",
     ),
     (
+        "CLAUDE_HELPER_CONTEXT",
+        "Set by Claude Desktop for awscred bedrock-token: only interactive (or unset) may sign in; any other value fails at once with a hint.",
+    ),
+    (
         "AWSCRED_PROCESS_CHAIN",
         "Set for a credential_process awscred runs, to stop loops.",
     ),
@@ -102,6 +106,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "$XDG_RUNTIME_DIR/awscred",
         "The token file of awscred serve --token-file, removed at exit.",
+    ),
+    (
+        "~/Library/Application Support/Claude-3p/claude_desktop_config.json, %APPDATA%\\Claude-3p\\claude_desktop_config.json",
+        "Claude Desktop's configuration, whose enterpriseConfig awscred setup claude-desktop edits; the launcher it writes sits beside it.",
     ),
     (
         "~/.claude/settings.json, .claude/settings.json, .claude/settings.local.json",

@@ -2,6 +2,7 @@
 //! [`Services`](crate::services::Services) and what the command line said, and returns an
 //! exit status; `app` only dispatches.
 
+pub mod bedrock;
 pub mod clear;
 pub mod console;
 pub mod credentials;
@@ -11,6 +12,7 @@ pub mod login;
 pub mod man;
 pub mod serve;
 pub mod setup;
+pub mod setup_desktop;
 pub mod shell;
 pub mod sso;
 pub mod status;

@@ -31,6 +31,8 @@ pub struct Options {
     pub duration: Option<String>,
     /// Region for the child.
     pub region: Option<String>,
+    /// Give the child a Bedrock API key instead of AWS keys.
+    pub bedrock_token: bool,
 }
 
 fn get(
@@ -60,7 +62,7 @@ fn get(
 /// cache key; for long-term keys without a role, of the GetSessionToken they are exchanged
 /// through (returned: the caller asks for session credentials). IAM Identity Center and
 /// the other sources have no such choice.
-fn set_duration(chain: &mut crate::config::Chain, text: &str) -> Result<Option<i32>> {
+pub(crate) fn set_duration(chain: &mut crate::config::Chain, text: &str) -> Result<Option<i32>> {
     let secs = crate::config::resolve::parse_duration(text)
         .map(|d| d.as_secs())
         .filter(|s| (900..=43200).contains(s))
@@ -120,7 +122,12 @@ pub fn exec(
             "exit that shell first, or run awscred exec {profile} --nested"
         )));
     }
-    let (creds, region) = get(services, profile, opts)?;
+    let vars = if opts.bedrock_token {
+        bedrock_variables(services, profile, opts)?
+    } else {
+        let (creds, region) = get(services, profile, opts)?;
+        variables(&creds, region.as_deref())
+    };
     let command = if command.is_empty() {
         vec![default_shell(env)]
     } else {
@@ -136,7 +143,7 @@ pub fn exec(
     cmd.env_remove("AWS_PROFILE")
         .env_remove("AWS_DEFAULT_PROFILE")
         .env("AWSCRED_PROFILE", profile);
-    for (k, v) in variables(&creds, region.as_deref()) {
+    for (k, v) in vars {
         match v {
             Some(v) => cmd.env(k, v),
             None => cmd.env_remove(k),
@@ -149,6 +156,36 @@ pub fn exec(
             .with_hint("check the command name and PATH")
     };
     run_child(cmd, cannot_run)
+}
+
+/// The child's variables with `--bedrock-token`: the key and its region, and none of the
+/// AWS keys (an outer shell's would otherwise reach the child beside the key).
+fn bedrock_variables(
+    services: &Services,
+    profile: &str,
+    opts: &Options,
+) -> Result<Vec<(&'static str, Option<String>)>> {
+    let key_opts = super::bedrock::KeyOptions {
+        region: opts.region.clone(),
+        duration: None,
+        ttl: None,
+        role_duration: opts.duration.clone(),
+        refresh: opts.refresh,
+    };
+    let (minted, region) = super::bedrock::mint(services, profile, &key_opts)?;
+    Ok(vec![
+        (
+            "AWS_BEARER_TOKEN_BEDROCK",
+            Some(minted.token.expose().clone()),
+        ),
+        ("AWS_REGION", Some(region.clone())),
+        ("AWS_DEFAULT_REGION", Some(region)),
+        ("AWS_ACCESS_KEY_ID", None),
+        ("AWS_SECRET_ACCESS_KEY", None),
+        ("AWS_SESSION_TOKEN", None),
+        ("AWS_SECURITY_TOKEN", None),
+        ("AWS_CREDENTIAL_EXPIRATION", None),
+    ])
 }
 
 #[cfg(unix)]

@@ -1,0 +1,473 @@
+//! Claude Desktop on Bedrock (third-party inference): the `enterpriseConfig` keys that make
+//! it run awscred for its Bedrock API keys, the launcher it runs, and the managed-preferences
+//! files for a roll-out. Pure text in, text out.
+//!
+//! Claude Desktop runs `inferenceCredentialHelper` with no arguments and reads a bearer
+//! token from its stdout, so the helper is a small launcher that runs `awscred
+//! bedrock-token --profile P --region R` by absolute path. Every value Desktop reads is a
+//! string. Managed preferences (a configuration profile on macOS, the
+//! `SOFTWARE\Policies\Claude` registry key on Windows) win over the user's file.
+
+use super::json_edit::Editor;
+use super::{Change, not_object, show};
+use crate::error::{Error, Result};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// A system Claude Desktop runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// macOS.
+    Macos,
+    /// Windows.
+    Windows,
+}
+
+impl Platform {
+    /// The name users know.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Macos => "macOS",
+            Platform::Windows => "Windows",
+        }
+    }
+
+    /// The system awscred runs on, when Claude Desktop exists for it.
+    pub fn this() -> Option<Platform> {
+        if cfg!(target_os = "macos") {
+            Some(Platform::Macos)
+        } else if cfg!(windows) {
+            Some(Platform::Windows)
+        } else {
+            None
+        }
+    }
+}
+
+/// The directory of Claude Desktop's third-party configuration for a user: `~/Library/
+/// Application Support/Claude-3p` on macOS, `%APPDATA%\Claude-3p` on Windows.
+pub fn config_dir(platform: Platform, home: &Path, appdata: Option<&str>) -> PathBuf {
+    match platform {
+        Platform::Macos => home
+            .join("Library")
+            .join("Application Support")
+            .join("Claude-3p"),
+        Platform::Windows => appdata
+            .filter(|a| !a.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join("AppData").join("Roaming"))
+            .join("Claude-3p"),
+    }
+}
+
+/// The configuration file in [`config_dir`].
+pub const CONFIG_FILE: &str = "claude_desktop_config.json";
+
+/// The launcher's file name.
+pub fn launcher_name(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Macos => "awscred-bedrock-token",
+        Platform::Windows => "awscred-bedrock-token.cmd",
+    }
+}
+
+/// Where a managed roll-out installs the launcher, for every user.
+pub fn managed_launcher(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Macos => "/Library/Application Support/awscred/awscred-bedrock-token",
+        Platform::Windows => r"C:\ProgramData\awscred\awscred-bedrock-token.cmd",
+    }
+}
+
+/// The launcher's text: runs `exe bedrock-token --profile P --region R [--ttl Ns]`, its
+/// output and exit status Claude Desktop's. `None` when a value cannot be written safely
+/// for that system's shell (a `%` or `"` for cmd.exe, control characters anywhere).
+pub fn launcher(
+    platform: Platform,
+    exe: &str,
+    profile: &str,
+    region: &str,
+    ttl: Option<u64>,
+) -> Option<String> {
+    let words = [exe, profile, region];
+    if words.iter().any(|w| w.chars().any(char::is_control)) {
+        return None;
+    }
+    let ttl = ttl.map(|s| format!(" --ttl {s}s")).unwrap_or_default();
+    match platform {
+        Platform::Macos => Some(format!(
+            "#!/bin/sh\n# Claude Desktop runs this for a Bedrock API key (written by awscred setup claude-desktop).\nexec {} bedrock-token --profile {} --region {}{ttl}\n",
+            super::shell_quote(exe, false),
+            super::shell_quote(profile, false),
+            super::shell_quote(region, false)
+        )),
+        Platform::Windows => {
+            if words.iter().any(|w| w.contains(['"', '%'])) {
+                return None;
+            }
+            Some(format!(
+                "@echo off\r\nrem Claude Desktop runs this for a Bedrock API key (written by awscred setup claude-desktop).\r\n\"{exe}\" bedrock-token --profile \"{profile}\" --region \"{region}\"{ttl}\r\n"
+            ))
+        }
+    }
+}
+
+/// The `enterpriseConfig` keys, in the order written.
+pub fn keys(region: &str, helper: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("inferenceProvider", "bedrock".into()),
+        ("inferenceBedrockRegion", region.into()),
+        ("inferenceCredentialKind", "helper-script".into()),
+        ("inferenceCredentialHelper", helper.into()),
+    ]
+}
+
+/// `enterpriseConfig.inferenceCredentialHelperTtlSec` when set to a usable number of
+/// seconds (a string, as Desktop writes it, or a number).
+pub fn configured_ttl(existing: Option<&str>) -> Option<u64> {
+    let v: Value = serde_json::from_str(existing?).ok()?;
+    let ttl = v
+        .get("enterpriseConfig")?
+        .get("inferenceCredentialHelperTtlSec")?;
+    let secs = match ttl {
+        Value::String(s) => s.trim().parse().ok()?,
+        Value::Number(n) => n.as_u64()?,
+        _ => return None,
+    };
+    Some(secs).filter(|s| (1..=43200).contains(s))
+}
+
+/// The result of [`merge`].
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The new text.
+    pub text: String,
+    /// What changed; empty when the file is already right.
+    pub changes: Vec<Change>,
+    /// The file had repeated keys and was rewritten whole.
+    pub rewritten: bool,
+}
+
+/// Sets `keys` under `enterpriseConfig` as a minimal edit: every other key, its place and
+/// the file's indentation stay.
+pub fn merge(existing: Option<&str>, file: &Path, keys: &[(&str, String)]) -> Result<Merged> {
+    let text = match existing {
+        Some(t) if !t.trim().is_empty() => t,
+        _ => "{}\n",
+    };
+    let parsed = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(not_object(file, "the top level")),
+        Err(e) => {
+            return Err(Error::user(format!("{} is not valid JSON", file.display()))
+                .caused_by(&e)
+                .with_hint(format!(
+                    "fix {} by hand; awscred left it unchanged",
+                    file.display()
+                )));
+        }
+    };
+    if parsed
+        .get("enterpriseConfig")
+        .is_some_and(|e| !e.is_object())
+    {
+        return Err(not_object(file, "`enterpriseConfig`"));
+    }
+    let (mut ed, rewritten) = match Editor::new(text) {
+        Some(ed) => (ed, false),
+        None => {
+            let mut pretty = serde_json::to_string_pretty(&Value::Object(parsed))
+                .map_err(|e| Error::unexpected("cannot encode the settings").caused_by(&e))?;
+            pretty.push('\n');
+            let ed = Editor::new(&pretty)
+                .ok_or_else(|| Error::unexpected("cannot edit the settings awscred encoded"))?;
+            (ed, true)
+        }
+    };
+    let mut changes = Vec::new();
+    for (k, v) in keys {
+        let path = ["enterpriseConfig", k];
+        let new = Value::String(v.clone());
+        let old = ed.get(&path);
+        if old.as_ref() != Some(&new) {
+            ed.set(&path, &new)
+                .ok_or_else(|| not_object(file, "`enterpriseConfig`"))?;
+            changes.push(Change::Set {
+                key: path.join("."),
+                old: old.as_ref().map(show),
+                new: show(&new),
+            });
+        }
+    }
+    let mut text = ed.text().to_string();
+    if !text.ends_with('\n') && existing.is_none_or(|t| t.trim().is_empty()) {
+        text.push('\n');
+    }
+    Ok(Merged {
+        text,
+        changes,
+        rewritten,
+    })
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A UUID (version 4 layout) derived from `seed`, so the same setup prints the same file.
+fn uuid(seed: &str) -> String {
+    let h = Sha256::digest(seed.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// A macOS configuration profile setting `keys` as managed preferences of Claude Desktop
+/// (`com.anthropic.claudefordesktop`), every value a `<string>`.
+pub fn mobileconfig(keys: &[(&str, String)]) -> String {
+    let seed: String = keys.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let mut body = String::new();
+    for (k, v) in keys {
+        body.push_str(&format!(
+            "\t\t\t<key>{}</key>\n\t\t\t<string>{}</string>\n",
+            xml(k),
+            xml(v)
+        ));
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n\
+<plist version=\"1.0\">\n\
+<dict>\n\
+\t<key>PayloadContent</key>\n\
+\t<array>\n\
+\t\t<dict>\n\
+\t\t\t<key>PayloadType</key>\n\
+\t\t\t<string>com.anthropic.claudefordesktop</string>\n\
+\t\t\t<key>PayloadIdentifier</key>\n\
+\t\t\t<string>com.anthropic.claudefordesktop.awscred</string>\n\
+\t\t\t<key>PayloadUUID</key>\n\
+\t\t\t<string>{}</string>\n\
+\t\t\t<key>PayloadVersion</key>\n\
+\t\t\t<integer>1</integer>\n\
+\t\t\t<key>PayloadDisplayName</key>\n\
+\t\t\t<string>Claude Desktop on Amazon Bedrock</string>\n\
+{body}\
+\t\t</dict>\n\
+\t</array>\n\
+\t<key>PayloadDisplayName</key>\n\
+\t<string>Claude Desktop on Amazon Bedrock (awscred)</string>\n\
+\t<key>PayloadIdentifier</key>\n\
+\t<string>com.anthropic.claudefordesktop.awscred.profile</string>\n\
+\t<key>PayloadType</key>\n\
+\t<string>Configuration</string>\n\
+\t<key>PayloadUUID</key>\n\
+\t<string>{}</string>\n\
+\t<key>PayloadVersion</key>\n\
+\t<integer>1</integer>\n\
+</dict>\n\
+</plist>\n",
+        uuid(&format!("payload\n{seed}")),
+        uuid(&format!("profile\n{seed}"))
+    )
+}
+
+/// A Windows `.reg` file setting `keys` as `REG_SZ` values of
+/// `HKEY_CURRENT_USER\SOFTWARE\Policies\Claude` (CRLF line ends).
+pub fn reg(keys: &[(&str, String)]) -> String {
+    let quote = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = String::from(
+        "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\SOFTWARE\\Policies\\Claude]\r\n",
+    );
+    for (k, v) in keys {
+        out.push_str(&format!("\"{}\"=\"{}\"\r\n", quote(k), quote(v)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_lives_in_claude_3p() {
+        let home = Path::new("/Users/ada");
+        assert_eq!(
+            config_dir(Platform::Macos, home, None).join(CONFIG_FILE),
+            PathBuf::from(
+                "/Users/ada/Library/Application Support/Claude-3p/claude_desktop_config.json"
+            )
+        );
+        assert_eq!(
+            config_dir(
+                Platform::Windows,
+                home,
+                Some(r"C:\Users\ada\AppData\Roaming")
+            ),
+            PathBuf::from(r"C:\Users\ada\AppData\Roaming").join("Claude-3p")
+        );
+        assert_eq!(
+            config_dir(Platform::Windows, home, None),
+            home.join("AppData").join("Roaming").join("Claude-3p")
+        );
+    }
+
+    #[test]
+    fn launchers_run_awscred_by_absolute_path() {
+        assert_eq!(
+            launcher(
+                Platform::Macos,
+                "/opt/my tools/awscred",
+                "bedrock",
+                "eu-west-1",
+                None
+            )
+            .unwrap(),
+            "#!/bin/sh\n# Claude Desktop runs this for a Bedrock API key (written by awscred setup claude-desktop).\nexec '/opt/my tools/awscred' bedrock-token --profile bedrock --region eu-west-1\n"
+        );
+        assert_eq!(
+            launcher(
+                Platform::Windows,
+                r"C:\Program Files\awscred\awscred.exe",
+                "dev team",
+                "us-east-1",
+                Some(1800)
+            )
+            .unwrap(),
+            "@echo off\r\nrem Claude Desktop runs this for a Bedrock API key (written by awscred setup claude-desktop).\r\n\"C:\\Program Files\\awscred\\awscred.exe\" bedrock-token --profile \"dev team\" --region \"us-east-1\" --ttl 1800s\r\n"
+        );
+        assert!(
+            launcher(
+                Platform::Windows,
+                "C:\\a\\awscred.exe",
+                "p%PATH%",
+                "us-east-1",
+                None
+            )
+            .is_none()
+        );
+        assert!(
+            launcher(
+                Platform::Windows,
+                "C:\\a\\awscred.exe",
+                "p\"&calc",
+                "us-east-1",
+                None
+            )
+            .is_none()
+        );
+        assert!(
+            launcher(
+                Platform::Macos,
+                "/a/awscred",
+                "p\nrm -rf ~",
+                "us-east-1",
+                None
+            )
+            .is_none()
+        );
+        // A quote in a profile cannot end the word in sh.
+        let sh = launcher(Platform::Macos, "/a/awscred", "it's", "us-east-1", None).unwrap();
+        assert!(sh.contains("--profile 'it'\\''s'"), "{sh}");
+    }
+
+    #[test]
+    fn merge_keeps_everything_else_and_writes_strings() {
+        let old = "{\n    \"mcpServers\": {\"x\": {\"command\": \"y\"}},\n    \"enterpriseConfig\": {\n        \"inferenceCredentialHelperTtlSec\": \"1800\",\n        \"inferenceProvider\": \"vertex\"\n    },\n    \"zzz\": 1\n}\n";
+        let m = merge(
+            Some(old),
+            Path::new("c.json"),
+            &keys("eu-west-1", "/h/awscred-bedrock-token"),
+        )
+        .unwrap();
+        assert_eq!(
+            m.text,
+            "{\n    \"mcpServers\": {\"x\": {\"command\": \"y\"}},\n    \"enterpriseConfig\": {\n        \"inferenceCredentialHelperTtlSec\": \"1800\",\n        \"inferenceProvider\": \"bedrock\",\n        \"inferenceBedrockRegion\": \"eu-west-1\",\n        \"inferenceCredentialKind\": \"helper-script\",\n        \"inferenceCredentialHelper\": \"/h/awscred-bedrock-token\"\n    },\n    \"zzz\": 1\n}\n"
+        );
+        assert_eq!(m.changes.len(), 4);
+        assert_eq!(
+            m.changes[0].to_string(),
+            "~ enterpriseConfig.inferenceProvider = \"bedrock\" (was \"vertex\")"
+        );
+        assert_eq!(configured_ttl(Some(old)), Some(1800));
+        let again = merge(
+            Some(&m.text),
+            Path::new("c.json"),
+            &keys("eu-west-1", "/h/awscred-bedrock-token"),
+        )
+        .unwrap();
+        assert!(again.changes.is_empty());
+        assert_eq!(again.text, m.text);
+    }
+
+    #[test]
+    fn a_new_file_and_refusals() {
+        let m = merge(None, Path::new("c.json"), &keys("us-east-1", "/h/l")).unwrap();
+        let v: Value = serde_json::from_str(&m.text).unwrap();
+        assert!(
+            v["enterpriseConfig"]
+                .as_object()
+                .unwrap()
+                .values()
+                .all(Value::is_string)
+        );
+        assert!(m.text.ends_with("}\n"));
+        assert!(merge(Some("[]"), Path::new("c.json"), &keys("us-east-1", "/h/l")).is_err());
+        assert!(
+            merge(
+                Some("{\"enterpriseConfig\": 3}"),
+                Path::new("c.json"),
+                &keys("us-east-1", "/h/l")
+            )
+            .is_err()
+        );
+        assert!(merge(Some("{"), Path::new("c.json"), &keys("us-east-1", "/h/l")).is_err());
+        assert_eq!(
+            configured_ttl(Some(
+                "{\"enterpriseConfig\":{\"inferenceCredentialHelperTtlSec\":600}}"
+            )),
+            Some(600)
+        );
+        assert_eq!(
+            configured_ttl(Some(
+                "{\"enterpriseConfig\":{\"inferenceCredentialHelperTtlSec\":\"x\"}}"
+            )),
+            None
+        );
+    }
+
+    #[test]
+    fn managed_files_carry_strings_only() {
+        let k = keys(
+            "eu-west-1",
+            r"C:\ProgramData\awscred\awscred-bedrock-token.cmd",
+        );
+        assert_eq!(
+            reg(&k),
+            "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\SOFTWARE\\Policies\\Claude]\r\n\"inferenceProvider\"=\"bedrock\"\r\n\"inferenceBedrockRegion\"=\"eu-west-1\"\r\n\"inferenceCredentialKind\"=\"helper-script\"\r\n\"inferenceCredentialHelper\"=\"C:\\\\ProgramData\\\\awscred\\\\awscred-bedrock-token.cmd\"\r\n"
+        );
+        let k = keys("eu-west-1", "/Library/Application Support/awscred/a&b");
+        let mc = mobileconfig(&k);
+        assert!(mc.contains("\t\t\t<key>inferenceCredentialHelper</key>\n\t\t\t<string>/Library/Application Support/awscred/a&amp;b</string>\n"), "{mc}");
+        assert!(mc.contains("<string>com.anthropic.claudefordesktop</string>"));
+        assert_eq!(mc.matches("<string>").count(), k.len() + 8, "{mc}");
+        assert!(!mc.contains("<array>\n\t\t\t<string>") && !mc.contains("<true/>"));
+        assert_eq!(mc, mobileconfig(&k), "the same input prints the same file");
+        assert_ne!(uuid("a"), uuid("b"));
+        assert_eq!(uuid("a").len(), 36);
+    }
+}
