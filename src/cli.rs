@@ -51,7 +51,7 @@ pub enum Command {
     /// Show the profile's source chain, the store in use, and what is cached.
     Status(StatusArgs),
     /// Check the whole setup and say what to fix.
-    Doctor,
+    Doctor(DoctorArgs),
     /// Run a command with the profile's credentials in its environment.
     Exec(ExecArgs),
     /// Print the profile's credentials as environment variable assignments.
@@ -70,6 +70,15 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(hide = true)]
     Man,
+}
+
+/// Options of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also call the configured model once (InvokeModel, one output token): ANTHROPIC_MODEL,
+    /// else the region's newest Sonnet inference profile.
+    #[arg(long)]
+    pub invoke: bool,
 }
 
 /// Options of `status`.

@@ -34,6 +34,9 @@ pub struct Settings {
     pub reply: String,
     /// Seconds the emulator's clock is ahead of this machine's (negative: behind).
     pub clock_skew: i64,
+    /// IAM actions Bedrock refuses with AccessDeniedException after a good signature
+    /// (`bedrock:ListInferenceProfiles`, `bedrock:InvokeModel`, …).
+    pub bedrock_denied: Vec<String>,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Default for Settings {
             mfa_code: Some("123456".into()),
             reply: "Hello from the awscred emulator.".into(),
             clock_skew: 0,
+            bedrock_denied: Vec::new(),
         }
     }
 }
