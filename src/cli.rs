@@ -52,6 +52,16 @@ pub enum Command {
     Status(StatusArgs),
     /// Check the whole setup and say what to fix.
     Doctor(DoctorArgs),
+    /// Print the JSON headers for Claude Code's otelHeadersHelper: who you are, from the
+    /// profile's configuration and cache only (no request, no sign-in; `{}` when nothing
+    /// is known).
+    ///
+    /// Headers (names of the AWS guidance "Claude Code with Amazon Bedrock" where it has
+    /// them): x-user-email, x-user-id (the ID token's subject, hashed as the guidance
+    /// does), x-user-name and x-user-groups from an external identity provider's ID token;
+    /// x-role and x-aws-account-id from the IAM Identity Center role or the last role
+    /// assumed. Values are ASCII (anything else percent-encoded), at most 256 characters.
+    OtelHeaders,
     /// Run a command with the profile's credentials in its environment.
     Exec(ExecArgs),
     /// Print the profile's credentials as environment variable assignments.
@@ -254,6 +264,11 @@ pub struct SetupClaudeArgs {
     /// Remove the year-old model ids an earlier awscred wrote.
     #[arg(long)]
     pub remove_stale_models: bool,
+    /// Also write otelHeadersHelper (`awscred otel-headers --profile P`): Claude Code's
+    /// telemetry export then carries who you are (x-user-email, x-user-id, x-user-name,
+    /// x-user-groups, x-role, x-aws-account-id), never a secret.
+    #[arg(long)]
+    pub otel_headers: bool,
     /// Show the change without writing it.
     #[arg(long)]
     pub dry_run: bool,
