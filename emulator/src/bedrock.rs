@@ -2,6 +2,12 @@
 //! system inference profiles, invoke a model, and invoke it with a response stream in AWS
 //! event-stream framing (`chunk` events whose `bytes` carry Anthropic stream events). Every
 //! request's SigV4 signature (service `bedrock`) is verified against issued credentials.
+//!
+//! As Bedrock does: ListInferenceProfiles answers the signing region's profiles (its
+//! geography's prefix and `global.`, a few non-Claude ones among them) a page at a time
+//! with `nextToken`; an invoke of a profile of another geography, or a body without
+//! `anthropic_version` and `max_tokens`, is a ValidationException; an IAM action listed in
+//! [`crate::Settings::bedrock_denied`] is an AccessDeniedException naming the caller.
 
 use crate::wire::{enter, json_error};
 use crate::{Shared, lock, sigv4};
@@ -418,6 +424,45 @@ pub fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_list_their_geography_and_global() {
+        assert_eq!(region_prefixes("eu-west-1"), ["eu", "global"]);
+        assert_eq!(region_prefixes("ap-northeast-1"), ["apac", "jp", "global"]);
+        assert_eq!(region_prefixes("us-gov-west-1"), ["us-gov"]);
+        assert_eq!(region_prefixes("sa-east-1"), ["global"]);
+        assert!(uncallable("us.anthropic.x", "eu-west-1"));
+        assert!(!uncallable("global.anthropic.x", "eu-west-1"));
+        assert!(!uncallable("anthropic.claude-x", "eu-west-1"));
+        let ids: Vec<String> = profiles_of("eu-west-1", "1")
+            .iter()
+            .map(|p| p["inferenceProfileId"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids.len(), 10);
+        assert!(
+            ids.iter()
+                .all(|i| i.starts_with("eu.") || i.starts_with("global."))
+        );
+    }
+
+    #[test]
+    fn the_signing_region_from_sigv4_or_an_api_key() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKID/20261125/eu-west-1/bedrock/aws4_request, SignedHeaders=host, Signature=x"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(signing_region(&h).as_deref(), Some("eu-west-1"));
+        let url = "bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Credential=AKID%2F20261125%2Fap-southeast-2%2Fbedrock%2Faws4_request&Version=1";
+        let key = base64::engine::general_purpose::STANDARD.encode(url);
+        h.insert(
+            "authorization",
+            format!("Bearer bedrock-api-key-{key}").parse().unwrap(),
+        );
+        assert_eq!(signing_region(&h).as_deref(), Some("ap-southeast-2"));
+    }
 
     #[test]
     fn frame_layout() {

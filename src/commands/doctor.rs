@@ -855,3 +855,204 @@ impl BedrockCheck<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn src(scope: Scope, text: &str) -> Source {
+        Source {
+            scope,
+            path: PathBuf::from(format!("/{}", scope.name())),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn settings_env_merges_per_key_highest_last() {
+        let m = merged_env(&[
+            src(
+                Scope::User,
+                r#"{"env": {"AWS_REGION": "us-east-1", "A": "user"}}"#,
+            ),
+            src(
+                Scope::Local,
+                r#"{"env": {"AWS_REGION": "eu-west-1", "N": 1}}"#,
+            ),
+            src(Scope::Managed, "not json"),
+        ]);
+        assert_eq!(m["AWS_REGION"], "eu-west-1");
+        assert_eq!(m["A"], "user");
+        assert_eq!(m["N"], "1");
+    }
+
+    fn lookup_of(
+        env: &[(&str, &str)],
+        settings: &[(&str, &str)],
+    ) -> (Environment, BTreeMap<String, String>) {
+        (
+            Environment::from_pairs(env.iter().copied()),
+            settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn endpoints_as_claude_code_picks_them() {
+        let (e, s) = lookup_of(&[], &[]);
+        let l = Lookup {
+            env: &e,
+            settings: &s,
+        };
+        let [c, r] = endpoints(&l, "eu-west-1");
+        assert_eq!(c, (None, "https://bedrock.eu-west-1.amazonaws.com".into()));
+        assert_eq!(
+            r,
+            (
+                None,
+                "https://bedrock-runtime.eu-west-1.amazonaws.com".into()
+            )
+        );
+        let [c, _] = endpoints(&l, "cn-north-1");
+        assert_eq!(c.1, "https://bedrock.cn-north-1.amazonaws.com.cn");
+
+        let (e, s) = lookup_of(
+            &[
+                ("AWS_ENDPOINT_URL", "http://all/"),
+                ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://rt"),
+            ],
+            &[],
+        );
+        let l = Lookup {
+            env: &e,
+            settings: &s,
+        };
+        let [c, r] = endpoints(&l, "us-east-1");
+        assert_eq!(c, (Some("AWS_ENDPOINT_URL"), "http://all".into()));
+        assert_eq!(
+            r,
+            (Some("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"), "http://rt".into())
+        );
+
+        // Claude Code's base URL serves both, and settings' env wins over the shell's.
+        let (e, s) = lookup_of(
+            &[
+                ("ANTHROPIC_BEDROCK_BASE_URL", "http://shell"),
+                ("AWS_ENDPOINT_URL_BEDROCK", "http://cp"),
+            ],
+            &[("ANTHROPIC_BEDROCK_BASE_URL", "http://gateway/")],
+        );
+        let l = Lookup {
+            env: &e,
+            settings: &s,
+        };
+        let [c, r] = endpoints(&l, "us-east-1");
+        assert_eq!(
+            c,
+            (Some("ANTHROPIC_BEDROCK_BASE_URL"), "http://gateway".into())
+        );
+        assert_eq!(r, c);
+    }
+
+    #[test]
+    fn bad_endpoints_are_named() {
+        assert_eq!(bad_endpoint("https://x"), None);
+        assert_eq!(bad_endpoint("HTTP://x:1/p"), None);
+        assert!(bad_endpoint("localhost:4566").is_some());
+        assert!(bad_endpoint("http://").is_some());
+        assert!(bad_endpoint("http://:80").is_some());
+    }
+
+    #[test]
+    fn pages_keep_claude_profiles_and_the_next_token() {
+        let (ids, next) = parse_page(
+            r#"{"inferenceProfileSummaries":[{"inferenceProfileId":"eu.anthropic.claude-x"},{"inferenceProfileId":"eu.amazon.nova-pro-v1:0"},{"x":1}],"nextToken":"abc"}"#,
+        )
+        .unwrap();
+        assert_eq!(ids, ["eu.anthropic.claude-x"]);
+        assert_eq!(next.as_deref(), Some("abc"));
+        let (_, next) = parse_page(r#"{"inferenceProfileSummaries":[],"nextToken":""}"#).unwrap();
+        assert_eq!(next, None);
+        assert!(parse_page("<html>").is_none());
+        assert!(parse_page(r#"{"inferenceProfileSummaries":{}}"#).is_none());
+    }
+
+    fn listed() -> Vec<String> {
+        [
+            "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "eu.anthropic.claude-sonnet-4-20250514-v1:0",
+            "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "eu.anthropic.claude-opus-4-1-20250805-v1:0",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    #[test]
+    fn the_newest_of_a_family_for_the_region() {
+        let p = listed();
+        assert_eq!(
+            newest(&p, "sonnet", "eu-west-1").as_deref(),
+            Some("eu.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        );
+        // None with the region's prefix: a global one.
+        assert_eq!(
+            newest(&p, "haiku", "eu-central-1").as_deref(),
+            Some("global.anthropic.claude-haiku-4-5-20251001-v1:0")
+        );
+        assert_eq!(newest(&p, "sonnet", "us-east-1"), None);
+        assert_eq!(release("x-20250929-v1:0"), 20250929);
+        assert_eq!(
+            family("eu.anthropic.claude-3-7-sonnet-20250219-v1:0"),
+            Some("sonnet")
+        );
+        assert!(is_system_profile("eu.anthropic.claude-x"));
+        assert!(!is_system_profile("anthropic.claude-x"));
+        assert!(!is_system_profile(
+            "arn:aws:bedrock:us-east-1:1:application-inference-profile/a.anthropic.b"
+        ));
+    }
+
+    #[test]
+    fn the_model_to_invoke() {
+        let p = listed();
+        let pick = |env: &[(&str, &str)]| {
+            let (e, s) = lookup_of(env, &[]);
+            let l = Lookup {
+                env: &e,
+                settings: &s,
+            };
+            model_to_invoke(&l, Some(&p), "eu-west-1").map(|(m, _)| m)
+        };
+        assert_eq!(
+            pick(&[]).as_deref(),
+            Some("eu.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        );
+        assert_eq!(
+            pick(&[("ANTHROPIC_MODEL", "my-id")]).as_deref(),
+            Some("my-id")
+        );
+        assert_eq!(
+            pick(&[("ANTHROPIC_MODEL", "opus")]).as_deref(),
+            Some("eu.anthropic.claude-opus-4-1-20250805-v1:0")
+        );
+        assert_eq!(
+            pick(&[
+                ("ANTHROPIC_MODEL", "sonnet[1m]"),
+                ("ANTHROPIC_DEFAULT_SONNET_MODEL", "x")
+            ])
+            .as_deref(),
+            Some("x")
+        );
+        let (e, s) = lookup_of(&[], &[]);
+        let l = Lookup {
+            env: &e,
+            settings: &s,
+        };
+        assert_eq!(model_to_invoke(&l, None, "eu-west-1"), None);
+    }
+}
