@@ -157,3 +157,20 @@ fn setup_claude_writes_the_otel_headers_helper_keeping_the_rest() {
     .unwrap();
     assert!(v.get("otelHeadersHelper").is_none(), "{v}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_store_that_cannot_open_leaves_what_the_configuration_says() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut h = Harness::new("file", Settings::default());
+    let open = h.home().join("open-to-all");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    h.set_env("AWSCRED_CACHE_DIR", open.join("awscred").to_str().unwrap());
+    let refused = h.run(&["export", "--profile", "bedrock"]);
+    assert_eq!(refused.status.code(), Some(1), "the store is refused");
+    assert_eq!(
+        headers(&h, "bedrock"),
+        json!({"x-aws-account-id": "111122223333", "x-role": "BedrockUser"})
+    );
+}

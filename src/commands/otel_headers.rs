@@ -175,17 +175,18 @@ pub fn from_config(chain: &Chain) -> BTreeMap<&'static str, String> {
     out
 }
 
-/// Everything known about the profile's user from its configuration and cache.
+/// Everything known about the profile's user from its configuration and cache. A store
+/// that cannot be opened or read leaves the cache out: the configuration still speaks.
 fn headers(services: &Services, profile: &str) -> Result<BTreeMap<&'static str, String>> {
-    let req = services.request(profile)?;
-    let chain = &req.chain;
+    let chain = crate::config::resolve::resolve(&services.files, profile, &services.env)?;
     let mut out = BTreeMap::new();
+    let cache = services
+        .cache(chain.settings.store)
+        .map_err(|e| crate::log::debug(&format!("otel-headers: no store: {e}")))
+        .ok();
     // The identity provider's claims first: the configuration's role and account win.
-    if let Base::Oidc(src) = &chain.base {
-        match req
-            .cache
-            .get::<source::oidc::OidcToken>(&source::oidc::token_key(src))
-        {
+    if let (Base::Oidc(src), Some(cache)) = (&chain.base, &cache) {
+        match cache.get::<source::oidc::OidcToken>(&source::oidc::token_key(src)) {
             Ok(Some(t)) => {
                 if let Some(c) = claims(t.id_token.expose()) {
                     out.extend(from_claims(&c));
@@ -195,14 +196,14 @@ fn headers(services: &Services, profile: &str) -> Result<BTreeMap<&'static str, 
             Err(e) => crate::log::debug(&format!("otel-headers: the sign-in is unreadable: {e}")),
         }
     }
-    out.extend(from_config(chain));
-    if !out.contains_key("x-aws-account-id") {
-        let key = source::final_key(chain);
-        if let Ok(Some(c)) = req.cache.get::<crate::credentials::CachedCredentials>(&key)
-            && let Some(a) = c.account_id
-        {
-            out.insert("x-aws-account-id", ascii(&a, MAX_VALUE));
-        }
+    out.extend(from_config(&chain));
+    if !out.contains_key("x-aws-account-id")
+        && let Some(cache) = &cache
+        && let Ok(Some(c)) =
+            cache.get::<crate::credentials::CachedCredentials>(&source::final_key(&chain))
+        && let Some(a) = c.account_id
+    {
+        out.insert("x-aws-account-id", ascii(&a, MAX_VALUE));
     }
     Ok(out)
 }
