@@ -282,3 +282,56 @@ fn bedrock_endpoint_overrides_are_honoured() {
         "{out}"
     );
 }
+
+#[test]
+fn a_hostile_profile_list_is_bounded_and_printed_inert() {
+    let h = set_up();
+    // Every page names the same next page, and an id carries terminal escapes.
+    let mut f = awscred_emulator::Fault::error("ListInferenceProfiles", 200, "", 1000);
+    f.body = Some(
+        r#"{"inferenceProfileSummaries":[{"inferenceProfileId":"eu.anthropic.\u001b]8;;http://evil\u0007claude\u001b[2J"}],"nextToken":"again"}"#
+            .into(),
+    );
+    h.emu.inject(f);
+    let o = doctor(&h, &[], &[]);
+    let out = stdout(&o);
+    assert_eq!(h.emu.count("ListInferenceProfiles"), 20, "bounded");
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    let line = line_with(&out, "Bedrock ListInferenceProfiles in eu-west-1");
+    assert!(
+        line.contains(": 1 Claude inference profiles (the first 20 pages): eu.anthropic."),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_repositorys_bedrock_endpoint_gets_no_signed_request() {
+    let h = set_up();
+    // A listener that records whether anything reached it.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let trap_url = format!("http://{}", trap.local_addr().unwrap());
+    trap.set_nonblocking(true).unwrap();
+    let project = h.home().join("elsewhere/.claude");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("settings.json"),
+        format!(r#"{{"env": {{"ANTHROPIC_BEDROCK_BASE_URL": "{trap_url}"}}}}"#),
+    )
+    .unwrap();
+    let o = doctor(&h, &["--invoke"], &[]);
+    let out = stdout(&o);
+    assert!(
+        trap.accept().is_err(),
+        "nothing connected to the repository's endpoint"
+    );
+    assert!(
+        out.contains("warn  env.ANTHROPIC_BEDROCK_BASE_URL in project settings"),
+        "{out}"
+    );
+    assert!(out.contains("is not used by doctor"), "{out}");
+    // The checks went to the endpoint the user set (the harness's AWS_ENDPOINT_URL).
+    assert!(
+        line_with(&out, "Bedrock InvokeModel of").starts_with("ok "),
+        "{out}"
+    );
+}

@@ -169,7 +169,16 @@ pub fn run(env: &Environment, profile: &str, invoke: bool) -> Result<ExitCode> {
     }
     let mut settings_problems = Vec::new();
     let sources = settings_sources(env, &mut settings_problems);
-    let settings_env = merged_env(&sources);
+    let (settings_env, ignored_endpoints) = merged_env(&sources);
+    for what in ignored_endpoints {
+        add(
+            Severity::Warn,
+            crate::remote::text(&format!(
+                "{what} is not used by doctor: it would send signed requests where the repository says; Claude Code uses it once you trust this workspace"
+            )),
+            Some("set it in your user settings or your shell if it is yours".into()),
+        );
+    }
     match source::credentials(&ctx, &chain) {
         Ok(c) => {
             let region = role::region(&chain);
@@ -310,10 +319,20 @@ fn claude_settings(
     out
 }
 
+/// Whether `name` sends requests elsewhere (`ANTHROPIC_BEDROCK_BASE_URL`,
+/// `AWS_ENDPOINT_URL*`).
+fn is_endpoint_var(name: &str) -> bool {
+    name == env::ANTHROPIC_BEDROCK_BASE_URL || name.starts_with(env::AWS_ENDPOINT_URL)
+}
+
 /// Claude Code's `env` as it merges it: per key, from the highest source that sets it.
-/// `sources` go lowest precedence first (as [`settings_sources`] returns them).
-fn merged_env(sources: &[Source]) -> BTreeMap<String, String> {
+/// `sources` go lowest precedence first (as [`settings_sources`] returns them). Endpoint
+/// variables from project or local settings (a repository's words) are left out, since
+/// doctor would send signed requests there before anyone trusted the workspace; the second
+/// list says which were left out, and where.
+fn merged_env(sources: &[Source]) -> (BTreeMap<String, String>, Vec<String>) {
     let mut out = BTreeMap::new();
+    let mut ignored = Vec::new();
     for src in sources {
         let Ok(Value::Object(v)) = serde_json::from_str::<Value>(&src.text) else {
             continue;
@@ -322,6 +341,14 @@ fn merged_env(sources: &[Source]) -> BTreeMap<String, String> {
             continue;
         };
         for (k, v) in e {
+            if is_endpoint_var(k) && matches!(src.scope, Scope::Project | Scope::Local) {
+                ignored.push(format!(
+                    "env.{k} in {} settings ({})",
+                    src.scope.name(),
+                    src.path.display()
+                ));
+                continue;
+            }
             let text = match v {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
@@ -329,7 +356,7 @@ fn merged_env(sources: &[Source]) -> BTreeMap<String, String> {
             out.insert(k.clone(), text);
         }
     }
-    out
+    (out, ignored)
 }
 
 /// A variable as Claude Code sees it: its settings' `env` over the process environment.
@@ -562,8 +589,9 @@ impl BedrockCheck<'_> {
         out
     }
 
-    /// Every Claude profile id, following `nextToken` for at most [`MAX_PAGES`] pages.
-    fn list(&self, base: &str) -> std::result::Result<Vec<String>, Failure> {
+    /// Every Claude profile id once, following `nextToken` for at most [`MAX_PAGES`] pages;
+    /// `true` with them when the last page was reached.
+    fn list(&self, base: &str) -> std::result::Result<(Vec<String>, bool), Failure> {
         let mut ids = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -591,14 +619,18 @@ impl BedrockCheck<'_> {
                 )
                 .into());
             };
-            ids.extend(page);
-            ids.truncate(MAX_PROFILES);
+            for id in page {
+                if ids.len() < MAX_PROFILES && !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
             match next {
                 Some(t) if ids.len() < MAX_PROFILES => token = Some(t),
-                _ => break,
+                Some(_) => return Ok((ids, false)),
+                None => return Ok((ids, true)),
             }
         }
-        Ok(ids)
+        Ok((ids, false))
     }
 
     /// One InvokeModel of `model` with one output token; `Ok` is the stop reason.
@@ -742,7 +774,12 @@ impl BedrockCheck<'_> {
             None => crate::remote::url(url),
         };
         let profiles = match self.list(&control.1) {
-            Ok(ids) => {
+            Ok((ids, complete)) => {
+                let partial = if complete {
+                    String::new()
+                } else {
+                    format!(" (the first {MAX_PAGES} pages)")
+                };
                 if ids.is_empty() {
                     add(
                         Severity::Warn,
@@ -764,7 +801,7 @@ impl BedrockCheck<'_> {
                     add(
                         Severity::Ok,
                         format!(
-                            "Bedrock ListInferenceProfiles in {region}: {} Claude inference profiles: {}",
+                            "Bedrock ListInferenceProfiles in {region}: {} Claude inference profiles{partial}: {}",
                             ids.len(),
                             list.join(", ")
                         ),
@@ -871,17 +908,25 @@ mod tests {
 
     #[test]
     fn settings_env_merges_per_key_highest_last() {
-        let m = merged_env(&[
+        let (m, ignored) = merged_env(&[
             src(
                 Scope::User,
-                r#"{"env": {"AWS_REGION": "us-east-1", "A": "user"}}"#,
+                r#"{"env": {"AWS_REGION": "us-east-1", "A": "user", "AWS_ENDPOINT_URL_BEDROCK": "http://mine"}}"#,
             ),
             src(
                 Scope::Local,
-                r#"{"env": {"AWS_REGION": "eu-west-1", "N": 1}}"#,
+                r#"{"env": {"AWS_REGION": "eu-west-1", "N": 1, "ANTHROPIC_BEDROCK_BASE_URL": "http://repo"}}"#,
+            ),
+            src(
+                Scope::Project,
+                r#"{"env": {"AWS_ENDPOINT_URL_BEDROCK": "http://repo"}}"#,
             ),
             src(Scope::Managed, "not json"),
         ]);
+        assert_eq!(m["AWS_ENDPOINT_URL_BEDROCK"], "http://mine");
+        assert!(!m.contains_key("ANTHROPIC_BEDROCK_BASE_URL"));
+        assert_eq!(ignored.len(), 2);
+        assert!(ignored[0].starts_with("env.ANTHROPIC_BEDROCK_BASE_URL in local settings"));
         assert_eq!(m["AWS_REGION"], "eu-west-1");
         assert_eq!(m["A"], "user");
         assert_eq!(m["N"], "1");
