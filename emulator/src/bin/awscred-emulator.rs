@@ -34,7 +34,9 @@ Endpoints for scripts and tests:
                              their defaults: token_ttl, credentials_ttl, client_ttl,
                              device_ttl, interval (seconds), auto_approve_after (polls or
                              null), refresh_tokens (bool), authorize (approve, deny,
-                             wrong-state, hang), mfa_code, reply, clock_skew (seconds)
+                             wrong-state, hang), mfa_code, reply, clock_skew (seconds),
+                             bedrock_denied (IAM actions Bedrock refuses with
+                             AccessDeniedException, e.g. [\"bedrock:InvokeModel\"])
   POST /_emulator/fault      make the next `count` calls of an operation fail, as JSON:
                              {\"operation\": \"GetRoleCredentials\", \"status\": 500,
                              \"code\": \"InternalFailure\", \"count\": 1}; optional: body
