@@ -51,6 +51,13 @@ pub enum Command {
     /// Show the profile's source chain, the store in use, and what is cached.
     Status(StatusArgs),
     /// Check the whole setup and say what to fix.
+    ///
+    /// Config, profile, store, sign-in, STS GetCallerIdentity, Bedrock in the region Claude
+    /// Code uses (ListInferenceProfiles: the Claude inference profiles there and whether the
+    /// configured models are among them, or the IAM action missing; with --invoke one
+    /// InvokeModel), and Claude Code's settings as it merges them. Never signs in. Bedrock
+    /// endpoints as Claude Code picks them: ANTHROPIC_BEDROCK_BASE_URL, else
+    /// AWS_ENDPOINT_URL_BEDROCK / AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else AWS_ENDPOINT_URL.
     Doctor(DoctorArgs),
     /// Print the JSON headers for Claude Code's otelHeadersHelper: who you are, from the
     /// profile's configuration and cache only (no request, no sign-in; `{}` when nothing
