@@ -20,7 +20,7 @@ use crate::source::{self, LoginPolicy, SignInState, role};
 use crate::ui::Sink;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 fn print(f: &Finding) {
@@ -330,8 +330,8 @@ fn is_endpoint_var(name: &str) -> bool {
 /// variables from project or local settings (a repository's words) are left out, since
 /// doctor would send signed requests there before anyone trusted the workspace; the second
 /// list says which were left out, and where.
-fn merged_env(sources: &[Source]) -> (BTreeMap<String, String>, Vec<String>) {
-    let mut out = BTreeMap::new();
+fn merged_env(sources: &[Source]) -> (HashMap<String, String>, Vec<String>) {
+    let mut out = HashMap::new();
     let mut ignored = Vec::new();
     for src in sources {
         let Ok(Value::Object(v)) = serde_json::from_str::<Value>(&src.text) else {
@@ -362,7 +362,7 @@ fn merged_env(sources: &[Source]) -> (BTreeMap<String, String>, Vec<String>) {
 /// A variable as Claude Code sees it: its settings' `env` over the process environment.
 struct Lookup<'a> {
     env: &'a Environment,
-    settings: &'a BTreeMap<String, String>,
+    settings: &'a HashMap<String, String>,
 }
 
 impl Lookup<'_> {
@@ -935,7 +935,7 @@ mod tests {
     fn lookup_of(
         env: &[(&str, &str)],
         settings: &[(&str, &str)],
-    ) -> (Environment, BTreeMap<String, String>) {
+    ) -> (Environment, HashMap<String, String>) {
         (
             Environment::from_pairs(env.iter().copied()),
             settings

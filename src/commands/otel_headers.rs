@@ -27,8 +27,31 @@ use crate::services::Services;
 use crate::source;
 use base64::Engine;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
 use std::process::ExitCode;
+
+/// Header names and values, each name once.
+pub type Headers = Vec<(&'static str, String)>;
+
+/// The names, in the order they are printed.
+const NAMES: [&str; 6] = [
+    "x-user-email",
+    "x-user-id",
+    "x-user-name",
+    "x-user-groups",
+    "x-role",
+    "x-aws-account-id",
+];
+
+/// Sets `name` to `value`, replacing an earlier value.
+fn put(out: &mut Headers, name: &'static str, value: String) {
+    out.retain(|(n, _)| *n != name);
+    out.push((name, value));
+}
+
+/// The value of `name`, if set.
+pub fn value<'a>(h: &'a Headers, name: &str) -> Option<&'a str> {
+    h.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+}
 
 /// Longest header value, after encoding.
 pub const MAX_VALUE: usize = 256;
@@ -86,25 +109,25 @@ fn hashed_subject(sub: &str) -> String {
 }
 
 /// The headers an ID token's claims give.
-pub fn from_claims(c: &Map<String, Value>) -> BTreeMap<&'static str, String> {
+pub fn from_claims(c: &Map<String, Value>) -> Headers {
     let text = |k: &str| {
         c.get(k)
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|v| !v.is_empty())
     };
-    let mut out = BTreeMap::new();
+    let mut out = Headers::new();
     let email = text("email")
         .or_else(|| text("mail"))
         .or_else(|| text("preferred_username").filter(|u| u.contains('@')));
     if let Some(e) = email {
-        out.insert("x-user-email", ascii(e, MAX_VALUE));
+        put(&mut out, "x-user-email", ascii(e, MAX_VALUE));
     }
     if let Some(sub) = text("sub") {
-        out.insert("x-user-id", hashed_subject(sub));
+        put(&mut out, "x-user-id", hashed_subject(sub));
     }
     if let Some(name) = text("cognito:username").or_else(|| text("preferred_username")) {
-        out.insert("x-user-name", ascii(name, MAX_VALUE));
+        put(&mut out, "x-user-name", ascii(name, MAX_VALUE));
     }
     let groups = c
         .get("groups")
@@ -128,7 +151,7 @@ pub fn from_claims(c: &Map<String, Value>) -> BTreeMap<&'static str, String> {
             joined.push_str(&g);
         }
         if !joined.is_empty() {
-            out.insert("x-user-groups", joined);
+            put(&mut out, "x-user-groups", joined);
         }
     }
     out
@@ -145,18 +168,22 @@ fn role_of(arn: &str) -> Option<(&str, &str)> {
 }
 
 /// What the chain's configuration says without any cache: role and account.
-pub fn from_config(chain: &Chain) -> BTreeMap<&'static str, String> {
-    let mut out = BTreeMap::new();
-    let role = |arn: &str, out: &mut BTreeMap<&'static str, String>| {
+pub fn from_config(chain: &Chain) -> Headers {
+    let mut out = Headers::new();
+    let role = |arn: &str, out: &mut Headers| {
         if let Some((account, name)) = role_of(arn) {
-            out.insert("x-aws-account-id", ascii(account, MAX_VALUE));
-            out.insert("x-role", ascii(name, MAX_VALUE));
+            put(out, "x-aws-account-id", ascii(account, MAX_VALUE));
+            put(out, "x-role", ascii(name, MAX_VALUE));
         }
     };
     match &chain.base {
         Base::Sso(r) => {
-            out.insert("x-aws-account-id", ascii(&r.account_id, MAX_VALUE));
-            out.insert("x-role", ascii(&r.role_name, MAX_VALUE));
+            put(
+                &mut out,
+                "x-aws-account-id",
+                ascii(&r.account_id, MAX_VALUE),
+            );
+            put(&mut out, "x-role", ascii(&r.role_name, MAX_VALUE));
         }
         Base::Oidc(o) => {
             if let Some(arn) = &o.role_arn {
@@ -169,7 +196,7 @@ pub fn from_config(chain: &Chain) -> BTreeMap<&'static str, String> {
     for step in &chain.roles {
         role(&step.role_arn, &mut out);
         if let Some(name) = &step.session_name {
-            out.insert("x-user-name", ascii(name, MAX_VALUE));
+            put(&mut out, "x-user-name", ascii(name, MAX_VALUE));
         }
     }
     out
@@ -177,9 +204,9 @@ pub fn from_config(chain: &Chain) -> BTreeMap<&'static str, String> {
 
 /// Everything known about the profile's user from its configuration and cache. A store
 /// that cannot be opened or read leaves the cache out: the configuration still speaks.
-fn headers(services: &Services, profile: &str) -> Result<BTreeMap<&'static str, String>> {
+fn headers(services: &Services, profile: &str) -> Result<Headers> {
     let chain = crate::config::resolve::resolve(&services.files, profile, &services.env)?;
-    let mut out = BTreeMap::new();
+    let mut out = Headers::new();
     let cache = services
         .cache(chain.settings.store)
         .map_err(|e| crate::log::debug(&format!("otel-headers: no store: {e}")))
@@ -189,21 +216,25 @@ fn headers(services: &Services, profile: &str) -> Result<BTreeMap<&'static str, 
         match cache.get::<source::oidc::OidcToken>(&source::oidc::token_key(src)) {
             Ok(Some(t)) => {
                 if let Some(c) = claims(t.id_token.expose()) {
-                    out.extend(from_claims(&c));
+                    for (k, v) in from_claims(&c) {
+                        put(&mut out, k, v);
+                    }
                 }
             }
             Ok(None) => {}
             Err(e) => crate::log::debug(&format!("otel-headers: the sign-in is unreadable: {e}")),
         }
     }
-    out.extend(from_config(&chain));
-    if !out.contains_key("x-aws-account-id")
+    for (k, v) in from_config(&chain) {
+        put(&mut out, k, v);
+    }
+    if value(&out, "x-aws-account-id").is_none()
         && let Some(cache) = &cache
         && let Ok(Some(c)) =
             cache.get::<crate::credentials::CachedCredentials>(&source::final_key(&chain))
         && let Some(a) = c.account_id
     {
-        out.insert("x-aws-account-id", ascii(&a, MAX_VALUE));
+        put(&mut out, "x-aws-account-id", ascii(&a, MAX_VALUE));
     }
     Ok(out)
 }
@@ -213,9 +244,9 @@ fn headers(services: &Services, profile: &str) -> Result<BTreeMap<&'static str, 
 /// where an empty answer would hide the typo for good.
 pub fn run(services: &Services, profile: &str) -> Result<ExitCode> {
     let known = headers(services, profile)?;
-    let object: Map<String, Value> = known
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v)))
+    let object: Map<String, Value> = NAMES
+        .iter()
+        .filter_map(|n| value(&known, n).map(|v| (n.to_string(), Value::String(v.into()))))
         .collect();
     let text = Value::Object(object).to_string();
     let _ = crate::ui::data(&format!("{text}\n"));
@@ -257,14 +288,17 @@ mod tests {
             "groups": ["eng", "a,b", "Ünïcode", 7],
             "nonce": "n",
         })));
-        assert_eq!(h["x-user-email"], "jane@example.com");
-        assert_eq!(h["x-user-name"], "jane");
-        assert_eq!(h["x-user-groups"], "eng,a%2Cb,%C3%9Cn%C3%AFcode");
-        let id = &h["x-user-id"];
+        assert_eq!(value(&h, "x-user-email").unwrap(), "jane@example.com");
+        assert_eq!(value(&h, "x-user-name").unwrap(), "jane");
+        assert_eq!(
+            value(&h, "x-user-groups").unwrap(),
+            "eng,a%2Cb,%C3%9Cn%C3%AFcode"
+        );
+        let id = value(&h, "x-user-id").unwrap();
         assert_eq!(id.len(), 36);
         assert_eq!(id.matches('-').count(), 4);
         assert!(!id.contains("00u1abcd"));
-        assert_eq!(*id, hashed_subject("00u1abcd"), "stable");
+        assert_eq!(id, hashed_subject("00u1abcd"), "stable");
         assert_eq!(h.len(), 4);
     }
 
@@ -275,20 +309,20 @@ mod tests {
             "cognito:username": "jdoe",
             "cognito:groups": ["admins"],
         })));
-        assert_eq!(h["x-user-name"], "jdoe");
-        assert_eq!(h["x-user-groups"], "admins");
-        assert!(!h.contains_key("x-user-email"));
+        assert_eq!(value(&h, "x-user-name").unwrap(), "jdoe");
+        assert_eq!(value(&h, "x-user-groups").unwrap(), "admins");
+        assert!(value(&h, "x-user-email").is_none());
         assert!(from_claims(&Map::new()).is_empty());
         // An email-shaped preferred_username stands in for a missing email.
         let h = from_claims(&map(json!({"preferred_username": "j@example.com"})));
-        assert_eq!(h["x-user-email"], "j@example.com");
+        assert_eq!(value(&h, "x-user-email").unwrap(), "j@example.com");
     }
 
     #[test]
     fn groups_are_bounded_whole() {
         let many: Vec<String> = (0..500).map(|i| format!("group-{i:03}")).collect();
         let h = from_claims(&map(json!({"groups": many})));
-        let g = &h["x-user-groups"];
+        let g = value(&h, "x-user-groups").unwrap();
         assert!(g.len() <= MAX_GROUPS);
         assert!(g.split(',').all(|x| x.len() == 9), "no group cut: {g}");
     }
