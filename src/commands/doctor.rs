@@ -440,8 +440,8 @@ const MAX_PAGES: usize = 20;
 const MAX_PROFILES: usize = 2000;
 /// At most this many profile ids are shown.
 const SHOWN: usize = 12;
-/// The Messages API version Bedrock takes in an InvokeModel body.
-const ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
+/// The InvokeModel body: the Messages API version Bedrock takes, one output token.
+const INVOKE_BODY: &str = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"Say OK."}]}"#;
 
 /// The IAM actions Claude Code on Bedrock needs (SPEC §6).
 const NEEDED: &str = "bedrock:InvokeModel, bedrock:InvokeModelWithResponseStream, bedrock:ListInferenceProfiles and bedrock:GetInferenceProfile";
@@ -636,13 +636,7 @@ impl BedrockCheck<'_> {
     /// One InvokeModel of `model` with one output token; `Ok` is the stop reason.
     fn invoke(&self, base: &str, model: &str) -> std::result::Result<String, Failure> {
         let url = format!("{base}/model/{}/invoke", crate::net::encode(model));
-        let body = serde_json::json!({
-            "anthropic_version": ANTHROPIC_VERSION,
-            "max_tokens": 1,
-            "messages": [{"role": "user", "content": "Say OK."}],
-        })
-        .to_string()
-        .into_bytes();
+        let body = INVOKE_BODY.as_bytes().to_vec();
         let headers = self.signed(
             "POST",
             &url,
