@@ -100,7 +100,8 @@ fn dispatch(cli: Cli, env: Environment) -> Result<ExitCode> {
         Command::Clear(a) => commands::clear::run(&Services::new(&env)?, &profile, a.all),
         Command::List(a) => commands::list::run(&Services::new(&env)?, a.json, a.names),
         Command::Status(args) => commands::status::run(&Services::new(&env)?, &profile, args.json),
-        Command::Doctor => commands::doctor::run(&env, &profile),
+        Command::OtelHeaders => commands::otel_headers::run(&Services::new(&env)?, &profile),
+        Command::Doctor(args) => commands::doctor::run(&env, &profile, args.invoke),
         Command::Exec(args) => {
             let profile = match (&cli_profile, args.profile.clone()) {
                 (Some(flag), Some(positional)) if *flag != positional => {

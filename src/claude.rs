@@ -143,6 +143,8 @@ pub struct Setup {
     pub remove_aws_profile: bool,
     /// Whether to remove the model ids an earlier awscred wrote.
     pub remove_stale_models: bool,
+    /// `otelHeadersHelper`, when asked.
+    pub otel_headers_command: Option<String>,
 }
 
 /// One change to the settings, for `--dry-run` and the summary.
@@ -265,6 +267,9 @@ pub fn merge(existing: Option<&str>, file: &Path, setup: &Setup) -> Result<Merge
     };
     set(&mut ed, &["awsCredentialExport"], &setup.export_command)?;
     set(&mut ed, &["awsAuthRefresh"], &setup.refresh_command)?;
+    if let Some(otel) = &setup.otel_headers_command {
+        set(&mut ed, &["otelHeadersHelper"], otel)?;
+    }
     set(&mut ed, &["env", "CLAUDE_CODE_USE_BEDROCK"], "1")?;
     set(&mut ed, &["env", "AWS_REGION"], &setup.region)?;
     if setup.token_limits {
@@ -741,6 +746,7 @@ mod tests {
             token_limits: true,
             remove_aws_profile: false,
             remove_stale_models: false,
+            otel_headers_command: None,
         }
     }
 

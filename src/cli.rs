@@ -51,7 +51,24 @@ pub enum Command {
     /// Show the profile's source chain, the store in use, and what is cached.
     Status(StatusArgs),
     /// Check the whole setup and say what to fix.
-    Doctor,
+    ///
+    /// Config, profile, store, sign-in, STS GetCallerIdentity, Bedrock in the region Claude
+    /// Code uses (ListInferenceProfiles: the Claude inference profiles there and whether the
+    /// configured models are among them, or the IAM action missing; with --invoke one
+    /// InvokeModel), and Claude Code's settings as it merges them. Never signs in. Bedrock
+    /// endpoints as Claude Code picks them: ANTHROPIC_BEDROCK_BASE_URL, else
+    /// AWS_ENDPOINT_URL_BEDROCK / AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else AWS_ENDPOINT_URL.
+    Doctor(DoctorArgs),
+    /// Print the JSON headers for Claude Code's otelHeadersHelper: who you are, from the
+    /// profile's configuration and cache only (no request, no sign-in; `{}` when nothing
+    /// is known).
+    ///
+    /// Headers (names of the AWS guidance "Claude Code with Amazon Bedrock" where it has
+    /// them): x-user-email, x-user-id (the ID token's subject, hashed as the guidance
+    /// does), x-user-name and x-user-groups from an external identity provider's ID token;
+    /// x-role and x-aws-account-id from the IAM Identity Center role or the last role
+    /// assumed. Values are ASCII (anything else percent-encoded), at most 256 characters.
+    OtelHeaders,
     /// Run a command with the profile's credentials in its environment.
     Exec(ExecArgs),
     /// Print the profile's credentials as environment variable assignments.
@@ -83,6 +100,15 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(hide = true)]
     Man,
+}
+
+/// Options of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also call the configured model once (InvokeModel, one output token): ANTHROPIC_MODEL,
+    /// else the region's newest Sonnet inference profile.
+    #[arg(long)]
+    pub invoke: bool,
 }
 
 /// Options of `status`.
@@ -331,6 +357,11 @@ pub struct SetupClaudeArgs {
     /// Remove the year-old model ids an earlier awscred wrote.
     #[arg(long)]
     pub remove_stale_models: bool,
+    /// Also write otelHeadersHelper (`awscred otel-headers --profile P`): Claude Code's
+    /// telemetry export then carries who you are (x-user-email, x-user-id, x-user-name,
+    /// x-user-groups, x-role, x-aws-account-id), never a secret.
+    #[arg(long)]
+    pub otel_headers: bool,
     /// Show the change without writing it.
     #[arg(long)]
     pub dry_run: bool,

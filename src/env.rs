@@ -29,6 +29,13 @@ pub const AWS_ENDPOINT_URL_COGNITO_IDENTITY: &str = "AWS_ENDPOINT_URL_COGNITO_ID
 pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
 /// Endpoint for AWS Sign-In (the console federation endpoint, `/federation`).
 pub const AWS_ENDPOINT_URL_SIGNIN: &str = "AWS_ENDPOINT_URL_SIGNIN";
+/// Endpoint for Bedrock's control plane (ListInferenceProfiles).
+pub const AWS_ENDPOINT_URL_BEDROCK: &str = "AWS_ENDPOINT_URL_BEDROCK";
+/// Endpoint for Bedrock's runtime (InvokeModel).
+pub const AWS_ENDPOINT_URL_BEDROCK_RUNTIME: &str = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
+/// Claude Code's Bedrock endpoint: its control-plane and runtime clients both use it,
+/// ahead of the `AWS_ENDPOINT_URL*` variables.
+pub const ANTHROPIC_BEDROCK_BASE_URL: &str = "ANTHROPIC_BEDROCK_BASE_URL";
 /// Web identity token file for AssumeRoleWithWebIdentity.
 pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 /// Role for the environment's web identity.

@@ -45,7 +45,7 @@ fn invoke_with(h: &Harness, key: &str) -> u16 {
     let body = r#"{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}"#;
     write!(
         s,
-        "POST /model/us.anthropic.claude-sonnet-4-20250514-v1:0/invoke HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /model/global.anthropic.claude-sonnet-4-20250514-v1:0/invoke HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -543,3 +543,60 @@ fn login_force_signs_in_again_and_mints_new_credentials() {
     );
     assert_eq!(h.emu.count("AssumeRoleWithWebIdentity"), 2);
 }
+
+#[test]
+fn otel_headers_name_the_signed_in_user_from_the_cached_id_token() {
+    let Some(p) = start_provider(&[]) else {
+        return;
+    };
+    let h = harness(&p, Settings::default(), None);
+    let run = |profile: &str| {
+        let o = h.run(&["otel-headers", "--profile", profile]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stdout(&o).is_ascii());
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()
+    };
+    // Before any sign-in only the configuration speaks.
+    assert_eq!(
+        run("idp"),
+        serde_json::json!({"x-aws-account-id": "111122223333", "x-role": "OidcUser"})
+    );
+    let o = device_login(&h, "idp", "approve");
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let before = h.emu.counters();
+    let v = run("idp");
+    assert_eq!(v["x-user-email"], "alice@example.com");
+    assert_eq!(v["x-role"], "OidcUser");
+    assert_eq!(v["x-aws-account-id"], "111122223333");
+    let id = v["x-user-id"].as_str().unwrap();
+    assert_eq!(id.len(), 36, "the subject, hashed: {id}");
+    assert!(!id.contains("alice"), "{id}");
+    // A role on top: the provider's user, the last role.
+    let admin = run("idp-admin");
+    assert_eq!(admin["x-user-email"], "alice@example.com");
+    assert_eq!(admin["x-role"], "Admin");
+    assert_eq!(h.emu.counters(), before, "no request");
+    // No token or key from the store in the answer.
+    let text = format!("{v}{admin}");
+    let store = h.cache_dir().join("store");
+    let mut seen = 0;
+    for f in std::fs::read_dir(&store).unwrap().flatten() {
+        let e: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(f.path()).unwrap()).unwrap();
+        for k in [
+            "id_token",
+            "refresh_token",
+            "secret_access_key",
+            "session_token",
+        ] {
+            if let Some(s) = e["data"][k]
+                .as_str()
+                .or(e["data"]["credentials"][k].as_str())
+            {
+                seen += 1;
+                assert!(!text.contains(s), "{k} in {text}");
+            }
+        }
+    }
+    assert!(seen >= 2, "the check saw the cached secrets");
+}

@@ -45,6 +45,9 @@ pub struct Settings {
     /// The region Bedrock serves: a Bedrock API key minted for another region is refused
     /// (`None`: any region).
     pub bedrock_region: Option<String>,
+    /// IAM actions Bedrock refuses with AccessDeniedException after a good signature
+    /// (`bedrock:ListInferenceProfiles`, `bedrock:InvokeModel`, …).
+    pub bedrock_denied: Vec<String>,
 }
 
 /// An account the access portal lists, with the roles the user has in it.
@@ -93,6 +96,7 @@ impl Default for Settings {
             portal_page_size: 1,
             portal_delay_ms: 0,
             bedrock_region: None,
+            bedrock_denied: Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod list;
 pub mod login;
 pub mod man;
+pub mod otel_headers;
 pub mod serve;
 pub mod setup;
 pub mod setup_desktop;

@@ -157,6 +157,9 @@ pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Resul
         token_limits: !args.no_token_limits,
         remove_aws_profile: args.remove_aws_profile,
         remove_stale_models: args.remove_stale_models,
+        otel_headers_command: args
+            .otel_headers
+            .then(|| claude::command_line(&exe, "otel-headers", profile, windows)),
     };
     let cwd = std::env::current_dir()
         .map_err(|e| Error::unexpected("cannot read the current directory").caused_by(&e))?;

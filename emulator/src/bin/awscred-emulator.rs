@@ -38,7 +38,11 @@ Endpoints for scripts and tests:
                              wrong-state, hang), mfa_code, reply, clock_skew (seconds),
                              portal_accounts (what the access portal lists:
                              [{\"id\", \"name\", \"email\", \"roles\": [...]}]),
-                             portal_page_size (items a page), portal_delay_ms
+                             portal_page_size (items a page), portal_delay_ms,
+                             bedrock_region (a Bedrock API key for another region is
+                             refused; null: any),
+                             bedrock_denied (IAM actions Bedrock refuses with
+                             AccessDeniedException, e.g. [\"bedrock:InvokeModel\"])
   POST /_emulator/fault      make the next `count` calls of an operation fail, as JSON:
                              {\"operation\": \"GetRoleCredentials\", \"status\": 500,
                              \"code\": \"InternalFailure\", \"count\": 1}; optional: body
