@@ -27,6 +27,10 @@ pub const AWS_ENDPOINT_URL_SSO: &str = "AWS_ENDPOINT_URL_SSO";
 pub const AWS_ENDPOINT_URL_COGNITO_IDENTITY: &str = "AWS_ENDPOINT_URL_COGNITO_IDENTITY";
 /// Endpoint for STS.
 pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+/// Endpoint for AWS Sign-In (console sessions of `aws login`).
+pub const AWS_ENDPOINT_URL_SIGNIN: &str = "AWS_ENDPOINT_URL_SIGNIN";
+/// Directory of the AWS CLI's login cache (`~/.aws/login/cache` by default).
+pub const AWS_LOGIN_CACHE_DIRECTORY: &str = "AWS_LOGIN_CACHE_DIRECTORY";
 /// Web identity token file for AssumeRoleWithWebIdentity.
 pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 /// Role for the environment's web identity.

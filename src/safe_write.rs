@@ -142,6 +142,65 @@ pub fn write_with_backup(
     Ok(kept)
 }
 
+/// Reads a file of another tool's that holds a secret (the AWS CLI's login cache); `None`
+/// when it does not exist. A link (or anything but a regular file) at its name is refused,
+/// never followed.
+pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
+    let name = file_name(path)?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = match sys::open_dir(parent) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot("open", parent, &e)),
+    };
+    match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
+        Found::Missing => return Ok(None),
+        Found::File { .. } => {}
+        Found::Link => return Err(private_link_refused(path)),
+        Found::Dir | Found::Other => return Err(not_a_file(path)),
+    }
+    match sys::open_file(&dir, name) {
+        Ok(f) => read_limited(f, path).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(cannot("read", path, &e)),
+    }
+}
+
+/// Replaces a file of another tool's that holds a secret: a new `O_EXCL|O_NOFOLLOW` file
+/// beside it, always [`MODE_PRIVATE`], renamed over it. A link at the name is refused, not
+/// written through; missing directories are made owner-only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = file_name(path)?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if fs_err::symlink_metadata(parent).is_err() {
+        sys::create_private_dir(parent).map_err(|e| cannot("create", parent, &e))?;
+    }
+    let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
+    match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
+        Found::Missing | Found::File { .. } => {}
+        Found::Link => return Err(private_link_refused(path)),
+        Found::Dir | Found::Other => return Err(not_a_file(path)),
+    }
+    replace_in(&dir, name, bytes, MODE_PRIVATE).map_err(|e| cannot("write", path, &e))
+}
+
+fn private_link_refused(path: &Path) -> Error {
+    Error::user(format!(
+        "{} is a symbolic link; awscred does not follow links to a file that holds a private key",
+        path.display()
+    ))
+    .with_hint(format!(
+        "remove {} and sign in again",
+        path.display()
+    ))
+}
+
 /// Called once every check has passed, just before the file is replaced.
 type Ready<'a> = &'a mut dyn FnMut() -> Result<()>;
 
@@ -1049,5 +1108,37 @@ mod tests {
             assert!(e.message().contains("other users"), "{}", e.message());
             assert_eq!(std::fs::read_dir(&state).unwrap().count(), 0);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_0600_replaced_and_never_reached_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("login/cache/k.json");
+        assert_eq!(read_private(&path).unwrap(), None);
+        write_private(&path, b"one").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700, "a new directory is private");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"two").unwrap();
+        assert_eq!(mode(&path), 0o600, "a secret file is 0600 whatever it was");
+        assert_eq!(read_private(&path).unwrap().as_deref(), Some(&b"two"[..]));
+        // A link at the temporary name: a fresh random name is taken, the target untouched.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let tmp = path.parent().unwrap().join(".k.json.awscred.tmp");
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_private(&path, b"three").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(std::fs::read(&path).unwrap(), b"three");
+        // A link at the name itself: refused for reading and writing.
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let e = write_private(&path, b"four").unwrap_err();
+        assert!(e.message().contains("symbolic link"), "{}", e.message());
+        assert!(read_private(&path).is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     }
 }

@@ -11,7 +11,7 @@ pub mod resolve;
 pub mod settings;
 
 pub use resolve::{
-    Base, Chain, LoginFlow, OidcSource, ProcessSource, RoleStep, Settings, SsoRole, SsoSession,
+    Base, Chain, LoginFlow, LoginSession, OidcSource, ProcessSource, RoleStep, Settings, SsoRole, SsoSession,
     StaticKeys, StoreChoice, WebIdentity,
 };
 

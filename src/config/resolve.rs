@@ -99,6 +99,7 @@ fn has_credential_settings(p: &ProfileView<'_>) -> bool {
         "web_identity_token_file",
         "credential_process",
         "awscred_oidc_issuer",
+        "login_session",
     ]
     .iter()
     .any(|k| p.get(k).is_some())
@@ -309,6 +310,16 @@ fn walk(
         return sso(files, &p).map(Base::Sso);
     }
 
+    // botocore's order: keys in the credentials file, then the login session, then
+    // credential_process and keys in the config file.
+    if let Some(v) = p.get("login_session")
+        && !p
+            .credentials
+            .is_some_and(|s| s.get("aws_access_key_id").is_some())
+    {
+        return login_session(env, &view(files, &visited[0]), &p, v);
+    }
+
     if let Some(keys) = static_keys(files, &p)? {
         return Ok(keys);
     }
@@ -358,6 +369,36 @@ fn walk(
         "add sso_session, sso_account_id and sso_role_name to [profile {name}] in {}",
         files.config_path.display()
     )))
+}
+
+fn login_session(
+    env: &Environment,
+    top: &ProfileView<'_>,
+    p: &ProfileView<'_>,
+    v: &Value,
+) -> Result<Base> {
+    let session = v.text.trim();
+    if !session.starts_with("arn:") {
+        return Err(Error::user(format!(
+            "{}: login_session of profile `{}` is not an ARN",
+            v.at, p.name
+        ))
+        .with_hint(format!("run aws login --profile {} to set it", p.name)));
+    }
+    let (region, set_in) = if let Some(r) = env.get(env::AWS_REGION) {
+        (r, env::AWS_REGION.to_string())
+    } else if let Some(r) = env.get(env::AWS_DEFAULT_REGION) {
+        (r, env::AWS_DEFAULT_REGION.to_string())
+    } else if let Some(r) = top.get("region").or_else(|| p.get("region")) {
+        (r.text.as_str(), format!("{}: region", r.at))
+    } else {
+        ("us-east-1", String::new())
+    };
+    Ok(Base::LoginSession(LoginSession {
+        profile: p.name.to_string(),
+        session: session.to_string(),
+        region: check_region(region, &set_in)?,
+    }))
 }
 
 fn role_step(p: &ProfileView<'_>, role_arn: &str) -> Result<RoleStep> {

@@ -12,6 +12,7 @@
 //! through those traits, so a new variant makes the compiler point at `of` and nowhere else.
 
 pub mod instance;
+pub mod login_session;
 pub mod mfa;
 pub mod oidc;
 pub mod process;
@@ -160,6 +161,7 @@ pub fn of(base: &Base) -> &dyn Source {
         Base::WebIdentity(w) => w,
         Base::Oidc(o) => o,
         Base::Process(p) => p,
+        Base::LoginSession(l) => l,
     }
 }
 
