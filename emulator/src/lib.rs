@@ -24,12 +24,14 @@ mod bedrock;
 mod metadata;
 mod oidc;
 mod portal;
+mod signin_oauth;
 mod sigv4;
 mod state;
 mod sts;
 mod wire;
 
 pub use bedrock::frame;
+pub use signin_oauth::DEFAULT_PRINCIPAL as SIGNIN_DEFAULT_PRINCIPAL;
 pub use oidc::pkce_challenge;
 pub use state::{Emulator, EmulatorState, Fault, Issued, Settings, WebIdentityCheck};
 pub(crate) use state::{Shared, lock};
@@ -73,6 +75,9 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/_emulator/settings", post(admin::settings))
         .route("/_emulator/fault", post(admin::fault))
         .route("/_emulator/expire", post(admin::expire))
+        .route("/v1/authorize", get(signin_oauth::authorize))
+        .route("/v1/token", post(signin_oauth::token))
+        .route("/_emulator/signin/expire", post(signin_oauth::admin_expire))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             wire::apply_rewrite,

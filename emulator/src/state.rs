@@ -192,6 +192,7 @@ pub struct EmulatorState {
     pub(crate) web_identity_check: Option<WebIdentityCheck>,
     pub(crate) bedrock_signers: Vec<String>,
     pub(crate) seq: u64,
+    pub(crate) signin: crate::signin_oauth::SigninState,
 }
 
 impl EmulatorState {
@@ -313,6 +314,11 @@ impl Emulator {
             state,
             _thread: thread,
         })
+    }
+
+    /// The shared state, for the handle's methods defined beside their service.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.state
     }
 
     /// Base URL, for every `AWS_ENDPOINT_URL_*`.
