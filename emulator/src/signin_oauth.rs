@@ -51,13 +51,40 @@ struct Refresh {
     expired: bool,
 }
 
+/// Called with the refresh token "another tool" got by refreshing first.
+type Race = Box<dyn FnOnce(String) + Send>;
+
 /// What the Sign-In endpoints remember.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SigninState {
     codes: HashMap<String, Code>,
     refresh: HashMap<String, Refresh>,
     jtis: HashSet<String>,
     principal: Option<String>,
+    race: Option<Race>,
+}
+
+impl std::fmt::Debug for SigninState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigninState")
+    }
+}
+
+/// Rotates `token` as a refresh by someone else would: it is used up, and the next one,
+/// bound to the same key, is returned.
+fn rotate(s: &mut crate::EmulatorState, token: &str) -> Option<String> {
+    let r = s.signin.refresh.get_mut(token)?;
+    if r.used || r.expired {
+        return None;
+    }
+    r.used = true;
+    let next = Refresh {
+        used: false,
+        ..r.clone()
+    };
+    let new = s.next("ASOR-emu-refresh-", 48);
+    s.signin.refresh.insert(new.clone(), next);
+    Some(new)
 }
 
 fn error(status: u16, exception: &str, code: &str, message: &str) -> Response {
@@ -259,6 +286,20 @@ pub(crate) async fn token(State(state): State<Shared>, headers: HeaderMap, body:
     let Some(proof) = headers.get("dpop").and_then(|h| h.to_str().ok()) else {
         return invalid("the DPoP header is missing");
     };
+    if grant == "refresh_token" {
+        // Another tool refreshes with the same token just before this request lands.
+        let raced = {
+            let mut s = lock(&state);
+            let token = field(&v, "refreshToken").unwrap_or_default();
+            match s.signin.race.take() {
+                Some(f) => rotate(&mut s, token).map(|new| (f, new)),
+                None => None,
+            }
+        };
+        if let Some((f, new)) = raced {
+            f(new);
+        }
+    }
     let mut s = lock(&state);
     let now = s.now().timestamp();
     let jkt = match check_proof(proof, &htu, now, &mut s.signin.jtis) {
@@ -387,19 +428,15 @@ impl Emulator {
     /// What another tool's refresh does to `token`: it is used up and the next one, bound
     /// to the same key, is returned (`None` for an unknown, used or expired token).
     pub fn signin_rotate(&self, token: &str) -> Option<String> {
-        let mut s = lock(self.shared());
-        let r = s.signin.refresh.get_mut(token)?;
-        if r.used || r.expired {
-            return None;
-        }
-        r.used = true;
-        let next = Refresh {
-            used: false,
-            ..r.clone()
-        };
-        let new = s.next("ASOR-emu-refresh-", 48);
-        s.signin.refresh.insert(new.clone(), next);
-        Some(new)
+        rotate(&mut lock(self.shared()), token)
+    }
+
+    /// The next refresh request loses a race: just before it is answered, another tool
+    /// refreshes with the same token, and `then` is called with the token that tool got
+    /// (to write it where that tool keeps it); the request itself then finds its token used
+    /// (`TOKEN_EXPIRED`).
+    pub fn signin_race_next_refresh(&self, then: impl FnOnce(String) + Send + 'static) {
+        lock(self.shared()).signin.race = Some(Box::new(then));
     }
 
     /// Whether `token` is a refresh token that still works.
