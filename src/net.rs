@@ -289,8 +289,9 @@ impl Net {
             Errors::Json => json_error(error_type.as_deref(), &body),
             Errors::Xml => xml_error(&body),
             Errors::Plain => None,
-            Errors::JsonErrorField => json_error_field(&body)
-                .or_else(|| json_error(error_type.as_deref(), &body)),
+            Errors::JsonErrorField => {
+                json_error_field(&body).or_else(|| json_error(error_type.as_deref(), &body))
+            }
         };
         let retry = status >= 500 || status == 429;
         Err(match said {
@@ -478,7 +479,11 @@ fn json_error(header: Option<&str>, body: &str) -> Option<(String, Option<String
 /// The `error` field of a restJson error body, with `message`.
 fn json_error_field(body: &str) -> Option<(String, Option<String>)> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    let code = v.get("error")?.as_str().filter(|c| !c.is_empty())?.to_string();
+    let code = v
+        .get("error")?
+        .as_str()
+        .filter(|c| !c.is_empty())?
+        .to_string();
     let message = v
         .get("message")
         .and_then(|m| m.as_str())

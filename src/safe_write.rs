@@ -195,10 +195,7 @@ fn private_link_refused(path: &Path) -> Error {
         "{} is a symbolic link; awscred does not follow links to a file that holds a private key",
         path.display()
     ))
-    .with_hint(format!(
-        "remove {} and sign in again",
-        path.display()
-    ))
+    .with_hint(format!("remove {} and sign in again", path.display()))
 }
 
 /// Called once every check has passed, just before the file is replaced.
@@ -1120,25 +1117,29 @@ mod tests {
         write_private(&path, b"one").unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
-        assert_eq!(mode(path.parent().unwrap()), 0o700, "a new directory is private");
+        assert_eq!(
+            mode(path.parent().unwrap()),
+            0o700,
+            "a new directory is private"
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         write_private(&path, b"two").unwrap();
         assert_eq!(mode(&path), 0o600, "a secret file is 0600 whatever it was");
         assert_eq!(read_private(&path).unwrap().as_deref(), Some(&b"two"[..]));
         // A link at the temporary name: a fresh random name is taken, the target untouched.
         let victim = dir.path().join("victim");
-        std::fs::write(&victim, "keep").unwrap();
+        fs_err::write(&victim, "keep").unwrap();
         let tmp = path.parent().unwrap().join(".k.json.awscred.tmp");
         std::os::unix::fs::symlink(&victim, &tmp).unwrap();
         write_private(&path, b"three").unwrap();
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
-        assert_eq!(std::fs::read(&path).unwrap(), b"three");
+        assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(fs_err::read(&path).unwrap(), b"three");
         // A link at the name itself: refused for reading and writing.
         std::fs::remove_file(&path).unwrap();
         std::os::unix::fs::symlink(&victim, &path).unwrap();
         let e = write_private(&path, b"four").unwrap_err();
         assert!(e.message().contains("symbolic link"), "{}", e.message());
         assert!(read_private(&path).is_err());
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep");
     }
 }

@@ -118,10 +118,8 @@ impl DpopKey {
                 )
                 .map_err(|_| bad_key("the private and public keys do not match P-256"))?
             }
-            "PRIVATE KEY" => {
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
-                    .map_err(|_| bad_key("not a P-256 key in PKCS#8"))?
-            }
+            "PRIVATE KEY" => EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der, &rng)
+                .map_err(|_| bad_key("not a P-256 key in PKCS#8"))?,
             _ => return Err(bad_key("not an EC PRIVATE KEY or PRIVATE KEY")),
         };
         Ok(Self {
@@ -139,7 +137,10 @@ impl DpopKey {
     pub fn jwk_xy(&self) -> (String, String) {
         let point = self.pair.public_key().as_ref();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let (x, y) = point.get(1..).unwrap_or_default().split_at(point.len().saturating_sub(1) / 2);
+        let (x, y) = point
+            .get(1..)
+            .unwrap_or_default()
+            .split_at(point.len().saturating_sub(1) / 2);
         (b64.encode(x), b64.encode(y))
     }
 
@@ -450,7 +451,8 @@ pub fn id_token_subject(id_token: &str) -> Option<String> {
 /// The account id in an ARN (`arn:aws:sts::111122223333:assumed-role/…`).
 pub fn arn_account(arn: &str) -> Option<String> {
     let account = arn.split(':').nth(4)?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_string())
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| account.to_string())
 }
 
 #[cfg(test)]
@@ -525,14 +527,25 @@ p8v8byud1ikhPZd0Z4Sewbe3a9J34qCMqg==
     fn a_generated_key_is_sec1_pem_that_reads_back_to_the_same_key() {
         let k = DpopKey::generate().unwrap();
         let text = k.pem().expose().clone();
-        assert!(text.starts_with("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI"), "{text}");
+        assert!(
+            text.starts_with("-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI"),
+            "{text}"
+        );
         assert!(text.ends_with("-----END EC PRIVATE KEY-----\n"));
         assert!(text.lines().all(|l| l.len() <= 64));
         let again = DpopKey::from_pem(&text).unwrap();
         assert_eq!(again.jwk_xy(), k.jwk_xy());
         let (x, y) = again.jwk_xy();
-        let p = k.proof("https://h/v1/token", Utc::now()).unwrap();
-        assert!(verify(&p, &x, &y), "signed by the generated key, checked with the read one");
+        let p = k
+            .proof(
+                "https://h/v1/token",
+                DateTime::from_timestamp(1_764_000_000, 0).unwrap(),
+            )
+            .unwrap();
+        assert!(
+            verify(&p, &x, &y),
+            "signed by the generated key, checked with the read one"
+        );
     }
 
     /// Both directions against an independent implementation (Python's `cryptography`,
@@ -549,7 +562,7 @@ p8v8byud1ikhPZd0Z4Sewbe3a9J34qCMqg==
         let k = DpopKey::generate().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.pem");
-        std::fs::write(&path, k.pem().expose()).unwrap();
+        fs_err::write(&path, k.pem().expose()).unwrap();
         let script = r#"
 import sys, base64
 from cryptography.hazmat.primitives import serialization
@@ -567,16 +580,28 @@ print(e(m.x), e(m.y))
             .args(["-c", script, path.to_str().unwrap()])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         let (x, y) = k.jwk_xy();
-        assert_eq!(lines[0], format!("{x} {y}"), "cryptography reads awscred's key");
-        let theirs = std::fs::read_to_string(dir.path().join("k.pem.new")).unwrap();
+        assert_eq!(
+            lines[0],
+            format!("{x} {y}"),
+            "cryptography reads awscred's key"
+        );
+        let theirs = fs_err::read_to_string(dir.path().join("k.pem.new")).unwrap();
         assert!(theirs.starts_with("-----BEGIN EC PRIVATE KEY-----"));
         let read = DpopKey::from_pem(&theirs).unwrap();
         let (x, y) = read.jwk_xy();
-        assert_eq!(lines[1], format!("{x} {y}"), "awscred reads cryptography's key");
+        assert_eq!(
+            lines[1],
+            format!("{x} {y}"),
+            "awscred reads cryptography's key"
+        );
     }
 
     #[test]
@@ -605,14 +630,24 @@ print(e(m.x), e(m.y))
             token_url(&env, "eu-west-1"),
             "https://eu-west-1.signin.aws.amazon.com/v1/token"
         );
-        assert_eq!(base(&env, "cn-north-1"), "https://cn-north-1.signin.amazonaws.cn");
+        assert_eq!(
+            base(&env, "cn-north-1"),
+            "https://cn-north-1.signin.amazonaws.cn"
+        );
         assert_eq!(
             base(&env, "us-gov-west-1"),
             "https://us-gov-west-1.signin.amazonaws-us-gov.com"
         );
         let env = Environment::from_pairs([("AWS_ENDPOINT_URL_SIGNIN", "http://127.0.0.1:9/")]);
         assert_eq!(token_url(&env, "eu-west-1"), "http://127.0.0.1:9/v1/token");
-        let u = authorize_url(&env, "x", SAME_DEVICE_CLIENT, "http://127.0.0.1:5/oauth/callback", "st", "ch");
+        let u = authorize_url(
+            &env,
+            "x",
+            SAME_DEVICE_CLIENT,
+            "http://127.0.0.1:5/oauth/callback",
+            "st",
+            "ch",
+        );
         assert_eq!(
             u,
             "http://127.0.0.1:9/v1/authorize?response_type=code&client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fsame-device&state=st&code_challenge_method=SHA-256&scope=openid&redirect_uri=http%3A%2F%2F127.0.0.1%3A5%2Foauth%2Fcallback&code_challenge=ch"

@@ -121,7 +121,12 @@ fn export_refreshes_with_dpop_and_writes_the_cli_file_back() {
         // A link planted at the temporary name awscred would use first.
         let victim = h.home().join("victim");
         std::fs::write(&victim, "untouched").unwrap();
-        let name = cache_path(&h).file_name().unwrap().to_str().unwrap().to_string();
+        let name = cache_path(&h)
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
         std::os::unix::fs::symlink(
             &victim,
             cache_path(&h).with_file_name(format!(".{name}.awscred.tmp")),
@@ -132,7 +137,10 @@ fn export_refreshes_with_dpop_and_writes_the_cli_file_back() {
     let o = h.run(&["export", "--profile", "console", "--verbose"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let c = parse_export(&stdout(&o));
-    assert_ne!(c["AccessKeyId"], "ASIAOLDCLIKEY", "refreshed, not the expired ones");
+    assert_ne!(
+        c["AccessKeyId"], "ASIAOLDCLIKEY",
+        "refreshed, not the expired ones"
+    );
     assert!(h.emu.issued(c["AccessKeyId"].as_str().unwrap()).is_some());
     assert_eq!(h.emu.count("CreateOAuth2Token:refresh_token"), 1);
 
@@ -151,7 +159,10 @@ fn export_refreshes_with_dpop_and_writes_the_cli_file_back() {
     assert_eq!(at["secretAccessKey"], c["SecretAccessKey"]);
     assert_eq!(at["sessionToken"], c["SessionToken"]);
     assert_eq!(at["accountId"], ACCOUNT);
-    assert_eq!(at["expiresAt"], c["Expiration"], "%Y-%m-%dT%H:%M:%SZ, as the CLI writes");
+    assert_eq!(
+        at["expiresAt"], c["Expiration"],
+        "%Y-%m-%dT%H:%M:%SZ, as the CLI writes"
+    );
     #[cfg(unix)]
     {
         assert_eq!(mode(&cache_path(&h)), 0o600);
@@ -247,6 +258,10 @@ fn an_expired_session_fails_with_the_sign_in_hint_after_one_more_look() {
         "{err}"
     );
     assert!(err.contains("aws login --profile console"), "{err}");
+    assert!(
+        err.contains("TOKEN_EXPIRED"),
+        "Sign-In's answer is named: {err}"
+    );
     assert!(stdout(&o).is_empty());
     assert!(!err.contains(&first));
     assert_eq!(h.emu.count("CreateOAuth2Token:refresh_token"), 1);

@@ -31,8 +31,8 @@ mod sts;
 mod wire;
 
 pub use bedrock::frame;
-pub use signin_oauth::DEFAULT_PRINCIPAL as SIGNIN_DEFAULT_PRINCIPAL;
 pub use oidc::pkce_challenge;
+pub use signin_oauth::DEFAULT_PRINCIPAL as SIGNIN_DEFAULT_PRINCIPAL;
 pub use state::{Emulator, EmulatorState, Fault, Issued, Settings, WebIdentityCheck};
 pub(crate) use state::{Shared, lock};
 pub use sts::jwks_check;

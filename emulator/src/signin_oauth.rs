@@ -140,7 +140,8 @@ pub(crate) async fn authorize(
     if !CLIENTS.contains(&client_id.as_str()) {
         return (StatusCode::BAD_REQUEST, "unknown client_id").into_response();
     }
-    let loopback = redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/oauth/callback");
+    let loopback =
+        redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/oauth/callback");
     let confirmation = redirect.ends_with("/v1/sessions/confirmation");
     if !(loopback || confirmation) {
         return (StatusCode::BAD_REQUEST, "redirect_uri not allowed").into_response();
@@ -162,7 +163,10 @@ pub(crate) async fn authorize(
         "deny" => {
             return (
                 StatusCode::FOUND,
-                [("location", format!("{redirect}?error=access_denied&state={st}"))],
+                [(
+                    "location",
+                    format!("{redirect}?error=access_denied&state={st}"),
+                )],
             )
                 .into_response();
         }
@@ -187,7 +191,8 @@ pub(crate) async fn authorize(
     };
     if confirmation {
         // The page shows what the user types on the other device.
-        let shown = base64::engine::general_purpose::STANDARD.encode(format!("code={code}&state={st}"));
+        let shown =
+            base64::engine::general_purpose::STANDARD.encode(format!("code={code}&state={st}"));
         return (StatusCode::OK, shown).into_response();
     }
     (
@@ -264,12 +269,20 @@ fn id_token(session: &str) -> String {
     format!(
         "{}.{}.{}",
         b64(br#"{"alg":"ES384","typ":"JWT"}"#),
-        b64(json!({"sub": session, "iss": "https://signin.aws.amazon.com/signin"}).to_string().as_bytes()),
+        b64(
+            json!({"sub": session, "iss": "https://signin.aws.amazon.com/signin"})
+                .to_string()
+                .as_bytes()
+        ),
         b64(b"emulator-signature")
     )
 }
 
-pub(crate) async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let v = body_json(&body);
     let grant = field(&v, "grantType").unwrap_or_default().to_string();
     if let Some(r) = enter(&state, &format!("CreateOAuth2Token:{grant}"), false).await {
@@ -314,10 +327,12 @@ pub(crate) async fn token(State(state): State<Shared>, headers: HeaderMap, body:
         "authorization_code" => {
             let code = field(&v, "code").unwrap_or_default();
             let Some(c) = s.signin.codes.remove(code) else {
-                return denied("AUTHCODE_EXPIRED", "the authorization code is unknown or used");
+                return denied(
+                    "AUTHCODE_EXPIRED",
+                    "the authorization code is unknown or used",
+                );
             };
-            if c.client_id != client_id
-                || Some(c.redirect_uri.as_str()) != field(&v, "redirectUri")
+            if c.client_id != client_id || Some(c.redirect_uri.as_str()) != field(&v, "redirectUri")
             {
                 return invalid("clientId or redirectUri differ from the authorize request");
             }
@@ -502,10 +517,30 @@ mod tests {
         );
         for (p, why) in [
             (proof(&k, header(&k), claims("GET", HTU, 1000, "b")), "htm"),
-            (proof(&k, header(&k), claims("POST", "http://x/v1/token", 1000, "c")), "htu"),
-            (proof(&k, header(&k), claims("POST", HTU, 1000 - 301, "d")), "iat"),
-            (proof(&k, header(&key()), claims("POST", HTU, 1000, "e")), "signature"),
-            (proof(&k, json!({"typ":"JWT","alg":"ES256","jwk":header(&k)["jwk"]}), claims("POST", HTU, 1000, "f")), "typ"),
+            (
+                proof(
+                    &k,
+                    header(&k),
+                    claims("POST", "http://x/v1/token", 1000, "c"),
+                ),
+                "htu",
+            ),
+            (
+                proof(&k, header(&k), claims("POST", HTU, 1000 - 301, "d")),
+                "iat",
+            ),
+            (
+                proof(&k, header(&key()), claims("POST", HTU, 1000, "e")),
+                "signature",
+            ),
+            (
+                proof(
+                    &k,
+                    json!({"typ":"JWT","alg":"ES256","jwk":header(&k)["jwk"]}),
+                    claims("POST", HTU, 1000, "f"),
+                ),
+                "typ",
+            ),
         ] {
             let e = check_proof(&p, HTU, 1000, &mut seen).unwrap_err();
             assert!(e.contains(why), "{why}: {e}");

@@ -313,9 +313,8 @@ fn walk(
     // botocore's order: keys in the credentials file, then the login session, then
     // credential_process and keys in the config file.
     if let Some(v) = p.get("login_session")
-        && !p
-            .credentials
-            .is_some_and(|s| s.get("aws_access_key_id").is_some())
+        && p.credentials
+            .is_none_or(|s| s.get("aws_access_key_id").is_none())
     {
         return login_session(env, &view(files, &visited[0]), &p, v);
     }

@@ -81,13 +81,10 @@ pub fn cross_device(ctx: &super::Ctx<'_>, region: &str) -> Result<SignedIn> {
     sink.line(&format!("  {url}"));
     let pasted = read_code()?;
     let (code, got_state) = parse_pasted(&pasted).ok_or_else(|| {
-        Error::user("the code typed is not the one the sign-in page shows")
-            .with_hint(ctx.hint())
+        Error::user("the code typed is not the one the sign-in page shows").with_hint(ctx.hint())
     })?;
     if got_state != state {
-        return Err(
-            Error::user("the code typed belongs to another sign-in").with_hint(ctx.hint())
-        );
+        return Err(Error::user("the code typed belongs to another sign-in").with_hint(ctx.hint()));
     }
     exchange(ctx, region, client_id, &code, &verifier, &redirect)
 }
@@ -97,7 +94,9 @@ fn parse_pasted(text: &str) -> Option<(Secret<String>, String)> {
     let text = text.trim();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+        .or_else(|_| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
+        })
         .ok()?;
     let query = String::from_utf8(bytes).ok()?;
     let mut pairs = crate::form::decode(&query);
@@ -153,7 +152,7 @@ fn exchange(
             redirect_uri,
         },
         &key,
-        chrono::Utc::now(),
+        crate::clock::Clock::now(&crate::clock::SystemClock),
     )
     .map_err(|f| match f.code.as_deref() {
         Some("AUTHCODE_EXPIRED") => Error::user("AWS Sign-In no longer accepts the sign-in code")
@@ -180,7 +179,8 @@ mod tests {
     #[test]
     fn the_pasted_code_is_base64_of_code_and_state() {
         let b64 = base64::engine::general_purpose::STANDARD;
-        let (code, state) = parse_pasted(&format!("{}\n", b64.encode("code=abc&state=xyz"))).unwrap();
+        let (code, state) =
+            parse_pasted(&format!("{}\n", b64.encode("code=abc&state=xyz"))).unwrap();
         assert_eq!((code.expose().as_str(), state.as_str()), ("abc", "xyz"));
         assert!(parse_pasted(&b64.encode("state=xyz")).is_none());
         assert!(parse_pasted("not base64 !").is_none());

@@ -25,12 +25,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
-/// Sign-In's answers that mean the refresh token can no longer be used.
-const SIGN_IN_AGAIN: &[&str] = &[
-    "TOKEN_EXPIRED",
-    "USER_CREDENTIALS_CHANGED",
-    "INSUFFICIENT_PERMISSIONS",
-];
+/// Sign-In's answers that mean the refresh token can no longer be used: the session passed
+/// its 12 hours or was signed out, or the password changed. (`INSUFFICIENT_PERMISSIONS` is
+/// no such answer: a new sign-in as the same principal would not change it.)
+const SIGN_IN_AGAIN: &[&str] = &["TOKEN_EXPIRED", "USER_CREDENTIALS_CHANGED"];
 
 /// The AWS CLI's login cache file for `session`.
 pub fn cache_path(env: &env::Environment, session: &str) -> Result<PathBuf> {
@@ -180,9 +178,13 @@ impl LoginSession {
     }
 
     /// One refresh with the file's token and key; the file is rewritten with the answer.
-    fn refresh(&self, ctx: &Context<'_>, file: &CliFile) -> std::result::Result<CliFile, crate::net::Failure> {
-        let key = DpopKey::from_pem(file.dpop_key.expose())
-            .map_err(|e| e.with_hint(self.hint(ctx)))?;
+    fn refresh(
+        &self,
+        ctx: &Context<'_>,
+        file: &CliFile,
+    ) -> std::result::Result<CliFile, crate::net::Failure> {
+        let key =
+            DpopKey::from_pem(file.dpop_key.expose()).map_err(|e| e.with_hint(self.hint(ctx)))?;
         crate::log::debug(&format!(
             "CreateOAuth2Token (refresh) at {}",
             crate::remote::url(&signin_oauth::token_url(ctx.env, &self.region))
@@ -278,7 +280,8 @@ impl LoginSession {
             crate::remote::text(&self.session)
         ));
         let written = serde_json::to_vec(&doc).map_err(|_| Error::unexpected("cannot encode"))?;
-        parse(&written).map_err(|why| unreadable(&self.path(ctx).unwrap_or_default(), &why, &self.profile))
+        parse(&written)
+            .map_err(|why| unreadable(&self.path(ctx).unwrap_or_default(), &why, &self.profile))
     }
 
     /// The session's current credentials: the file's when they last long enough (a peer or
@@ -304,10 +307,14 @@ impl LoginSession {
         }
         match self.refresh(ctx, &file) {
             Ok(f) => Ok(f),
-            Err(f) if f.code.as_deref().is_some_and(|c| SIGN_IN_AGAIN.contains(&c)) => {
+            Err(f)
+                if f.code
+                    .as_deref()
+                    .is_some_and(|c| SIGN_IN_AGAIN.contains(&c)) =>
+            {
+                let code = crate::remote::text(f.code.as_deref().unwrap_or_default());
                 crate::log::info(&format!(
-                    "AWS Sign-In refused the refresh token ({}); reading the login cache again",
-                    crate::remote::text(f.code.as_deref().unwrap_or_default())
+                    "AWS Sign-In refused the refresh token ({code}); reading the login cache again"
                 ));
                 // The AWS CLI may have rotated the token since it was read.
                 if let Some(again) = self.read(ctx)?
@@ -318,13 +325,18 @@ impl LoginSession {
                     }
                     match self.refresh(ctx, &again) {
                         Ok(f) => return Ok(f),
-                        Err(g) if g.code.as_deref().is_some_and(|c| SIGN_IN_AGAIN.contains(&c)) => {}
+                        Err(g)
+                            if g.code
+                                .as_deref()
+                                .is_some_and(|c| SIGN_IN_AGAIN.contains(&c)) => {}
                         Err(g) => return Err(g.error),
                     }
                 }
                 self.sign_in_or_fail(
                     ctx,
-                    "AWS Sign-In no longer accepts the session's refresh token (expired after 12 hours, signed out, or the password changed)",
+                    &format!(
+                        "AWS Sign-In refused the session's refresh token ({code}): the session ended (12 hours, or signed out) or the password changed"
+                    ),
                 )
             }
             Err(f) => {
@@ -437,8 +449,15 @@ mod tests {
         assert_eq!(f.credentials.access_key_id, "ASIA1");
         assert_eq!(f.account_id.as_deref(), Some("012345678901"));
         assert_eq!(format_expiration(f.expires_at), "2026-11-25T12:00:00Z");
-        assert!(f.doc.expose().contains_key("extra"), "unknown fields are kept");
-        for field in ["\"refreshToken\":\"r\",", "\"dpopKey\":\"k\",", "\"clientId\":\"arn:aws:signin:::devtools/same-device\","] {
+        assert!(
+            f.doc.expose().contains_key("extra"),
+            "unknown fields are kept"
+        );
+        for field in [
+            "\"refreshToken\":\"r\",",
+            "\"dpopKey\":\"k\",",
+            "\"clientId\":\"arn:aws:signin:::devtools/same-device\",",
+        ] {
             let e = parse(full.replace(field, "").as_bytes()).err().unwrap();
             assert!(e.ends_with("is missing"), "{e}");
         }
