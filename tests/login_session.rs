@@ -3,7 +3,12 @@
 //! in the CLI's format; role chains on top; a token rotated by the other tool; an expired
 //! session; `awscred login`'s browser flow.
 
-#![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::print_stderr,
+    unsafe_code
+)]
 
 mod common;
 
@@ -386,4 +391,95 @@ fn logout_drops_awscreds_credentials_and_keeps_the_cli_sign_in() {
     assert!(stderr(&o).contains("aws logout"), "{}", stderr(&o));
     assert_eq!(std::fs::read(cache_path(&h)).unwrap(), before);
     assert_eq!(entries(), 0, "awscred's credentials are gone");
+}
+
+/// The cross-device flow with a terminal: the URL is opened "on another device" (here, a
+/// plain HTTP request), and the code its page shows is typed on awscred's terminal.
+#[cfg(unix)]
+#[test]
+fn the_cross_device_sign_in_reads_the_code_from_the_terminal() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let h = Harness::new("file", Settings::default());
+    h.write_config(&format!("{CONFIG}{PROFILES}"));
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut cmd = h.command(&["login", "--profile", "console", "--device-code"]);
+    cmd.stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // The pseudo-terminal becomes the child's controlling terminal, as a shell's would.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            rustix::process::ioctl_tiocsctty(std::io::stdin()).map_err(std::io::Error::from)
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(pty.slave);
+    let mut master = std::fs::File::from(pty.master);
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the URL on stdout").unwrap();
+        if let Some(u) = line.trim().strip_prefix("http") {
+            break format!("http{u}");
+        }
+    };
+    assert!(
+        url.contains("client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fcross-device"),
+        "{url}"
+    );
+    assert!(url.contains("%2Fv1%2Fsessions%2Fconfirmation"), "{url}");
+    let shown = ureq::get(&url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("Code shown by the sign-in page: ") {
+        let n = master.read(&mut buf).unwrap();
+        assert!(n > 0, "terminal closed before the prompt");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    master.write_all(format!("{shown}\n").as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{err}");
+    assert_eq!(h.emu.count("CreateOAuth2Token:authorization_code"), 1);
+    let doc = read_cache(&h);
+    assert_eq!(doc["clientId"], "arn:aws:signin:::devtools/cross-device");
+    // Its refresh token works with the key it wrote, under the cross-device client.
+    let e = h.run(&["export", "--profile", "console", "--refresh"]);
+    assert!(e.status.success(), "{}", stderr(&e));
+    assert_eq!(h.emu.count("CreateOAuth2Token:refresh_token"), 1);
+}
+
+/// A token answer awscred cannot use (an empty refresh token, a lifetime out of range)
+/// leaves the AWS CLI's file as it was: its refresh token is not lost to a broken answer.
+#[test]
+fn a_malformed_token_answer_leaves_the_cli_file_alone() {
+    for (field, value) in [("refreshToken", "\"\""), ("expiresIn", "99999999")] {
+        let (h, first, _) = signed_in(Settings::default());
+        let before = std::fs::read(cache_path(&h)).unwrap();
+        h.emu.inject(awscred_emulator::Fault::rewrite(
+            "CreateOAuth2Token",
+            field,
+            value,
+            1,
+        ));
+        let o = h.run(&["export", "--profile", "console"]);
+        assert_eq!(o.status.code(), Some(2), "{field}: {}", stderr(&o));
+        assert!(stderr(&o).contains("cannot read"), "{}", stderr(&o));
+        assert!(o.stdout.is_empty());
+        assert_eq!(std::fs::read(cache_path(&h)).unwrap(), before, "{field}");
+        assert!(!stderr(&o).contains(&first));
+    }
 }

@@ -867,6 +867,57 @@ sso_role_name = r
     }
 
     #[test]
+    fn login_session_profiles_resolve_in_botocores_order() {
+        let config = "\
+[profile console]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/me
+region = eu-west-1
+[profile on-top]
+role_arn = arn:aws:iam::111122223333:role/Admin
+source_profile = console
+region = ap-south-1
+[profile with-config-keys]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/me
+aws_access_key_id = AKIACONFIG
+aws_secret_access_key = s
+[profile with-file-keys]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/me
+[profile bad]
+login_session = me
+";
+        let creds = "[with-file-keys]\naws_access_key_id = AKIAFILE\naws_secret_access_key = s\n";
+        let files = AwsFiles::from_texts(config, creds).unwrap();
+        let none = Environment::from_pairs([]);
+        let login = |name: &str, env: &Environment| match resolve(&files, name, env).unwrap().base {
+            Base::LoginSession(l) => Some(l),
+            _ => None,
+        };
+        let l = login("console", &none).unwrap();
+        assert_eq!(
+            (l.session.as_str(), l.region.as_str(), l.profile.as_str()),
+            (
+                "arn:aws:sts::111122223333:assumed-role/Admin/me",
+                "eu-west-1",
+                "console"
+            )
+        );
+        // The region of the profile asked for, as botocore's session has it.
+        assert_eq!(login("on-top", &none).unwrap().region, "ap-south-1");
+        let env = Environment::from_pairs([("AWS_REGION", "us-west-2")]);
+        assert_eq!(login("console", &env).unwrap().region, "us-west-2");
+        assert!(
+            login("with-config-keys", &none).is_some(),
+            "beats keys in the config file"
+        );
+        assert!(
+            login("with-file-keys", &none).is_none(),
+            "loses to the credentials file"
+        );
+        let e = resolve(&files, "bad", &none).unwrap_err();
+        assert!(e.message().contains("not an ARN"), "{}", e.message());
+    }
+
+    #[test]
     fn env_beats_profile_for_store_and_region() {
         let e =
             Environment::from_pairs([("AWSCRED_CACHE", "keyutils"), ("AWS_REGION", "ap-south-1")]);

@@ -464,4 +464,33 @@ mod tests {
         assert!(parse(b"[]").is_err());
         assert!(parse(full.replace("2026-11-25T12:00:00Z", "soon").as_bytes()).is_err());
     }
+
+    #[test]
+    fn the_cache_id_is_stable_and_the_sign_in_is_shared_by_the_same_session() {
+        use super::super::{Source, of};
+        let l = LoginSession {
+            profile: "console".into(),
+            session: "arn:aws:sts::111122223333:assumed-role/Admin/me".into(),
+            region: "eu-west-1".into(),
+        };
+        // The exact text: a change here would orphan every cached entry on upgrade.
+        assert_eq!(
+            l.cache_id(),
+            "login|arn:aws:sts::111122223333:assumed-role/Admin/me|eu-west-1"
+        );
+        let base = Base::LoginSession(l.clone());
+        assert!(of(&base).cacheable());
+        let sign_in = of(&base).sign_in().unwrap();
+        let other_profile = Base::LoginSession(LoginSession {
+            profile: "other".into(),
+            ..l.clone()
+        });
+        assert!(sign_in.shared_by(&other_profile));
+        let other_session = Base::LoginSession(LoginSession {
+            session: "arn:aws:sts::111122223333:assumed-role/Admin/you".into(),
+            ..l
+        });
+        assert!(!sign_in.shared_by(&other_session));
+        assert!(!sign_in.shared_by(&Base::Environment));
+    }
 }
