@@ -156,6 +156,7 @@ pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(cannot("open", parent, &e)),
     };
+    check_private_dir(parent)?;
     match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
         Found::Missing => return Ok(None),
         Found::File { .. } => {}
@@ -182,12 +183,39 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         sys::create_private_dir(parent).map_err(|e| cannot("create", parent, &e))?;
     }
     let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
+    check_private_dir(parent)?;
     match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
         Found::Missing | Found::File { .. } => {}
         Found::Link => return Err(private_link_refused(path)),
         Found::Dir | Found::Other => return Err(not_a_file(path)),
     }
     replace_in(&dir, name, bytes, MODE_PRIVATE).map_err(|e| cannot("write", path, &e))
+}
+
+/// The directory of a private file must be the user's and closed to other users' writes,
+/// or another user could replace the file between a read and a write.
+fn check_private_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = fs_err::metadata(dir) else {
+            return Ok(());
+        };
+        let open_to_others = m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0;
+        if !sys::is_current_user(m.uid()) || open_to_others {
+            return Err(Error::user(format!(
+                "{} belongs to another user or can be written by other users; awscred keeps no private key there",
+                dir.display()
+            ))
+            .with_hint(format!(
+                "make {} your own directory with chmod 700",
+                dir.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 fn private_link_refused(path: &Path) -> Error {
@@ -1141,5 +1169,14 @@ mod tests {
         assert!(e.message().contains("symbolic link"), "{}", e.message());
         assert!(read_private(&path).is_err());
         assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep");
+        // A directory every user can write to (not sticky): refused.
+        fs_err::remove_file(&path).unwrap();
+        let parent = path.parent().unwrap();
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = write_private(&path, b"five").unwrap_err();
+        assert!(e.message().contains("other users"), "{}", e.message());
+        assert!(read_private(&path).is_err());
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o775)).unwrap();
+        write_private(&path, b"six").unwrap();
     }
 }

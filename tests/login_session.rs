@@ -483,3 +483,19 @@ fn a_malformed_token_answer_leaves_the_cli_file_alone() {
         assert!(!stderr(&o).contains(&first));
     }
 }
+
+/// A login cache directory every local user can write to: another user could swap the file
+/// between awscred's read and write, so awscred neither reads a key there nor writes one.
+#[cfg(unix)]
+#[test]
+fn a_login_cache_directory_open_to_other_users_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let (h, _, _) = signed_in(Settings::default());
+    let dir = cache_path(&h).parent().unwrap().to_path_buf();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let o = h.run(&["export", "--profile", "console"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("other users"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("hint: make"), "{}", stderr(&o));
+    assert_eq!(h.emu.count("CreateOAuth2Token"), 0);
+}
