@@ -337,6 +337,7 @@ fn awscred_login_signs_in_through_the_browser_and_writes_the_cli_cache() {
     assert_eq!(doc["clientId"], SAME_DEVICE);
     assert_eq!(doc["tokenType"], "aws_sigv4");
     assert_eq!(doc["accessToken"]["accountId"], ACCOUNT);
+    assert_eq!(doc["signInRegion"], "us-east-1");
     assert!(doc["idToken"].as_str().unwrap().split('.').count() == 3);
     let key = doc["dpopKey"].as_str().unwrap();
     assert!(key.starts_with("-----BEGIN EC PRIVATE KEY-----\n"), "{key}");

@@ -66,6 +66,16 @@ struct CliFile {
     client_id: String,
     refresh_token: Secret<String>,
     dpop_key: Secret<String>,
+    /// `signInRegion`: where the session was signed in; newer AWS CLIs write it and refresh
+    /// there whatever the profile's region.
+    sign_in_region: Option<String>,
+}
+
+impl CliFile {
+    /// The region to refresh in: the file's `signInRegion`, else the profile's.
+    fn region<'a>(&'a self, configured: &'a str) -> &'a str {
+        self.sign_in_region.as_deref().unwrap_or(configured)
+    }
 }
 
 fn unreadable(path: &std::path::Path, why: &str, profile: &str) -> Error {
@@ -110,6 +120,13 @@ fn parse(bytes: &[u8]) -> std::result::Result<CliFile, String> {
         client_id: text(&doc, "clientId")?,
         refresh_token: Secret::new(text(&doc, "refreshToken")?),
         dpop_key: Secret::new(text(&doc, "dpopKey")?),
+        sign_in_region: match text(&doc, "signInRegion") {
+            Ok(r) => Some(
+                crate::config::resolve::check_region(&r, "signInRegion")
+                    .map_err(|_| "signInRegion is not a region name".to_string())?,
+            ),
+            Err(_) => None,
+        },
         doc: Secret::new(doc),
     })
 }
@@ -185,13 +202,14 @@ impl LoginSession {
     ) -> std::result::Result<CliFile, crate::net::Failure> {
         let key =
             DpopKey::from_pem(file.dpop_key.expose()).map_err(|e| e.with_hint(self.hint(ctx)))?;
+        let region = file.region(&self.region);
         crate::log::debug(&format!(
             "CreateOAuth2Token (refresh) at {}",
-            crate::remote::url(&signin_oauth::token_url(ctx.env, &self.region))
+            crate::remote::url(&signin_oauth::token_url(ctx.env, region))
         ));
         let out = signin_oauth::create_token(
             ctx.net,
-            &self.region,
+            region,
             &file.client_id,
             Grant::Refresh(&file.refresh_token),
             &key,
@@ -201,7 +219,7 @@ impl LoginSession {
         super::role::check_expiration(
             expires_at,
             ctx.clock.now(),
-            &signin_oauth::token_url(ctx.env, &self.region),
+            &signin_oauth::token_url(ctx.env, region),
             "CreateOAuth2Token",
         )?;
         let mut doc = file.doc.expose().clone();
@@ -270,6 +288,7 @@ impl LoginSession {
             Value::String(out.refresh_token.expose().clone()),
         );
         doc.insert("idToken".into(), Value::String(id_token.expose().clone()));
+        doc.insert("signInRegion".into(), Value::String(self.region.clone()));
         doc.insert(
             "dpopKey".into(),
             Value::String(done.key.pem().expose().clone()),
@@ -462,6 +481,23 @@ mod tests {
             assert!(e.ends_with("is missing"), "{e}");
         }
         assert!(parse(b"[]").is_err());
+        assert_eq!(
+            f.region("eu-west-1"),
+            "eu-west-1",
+            "no signInRegion: the profile's"
+        );
+        let with = full.replace("\"extra\":1", "\"signInRegion\":\"ap-south-1\"");
+        assert_eq!(
+            parse(with.as_bytes()).unwrap().region("eu-west-1"),
+            "ap-south-1"
+        );
+        assert!(
+            parse(
+                full.replace("\"extra\":1", "\"signInRegion\":\"../x\"")
+                    .as_bytes()
+            )
+            .is_err()
+        );
         assert!(parse(full.replace("2026-11-25T12:00:00Z", "soon").as_bytes()).is_err());
     }
 
