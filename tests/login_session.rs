@@ -500,3 +500,91 @@ fn a_login_cache_directory_open_to_other_users_is_refused() {
     assert!(stderr(&o).contains("hint: make"), "{}", stderr(&o));
     assert_eq!(h.emu.count("CreateOAuth2Token"), 0);
 }
+
+fn aws_cli() -> Option<PathBuf> {
+    let aws = std::env::var("AWSCRED_TEST_AWS_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws"));
+    aws.exists().then_some(aws)
+}
+
+/// `aws sts get-caller-identity --profile console`; `None` (after [`missing`]) when this
+/// AWS CLI cannot use login_session profiles (its botocore predates them, or lacks awscrt).
+fn aws_identity(h: &Harness, aws: &std::path::Path) -> Option<serde_json::Value> {
+    let o = std::process::Command::new(aws)
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "console",
+            "--output",
+            "json",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", h.home())
+        .env("AWS_CONFIG_FILE", h.config_path())
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            h.home().join(".aws/credentials"),
+        )
+        .env("AWS_ENDPOINT_URL", h.emu.url())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    if err.contains("botocore[crt]") || (err.contains("login_session") && err.contains("nknown")) {
+        missing("an AWS CLI whose botocore reads login_session profiles (with awscrt)");
+        return None;
+    }
+    assert!(o.status.success(), "aws failed: {err}");
+    Some(serde_json::from_slice(&o.stdout).unwrap())
+}
+
+/// Both tools on one session: botocore (the AWS CLI from PyPI, whose login provider uses
+/// the same cache) uses what `awscred login` wrote and refreshes with its key, and awscred
+/// then refreshes with the token botocore wrote.
+#[test]
+fn awscred_and_the_aws_cli_take_turns_on_one_session() {
+    let Some(aws) = aws_cli() else {
+        return missing("the AWS CLI (pip install awscli)");
+    };
+    let mut h = Harness::new("file", Settings::default());
+    h.write_config(&format!("{CONFIG}{PROFILES}"));
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fake-browser.py"
+    );
+    h.set_env("BROWSER", &format!("python3 {script}"));
+    let o = h.run(&["login", "--profile", "console", "--browser"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let Some(v) = aws_identity(&h, &aws) else {
+        return;
+    };
+    assert_eq!(v["Account"], ACCOUNT);
+    assert_eq!(h.emu.count("CreateOAuth2Token:refresh_token"), 0);
+
+    // Expired: the AWS CLI refreshes with the key awscred generated (the emulator checks
+    // its DPoP proof) and writes the rotated token.
+    let path = cache_path(&h);
+    let mut doc = read_cache(&h);
+    let ours = doc["refreshToken"].as_str().unwrap().to_string();
+    doc["accessToken"]["expiresAt"] = serde_json::Value::String("2020-01-01T00:00:00Z".into());
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let v = aws_identity(&h, &aws).unwrap();
+    assert_eq!(v["Account"], ACCOUNT);
+    assert_eq!(h.emu.count("CreateOAuth2Token:refresh_token"), 1);
+    let theirs = read_cache(&h)["refreshToken"].as_str().unwrap().to_string();
+    assert_ne!(theirs, ours);
+
+    // awscred reads what botocore wrote and refreshes with it.
+    let o = h.run(&["export", "--profile", "console", "--refresh"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(h.emu.count("CreateOAuth2Token:refresh_token"), 2);
+    assert!(!h.emu.signin_refresh_token_live(&theirs));
+    let now = read_cache(&h)["refreshToken"].as_str().unwrap().to_string();
+    assert!(h.emu.signin_refresh_token_live(&now));
+    // And the AWS CLI goes on with what awscred wrote.
+    let v = aws_identity(&h, &aws).unwrap();
+    assert_eq!(v["Account"], ACCOUNT);
+}
