@@ -588,3 +588,48 @@ fn awscred_and_the_aws_cli_take_turns_on_one_session() {
     let v = aws_identity(&h, &aws).unwrap();
     assert_eq!(v["Account"], ACCOUNT);
 }
+
+/// Refresh tokens rotate, so two refreshes of one session at once would end it: processes
+/// started together refresh once, and the others wait and use the result.
+#[test]
+fn parallel_exports_refresh_the_session_once() {
+    let (h, _, _) = signed_in(Settings::default());
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            h.command(&["export", "--profile", "console-admin"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        parse_export(&stdout(&o));
+    }
+    assert_eq!(h.emu.count("CreateOAuth2Token:refresh_token"), 1);
+    assert_eq!(h.emu.count("AssumeRole"), 1);
+    let now = read_cache(&h)["refreshToken"].as_str().unwrap().to_string();
+    assert!(h.emu.signin_refresh_token_live(&now));
+}
+
+/// A cache file that is not the AWS CLI's format is an error that says which file and how
+/// to sign in again, never a crash, and it is left as it was.
+#[test]
+fn a_broken_cache_file_names_itself_and_the_fix() {
+    let (h, _, _) = signed_in(Settings::default());
+    std::fs::write(cache_path(&h), "{\"accessToken\":").unwrap();
+    let o = h.run(&["export", "--profile", "console"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(".aws/login/cache/"), "{err}");
+    assert!(
+        err.contains("hint: run awscred login --profile console"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(cache_path(&h)).unwrap(),
+        "{\"accessToken\":"
+    );
+}

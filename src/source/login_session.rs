@@ -30,6 +30,11 @@ use std::path::PathBuf;
 /// no such answer: a new sign-in as the same principal would not change it.)
 const SIGN_IN_AGAIN: &[&str] = &["TOKEN_EXPIRED", "USER_CREDENTIALS_CHANGED"];
 
+/// Extra reads of a file that does not parse (the AWS CLI may be writing it).
+const PARTIAL_READS: u32 = 3;
+/// The pause between them.
+const PARTIAL_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The AWS CLI's login cache file for `session`.
 pub fn cache_path(env: &env::Environment, session: &str) -> Result<PathBuf> {
     let dir = match env.get(env::AWS_LOGIN_CACHE_DIRECTORY) {
@@ -78,14 +83,12 @@ impl CliFile {
     }
 }
 
-fn unreadable(path: &std::path::Path, why: &str, profile: &str) -> Error {
+fn unreadable(path: &std::path::Path, why: &str, hint: String) -> Error {
     Error::user(format!(
         "the AWS CLI's login cache {} cannot be used: {why}",
         path.display()
     ))
-    .with_hint(format!(
-        "run awscred login --profile {profile} (or aws login --profile {profile})"
-    ))
+    .with_hint(hint)
 }
 
 fn parse(bytes: &[u8]) -> std::result::Result<CliFile, String> {
@@ -178,14 +181,25 @@ impl LoginSession {
         .with_hint(self.hint(ctx))
     }
 
+    /// The file as it is now. The AWS CLI rewrites it in place (truncate, then write), so
+    /// a read can catch it half-written: a file that does not parse is read again a few
+    /// times before it counts as broken.
     fn read(&self, ctx: &Context<'_>) -> Result<Option<CliFile>> {
         let path = self.path(ctx)?;
-        let Some(bytes) = crate::safe_write::read_private(&path)? else {
-            return Ok(None);
-        };
-        parse(&bytes)
-            .map(Some)
-            .map_err(|why| unreadable(&path, &why, &self.profile))
+        let mut attempt = 0;
+        loop {
+            let Some(bytes) = crate::safe_write::read_private(&path)? else {
+                return Ok(None);
+            };
+            match parse(&bytes) {
+                Ok(f) => return Ok(Some(f)),
+                Err(_) if attempt < PARTIAL_READS => {
+                    attempt += 1;
+                    std::thread::sleep(PARTIAL_PAUSE);
+                }
+                Err(why) => return Err(unreadable(&path, &why, self.hint(ctx))),
+            }
+        }
     }
 
     fn write(&self, ctx: &Context<'_>, doc: &Map<String, Value>) -> Result<()> {
@@ -234,7 +248,7 @@ impl LoginSession {
         self.write(ctx, &doc)?;
         let path = self.path(ctx)?;
         let written = serde_json::to_vec(&doc).map_err(|_| Error::unexpected("cannot encode"))?;
-        parse(&written).map_err(|why| unreadable(&path, &why, &self.profile).into())
+        parse(&written).map_err(|why| unreadable(&path, &why, self.hint(ctx)).into())
     }
 
     /// A new sign-in where the policy allows one; otherwise `login required`, saying `why`.
@@ -300,7 +314,7 @@ impl LoginSession {
         ));
         let written = serde_json::to_vec(&doc).map_err(|_| Error::unexpected("cannot encode"))?;
         parse(&written)
-            .map_err(|why| unreadable(&self.path(ctx).unwrap_or_default(), &why, &self.profile))
+            .map_err(|why| unreadable(&self.path(ctx).unwrap_or_default(), &why, self.hint(ctx)))
     }
 
     /// The session's current credentials: the file's when they last long enough (a peer or
