@@ -151,17 +151,14 @@ impl DpopKey {
         let header = format!(
             r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","x":"{x}","y":"{y}","crv":"P-256"}}}}"#
         );
-        let payload = serde_json::json!({
-            "htm": "POST",
-            "htu": htu,
-            "iat": now.timestamp(),
-            "jti": uuid_v4(),
-        });
-        let input = format!(
-            "{}.{}",
-            b64.encode(header.as_bytes()),
-            b64.encode(payload.to_string().as_bytes())
-        );
+        let payload = serde_json::to_vec(&Claims {
+            htm: "POST",
+            htu,
+            iat: now.timestamp(),
+            jti: uuid_v4(),
+        })
+        .map_err(|_| Error::unexpected("cannot encode the DPoP proof"))?;
+        let input = format!("{}.{}", b64.encode(header.as_bytes()), b64.encode(&payload));
         let sig = self
             .pair
             .sign(&SystemRandom::new(), input.as_bytes())
@@ -352,6 +349,31 @@ pub struct TokenOutput {
     pub token_type: String,
 }
 
+/// The `tokenInput` structure, sent as the whole body.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenInput<'a> {
+    client_id: &'a str,
+    grant_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code_verifier: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect_uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+}
+
+/// A proof's claims.
+#[derive(serde::Serialize)]
+struct Claims<'a> {
+    htm: &'a str,
+    htu: &'a str,
+    iat: i64,
+    jti: String,
+}
+
 /// CreateOAuth2Token: one POST with a fresh proof. A refusal carries Sign-In's `error` code
 /// (`TOKEN_EXPIRED`, `USER_CREDENTIALS_CHANGED`, `AUTHCODE_EXPIRED`, …) in
 /// [`Failure::code`].
@@ -365,24 +387,32 @@ pub fn create_token(
 ) -> std::result::Result<TokenOutput, Failure> {
     let url = token_url(net.env(), region);
     let shown = crate::remote::url(&url);
-    let body = match grant {
+    let input = match grant {
         Grant::AuthorizationCode {
             code,
             verifier,
             redirect_uri,
-        } => serde_json::json!({
-            "clientId": client_id,
-            "grantType": "authorization_code",
-            "code": code.expose(),
-            "codeVerifier": verifier.expose(),
-            "redirectUri": redirect_uri,
-        }),
-        Grant::Refresh(token) => serde_json::json!({
-            "clientId": client_id,
-            "grantType": "refresh_token",
-            "refreshToken": token.expose(),
-        }),
+        } => TokenInput {
+            client_id,
+            grant_type: "authorization_code",
+            code: Some(code.expose()),
+            code_verifier: Some(verifier.expose()),
+            redirect_uri: Some(redirect_uri),
+            refresh_token: None,
+        },
+        Grant::Refresh(token) => TokenInput {
+            client_id,
+            grant_type: "refresh_token",
+            code: None,
+            code_verifier: None,
+            redirect_uri: None,
+            refresh_token: Some(token.expose()),
+        },
     };
+    let body = Secret::new(
+        serde_json::to_vec(&input)
+            .map_err(|_| Error::unexpected("cannot encode the token request"))?,
+    );
     let operation = "CreateOAuth2Token";
     let reply = net.send(
         operation,
@@ -393,7 +423,7 @@ pub fn create_token(
                 ("content-type", "application/json".to_string()),
                 ("dpop", key.proof(&url, now)?),
             ],
-            body: body.to_string().into_bytes(),
+            body: body.expose().clone(),
         },
         Errors::JsonErrorField,
     )?;

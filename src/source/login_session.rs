@@ -135,18 +135,29 @@ fn parse(bytes: &[u8]) -> std::result::Result<CliFile, String> {
 }
 
 /// The `accessToken` object as the AWS CLI writes it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccessToken<'a> {
+    access_key_id: &'a str,
+    secret_access_key: &'a str,
+    session_token: &'a str,
+    account_id: &'a str,
+    expires_at: String,
+}
+
 fn access_token(
     out: &signin_oauth::TokenOutput,
     account_id: Option<&str>,
     expires_at: DateTime<Utc>,
-) -> Value {
-    serde_json::json!({
-        "accessKeyId": out.access_key_id,
-        "secretAccessKey": out.secret_access_key.expose(),
-        "sessionToken": out.session_token.expose(),
-        "accountId": account_id.unwrap_or_default(),
-        "expiresAt": format_expiration(expires_at),
+) -> Result<Value> {
+    serde_json::to_value(AccessToken {
+        access_key_id: &out.access_key_id,
+        secret_access_key: out.secret_access_key.expose(),
+        session_token: out.session_token.expose(),
+        account_id: account_id.unwrap_or_default(),
+        expires_at: format_expiration(expires_at),
     })
+    .map_err(|_| Error::unexpected("cannot encode the login cache"))
 }
 
 fn expiry(now: DateTime<Utc>, expires_in: i64) -> Result<DateTime<Utc>> {
@@ -239,7 +250,7 @@ impl LoginSession {
         let mut doc = file.doc.expose().clone();
         doc.insert(
             "accessToken".into(),
-            access_token(&out, file.account_id.as_deref(), expires_at),
+            access_token(&out, file.account_id.as_deref(), expires_at)?,
         );
         doc.insert(
             "refreshToken".into(),
@@ -293,7 +304,7 @@ impl LoginSession {
         let mut doc = Map::new();
         doc.insert(
             "accessToken".into(),
-            access_token(out, account.as_deref(), expiry(now, out.expires_in)?),
+            access_token(out, account.as_deref(), expiry(now, out.expires_in)?)?,
         );
         doc.insert("tokenType".into(), Value::String(out.token_type.clone()));
         doc.insert("clientId".into(), Value::String(done.client_id.to_string()));
