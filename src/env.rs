@@ -27,7 +27,8 @@ pub const AWS_ENDPOINT_URL_SSO: &str = "AWS_ENDPOINT_URL_SSO";
 pub const AWS_ENDPOINT_URL_COGNITO_IDENTITY: &str = "AWS_ENDPOINT_URL_COGNITO_IDENTITY";
 /// Endpoint for STS.
 pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
-/// Endpoint for AWS Sign-In (the console federation endpoint, `/federation`).
+/// Endpoint for AWS Sign-In (the console federation endpoint, `/federation`, and the
+/// OAuth endpoints of `aws login` console sessions).
 pub const AWS_ENDPOINT_URL_SIGNIN: &str = "AWS_ENDPOINT_URL_SIGNIN";
 /// Endpoint for Bedrock's control plane (ListInferenceProfiles).
 pub const AWS_ENDPOINT_URL_BEDROCK: &str = "AWS_ENDPOINT_URL_BEDROCK";
@@ -36,6 +37,8 @@ pub const AWS_ENDPOINT_URL_BEDROCK_RUNTIME: &str = "AWS_ENDPOINT_URL_BEDROCK_RUN
 /// Claude Code's Bedrock endpoint: its control-plane and runtime clients both use it,
 /// ahead of the `AWS_ENDPOINT_URL*` variables.
 pub const ANTHROPIC_BEDROCK_BASE_URL: &str = "ANTHROPIC_BEDROCK_BASE_URL";
+/// Directory of the AWS CLI's login cache (`~/.aws/login/cache` by default).
+pub const AWS_LOGIN_CACHE_DIRECTORY: &str = "AWS_LOGIN_CACHE_DIRECTORY";
 /// Web identity token file for AssumeRoleWithWebIdentity.
 pub const AWS_WEB_IDENTITY_TOKEN_FILE: &str = "AWS_WEB_IDENTITY_TOKEN_FILE";
 /// Role for the environment's web identity.

@@ -28,6 +28,7 @@ pub(crate) mod remote;
 pub(crate) mod safe_write;
 pub mod secret;
 pub(crate) mod services;
+pub(crate) mod signin_oauth;
 pub(crate) mod sigv4;
 pub(crate) mod source;
 pub mod store;

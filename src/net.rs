@@ -119,6 +119,9 @@ pub enum Errors {
     Xml,
     /// No error codes (the metadata endpoints): the status says it.
     Plain,
+    /// restJson whose modelled `error` field is the code that matters (AWS Sign-In:
+    /// `TOKEN_EXPIRED` inside an `AccessDeniedException`), else as [`Errors::Json`].
+    JsonErrorField,
 }
 
 /// One request.
@@ -298,6 +301,9 @@ impl Net {
             Errors::Json => json_error(error_type.as_deref(), &body),
             Errors::Xml => xml_error(&body),
             Errors::Plain => None,
+            Errors::JsonErrorField => {
+                json_error_field(&body).or_else(|| json_error(error_type.as_deref(), &body))
+            }
         };
         let retry = status >= 500 || status == 429;
         Err(match said {
@@ -479,6 +485,21 @@ fn json_error(header: Option<&str>, body: &str) -> Option<(String, Option<String
     let message = field("message")
         .or_else(|| field("Message"))
         .or_else(|| field("error_description"));
+    Some((code, message))
+}
+
+/// The `error` field of a restJson error body, with `message`.
+fn json_error_field(body: &str) -> Option<(String, Option<String>)> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let code = v
+        .get("error")?
+        .as_str()
+        .filter(|c| !c.is_empty())?
+        .to_string();
+    let message = v
+        .get("message")
+        .and_then(|m| m.as_str())
+        .map(str::to_string);
     Some((code, message))
 }
 
@@ -949,6 +970,15 @@ mod tests {
             Some(("SlowDownException".into(), Some("wait".into())))
         );
         assert_eq!(json_error(None, "<html>"), None);
+    }
+
+    #[test]
+    fn sign_in_errors_come_from_the_error_field() {
+        assert_eq!(
+            json_error_field(r#"{"error":"TOKEN_EXPIRED","message":"gone"}"#),
+            Some(("TOKEN_EXPIRED".into(), Some("gone".into())))
+        );
+        assert_eq!(json_error_field(r#"{"message":"x"}"#), None);
     }
 
     #[test]

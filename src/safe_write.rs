@@ -142,31 +142,88 @@ pub fn write_with_backup(
     Ok(kept)
 }
 
-/// Writes a file that holds a secret for another tool (an interop file such as the AWS
-/// CLI's SSO token cache): new directories 0700, the file always 0600, never through a link
-/// at its name (a link there is refused, not followed).
+/// Reads a file of another tool's that holds a secret (the AWS CLI's login cache); `None`
+/// when it does not exist. A link (or anything but a regular file) at its name is refused,
+/// never followed.
+pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
+    let name = file_name(path)?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = match sys::open_dir(parent) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(cannot("open", parent, &e)),
+    };
+    check_private_dir(parent)?;
+    match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
+        Found::Missing => return Ok(None),
+        Found::File { .. } => {}
+        Found::Link => return Err(private_link_refused(path)),
+        Found::Dir | Found::Other => return Err(not_a_file(path)),
+    }
+    match sys::open_file(&dir, name) {
+        Ok(f) => read_limited(f, path).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(cannot("read", path, &e)),
+    }
+}
+
+/// Replaces a file of another tool's that holds a secret: a new `O_EXCL|O_NOFOLLOW` file
+/// beside it, always [`MODE_PRIVATE`], renamed over it. A link at the name is refused, not
+/// written through; missing directories are made owner-only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = file_name(path)?;
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    sys::create_private_dir(parent).map_err(|e| cannot("create", parent, &e))?;
+    if fs_err::symlink_metadata(parent).is_err() {
+        sys::create_private_dir(parent).map_err(|e| cannot("create", parent, &e))?;
+    }
     let dir = sys::open_dir(parent).map_err(|e| cannot("open", parent, &e))?;
+    check_private_dir(parent)?;
     match sys::lookup(&dir, name).map_err(|e| cannot("read", path, &e))? {
         Found::Missing | Found::File { .. } => {}
-        Found::Link => {
-            return Err(Error::user(format!(
-                "{} is a symbolic link; awscred writes a token only to a regular file",
-                path.display()
-            ))
-            .with_hint(format!("remove {}", path.display())));
-        }
+        Found::Link => return Err(private_link_refused(path)),
         Found::Dir | Found::Other => return Err(not_a_file(path)),
     }
-    replace_when_ready(&dir, name, bytes, MODE_PRIVATE, &mut || Ok(()), |e| {
-        cannot("write", path, e)
-    })
+    replace_in(&dir, name, bytes, MODE_PRIVATE).map_err(|e| cannot("write", path, &e))
+}
+
+/// The directory of a private file must be the user's and closed to other users' writes,
+/// or another user could replace the file between a read and a write.
+fn check_private_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = fs_err::metadata(dir) else {
+            return Ok(());
+        };
+        let open_to_others = m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0;
+        if !sys::is_current_user(m.uid()) || open_to_others {
+            return Err(Error::user(format!(
+                "{} belongs to another user or can be written by other users; awscred keeps no secret there",
+                dir.display()
+            ))
+            .with_hint(format!(
+                "make {} your own directory with chmod 700",
+                dir.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+fn private_link_refused(path: &Path) -> Error {
+    Error::user(format!(
+        "{} is a symbolic link; awscred does not follow links to a file that holds a secret",
+        path.display()
+    ))
+    .with_hint(format!("remove {} and sign in again", path.display()))
 }
 
 /// Removes a regular file (never what a link at its name points to); `false` when there
@@ -1098,5 +1155,50 @@ mod tests {
             assert!(e.message().contains("other users"), "{}", e.message());
             assert_eq!(std::fs::read_dir(&state).unwrap().count(), 0);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_0600_replaced_and_never_reached_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("login/cache/k.json");
+        assert_eq!(read_private(&path).unwrap(), None);
+        write_private(&path, b"one").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(
+            mode(path.parent().unwrap()),
+            0o700,
+            "a new directory is private"
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"two").unwrap();
+        assert_eq!(mode(&path), 0o600, "a secret file is 0600 whatever it was");
+        assert_eq!(read_private(&path).unwrap().as_deref(), Some(&b"two"[..]));
+        // A link at the temporary name: a fresh random name is taken, the target untouched.
+        let victim = dir.path().join("victim");
+        fs_err::write(&victim, "keep").unwrap();
+        let tmp = path.parent().unwrap().join(".k.json.awscred.tmp");
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        write_private(&path, b"three").unwrap();
+        assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(fs_err::read(&path).unwrap(), b"three");
+        // A link at the name itself: refused for reading and writing.
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let e = write_private(&path, b"four").unwrap_err();
+        assert!(e.message().contains("symbolic link"), "{}", e.message());
+        assert!(read_private(&path).is_err());
+        assert_eq!(fs_err::read_to_string(&victim).unwrap(), "keep");
+        // A directory every user can write to (not sticky): refused.
+        fs_err::remove_file(&path).unwrap();
+        let parent = path.parent().unwrap();
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = write_private(&path, b"five").unwrap_err();
+        assert!(e.message().contains("other users"), "{}", e.message());
+        assert!(read_private(&path).is_err());
+        std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o775)).unwrap();
+        write_private(&path, b"six").unwrap();
     }
 }

@@ -27,6 +27,7 @@ mod oidc;
 mod portal;
 mod portal_accounts;
 mod signin;
+mod signin_oauth;
 mod sigv4;
 mod state;
 mod sts;
@@ -34,6 +35,7 @@ mod wire;
 
 pub use bedrock::frame;
 pub use oidc::pkce_challenge;
+pub use signin_oauth::DEFAULT_PRINCIPAL as SIGNIN_DEFAULT_PRINCIPAL;
 pub use state::{
     ConsoleLogin, Emulator, EmulatorState, Fault, Issued, PortalAccount, Settings, WebIdentityCheck,
 };
@@ -84,6 +86,9 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/_emulator/settings", post(admin::settings))
         .route("/_emulator/fault", post(admin::fault))
         .route("/_emulator/expire", post(admin::expire))
+        .route("/v1/authorize", get(signin_oauth::authorize))
+        .route("/v1/token", post(signin_oauth::token))
+        .route("/_emulator/signin/expire", post(signin_oauth::admin_expire))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             wire::apply_rewrite,

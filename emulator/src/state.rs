@@ -247,6 +247,7 @@ pub struct EmulatorState {
     pub(crate) console_logins: Vec<ConsoleLogin>,
     /// ListAccountRoles calls being answered now, and the most at once so far.
     pub(crate) roles_in_flight: (usize, usize),
+    pub(crate) signin: crate::signin_oauth::SigninState,
 }
 
 /// A console sign-in the federation endpoint accepted (`Action=login`).
@@ -381,6 +382,11 @@ impl Emulator {
             state,
             _thread: thread,
         })
+    }
+
+    /// The shared state, for the handle's methods defined beside their service.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.state
     }
 
     /// Base URL, for every `AWS_ENDPOINT_URL_*`.

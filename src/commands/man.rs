@@ -83,6 +83,14 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "AWSCRED_PROCESS_CHAIN",
         "Set for a credential_process awscred runs, to stop loops.",
     ),
+    (
+        "AWS_ENDPOINT_URL_SIGNIN",
+        "Endpoint override for AWS Sign-In (console sessions of login_session profiles).",
+    ),
+    (
+        "AWS_LOGIN_CACHE_DIRECTORY",
+        "The AWS CLI's login cache directory (default ~/.aws/login/cache).",
+    ),
 ];
 
 /// Files awscred reads or writes.
@@ -114,6 +122,10 @@ const FILES: &[(&str, &str)] = &[
     (
         "~/.claude/settings.json, .claude/settings.json, .claude/settings.local.json",
         "Claude Code settings that awscred setup claude edits and awscred doctor reads.",
+    ),
+    (
+        "~/.aws/login/cache/<sha256 of login_session>.json",
+        "The console session of aws login (login_session profiles): read, refreshed and written back in the AWS CLI's format (0600); logout keeps it (aws logout ends it).",
     ),
 ];
 

@@ -42,6 +42,21 @@ pub enum Base {
     Oidc(OidcSource),
     /// `credential_process`: another program prints the credentials.
     Process(ProcessSource),
+    /// `login_session`: a console session of `aws login` (AWS Sign-In, DPoP-bound refresh).
+    LoginSession(LoginSession),
+}
+
+/// A console session signed in with `aws login` (or `awscred login`): the AWS CLI's login
+/// cache file holds its credentials, refresh token and DPoP key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginSession {
+    /// The profile that names it.
+    pub profile: String,
+    /// `login_session`: the ARN of the signed-in session; its SHA-256 names the cache file.
+    pub session: String,
+    /// Region of the Sign-In endpoint (`AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's
+    /// `region`, else `us-east-1`).
+    pub region: String,
 }
 
 /// An external `credential_process` command.

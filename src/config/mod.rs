@@ -11,8 +11,8 @@ pub mod resolve;
 pub mod settings;
 
 pub use resolve::{
-    Base, Chain, LoginFlow, OidcSource, ProcessSource, RoleStep, Settings, SsoRole, SsoSession,
-    StaticKeys, StoreChoice, WebIdentity,
+    Base, Chain, LoginFlow, LoginSession, OidcSource, ProcessSource, RoleStep, Settings, SsoRole,
+    SsoSession, StaticKeys, StoreChoice, WebIdentity,
 };
 
 use crate::env::Environment;

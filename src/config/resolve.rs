@@ -99,6 +99,7 @@ fn has_credential_settings(p: &ProfileView<'_>) -> bool {
         "web_identity_token_file",
         "credential_process",
         "awscred_oidc_issuer",
+        "login_session",
     ]
     .iter()
     .any(|k| p.get(k).is_some())
@@ -309,6 +310,15 @@ fn walk(
         return sso(files, &p).map(Base::Sso);
     }
 
+    // botocore's order: keys in the credentials file, then the login session, then
+    // credential_process and keys in the config file.
+    if let Some(v) = p.get("login_session")
+        && p.credentials
+            .is_none_or(|s| s.get("aws_access_key_id").is_none())
+    {
+        return login_session(env, &view(files, &visited[0]), &p, v);
+    }
+
     if let Some(keys) = static_keys(files, &p)? {
         return Ok(keys);
     }
@@ -358,6 +368,36 @@ fn walk(
         "add sso_session, sso_account_id and sso_role_name to [profile {name}] in {}",
         files.config_path.display()
     )))
+}
+
+fn login_session(
+    env: &Environment,
+    top: &ProfileView<'_>,
+    p: &ProfileView<'_>,
+    v: &Value,
+) -> Result<Base> {
+    let session = v.text.trim();
+    if !session.starts_with("arn:") {
+        return Err(Error::user(format!(
+            "{}: login_session of profile `{}` is not an ARN",
+            v.at, p.name
+        ))
+        .with_hint(format!("run aws login --profile {} to set it", p.name)));
+    }
+    let (region, set_in) = if let Some(r) = env.get(env::AWS_REGION) {
+        (r, env::AWS_REGION.to_string())
+    } else if let Some(r) = env.get(env::AWS_DEFAULT_REGION) {
+        (r, env::AWS_DEFAULT_REGION.to_string())
+    } else if let Some(r) = top.get("region").or_else(|| p.get("region")) {
+        (r.text.as_str(), format!("{}: region", r.at))
+    } else {
+        ("us-east-1", String::new())
+    };
+    Ok(Base::LoginSession(LoginSession {
+        profile: p.name.to_string(),
+        session: session.to_string(),
+        region: check_region(region, &set_in)?,
+    }))
 }
 
 fn role_step(p: &ProfileView<'_>, role_arn: &str) -> Result<RoleStep> {
@@ -840,6 +880,57 @@ sso_role_name = r
         .unwrap();
         let e = resolve(&f, "p", &env()).unwrap_err();
         assert_eq!(e.message(), "profile `p` is missing sso_role_name");
+    }
+
+    #[test]
+    fn login_session_profiles_resolve_in_botocores_order() {
+        let config = "\
+[profile console]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/me
+region = eu-west-1
+[profile on-top]
+role_arn = arn:aws:iam::111122223333:role/Admin
+source_profile = console
+region = ap-south-1
+[profile with-config-keys]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/me
+aws_access_key_id = AKIACONFIG
+aws_secret_access_key = s
+[profile with-file-keys]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/me
+[profile bad]
+login_session = me
+";
+        let creds = "[with-file-keys]\naws_access_key_id = AKIAFILE\naws_secret_access_key = s\n";
+        let files = AwsFiles::from_texts(config, creds).unwrap();
+        let none = Environment::from_pairs([]);
+        let login = |name: &str, env: &Environment| match resolve(&files, name, env).unwrap().base {
+            Base::LoginSession(l) => Some(l),
+            _ => None,
+        };
+        let l = login("console", &none).unwrap();
+        assert_eq!(
+            (l.session.as_str(), l.region.as_str(), l.profile.as_str()),
+            (
+                "arn:aws:sts::111122223333:assumed-role/Admin/me",
+                "eu-west-1",
+                "console"
+            )
+        );
+        // The region of the profile asked for, as botocore's session has it.
+        assert_eq!(login("on-top", &none).unwrap().region, "ap-south-1");
+        let env = Environment::from_pairs([("AWS_REGION", "us-west-2")]);
+        assert_eq!(login("console", &env).unwrap().region, "us-west-2");
+        assert!(
+            login("with-config-keys", &none).is_some(),
+            "beats keys in the config file"
+        );
+        assert!(
+            login("with-file-keys", &none).is_none(),
+            "loses to the credentials file"
+        );
+        let e = resolve(&files, "bad", &none).unwrap_err();
+        assert!(e.message().contains("not an ARN"), "{}", e.message());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! can do: over SSH, in WSL, in a container, or without a display, a browser cannot open
 //! here, so the device flow is the default there.
 
+pub mod aws_signin;
 pub mod browser;
 pub mod device;
 pub mod loopback;

@@ -109,7 +109,7 @@ pub fn borrow(ctx: &Context<'_>, session: &SsoSession) -> Result<Option<SsoToken
     let Some(path) = path(ctx, session) else {
         return Ok(None);
     };
-    let text = match crate::safe_write::read(&crate::safe_write::Place::Own(path.clone())) {
+    let text = match crate::safe_write::read_private(&path) {
         Ok(Some(t)) => t,
         Ok(None) => return Ok(None),
         Err(e) => {
@@ -117,7 +117,7 @@ pub fn borrow(ctx: &Context<'_>, session: &SsoSession) -> Result<Option<SsoToken
             return Ok(None);
         }
     };
-    let Ok(t) = serde_json::from_str::<CliToken>(&text) else {
+    let Ok(t) = serde_json::from_slice::<CliToken>(&text) else {
         crate::log::debug(&format!(
             "{} is not an AWS CLI token; not used",
             path.display()
@@ -211,11 +211,10 @@ pub fn unshare(ctx: &Context<'_>, session: &SsoSession, token: &SsoToken) -> Res
     let Some(path) = path(ctx, session) else {
         return Ok(());
     };
-    let Ok(Some(text)) = crate::safe_write::read(&crate::safe_write::Place::Own(path.clone()))
-    else {
+    let Ok(Some(text)) = crate::safe_write::read_private(&path) else {
         return Ok(());
     };
-    let theirs = serde_json::from_str::<CliToken>(&text)
+    let theirs = serde_json::from_slice::<CliToken>(&text)
         .ok()
         .and_then(|t| t.access_token);
     if theirs.is_some_and(|t| t.expose() == token.access_token.expose()) {

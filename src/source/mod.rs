@@ -13,6 +13,7 @@
 
 pub mod cli_sso_cache;
 pub mod instance;
+pub mod login_session;
 pub mod mfa;
 pub mod oidc;
 pub mod process;
@@ -161,6 +162,7 @@ pub fn of(base: &Base) -> &dyn Source {
         Base::WebIdentity(w) => w,
         Base::Oidc(o) => o,
         Base::Process(p) => p,
+        Base::LoginSession(l) => l,
     }
 }
 
