@@ -8,8 +8,7 @@
 //! string. Managed preferences (a configuration profile on macOS, the
 //! `SOFTWARE\Policies\Claude` registry key on Windows) win over the user's file.
 
-use super::json_edit::Editor;
-use super::{Change, not_object, show};
+use super::{Change, editor, not_object, show};
 use crate::error::{Error, Result};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -174,17 +173,7 @@ pub fn merge(existing: Option<&str>, file: &Path, keys: &[(&str, String)]) -> Re
     {
         return Err(not_object(file, "`enterpriseConfig`"));
     }
-    let (mut ed, rewritten) = match Editor::new(text) {
-        Some(ed) => (ed, false),
-        None => {
-            let mut pretty = serde_json::to_string_pretty(&Value::Object(parsed))
-                .map_err(|e| Error::unexpected("cannot encode the settings").caused_by(&e))?;
-            pretty.push('\n');
-            let ed = Editor::new(&pretty)
-                .ok_or_else(|| Error::unexpected("cannot edit the settings awscred encoded"))?;
-            (ed, true)
-        }
-    };
+    let (mut ed, rewritten) = editor(text, parsed)?;
     let mut changes = Vec::new();
     for (k, v) in keys {
         let path = ["enterpriseConfig", k];
