@@ -208,6 +208,20 @@ pub struct Merged {
     pub stale_models: Vec<(String, String)>,
 }
 
+/// The settings `text` of `file` as a JSON object; anything else is the user's to fix.
+pub(crate) fn parse_object(text: &str, file: &Path) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(not_object(file, "the top level")),
+        Err(e) => Err(Error::user(format!("{} is not valid JSON", file.display()))
+            .caused_by(&e)
+            .with_hint(format!(
+                "fix {} by hand; awscred left it unchanged",
+                file.display()
+            ))),
+    }
+}
+
 /// An editor over `text`, and whether the text had to be rewritten: what the editor
 /// declines (duplicate keys) is rewritten whole as pretty JSON, as a JSON reader sees it
 /// (`parsed`, the same text read by serde_json).
@@ -237,18 +251,7 @@ pub fn merge(existing: Option<&str>, file: &Path, setup: &Setup) -> Result<Merge
         Some(t) if !t.trim().is_empty() => t,
         _ => "{}\n",
     };
-    let parsed = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Err(not_object(file, "the top level")),
-        Err(e) => {
-            return Err(Error::user(format!("{} is not valid JSON", file.display()))
-                .caused_by(&e)
-                .with_hint(format!(
-                    "fix {} by hand; awscred left it unchanged",
-                    file.display()
-                )));
-        }
-    };
+    let parsed = parse_object(text, file)?;
     if parsed.get("env").is_some_and(|e| !e.is_object()) {
         return Err(not_object(file, "`env`"));
     }

@@ -221,24 +221,15 @@ fn botocore_reads_the_account_id_of_awscred_process() {
         "{CONFIG}\n[profile cli]\ncredential_process = {exe} process --profile admin\nregion = us-east-1\n"
     ));
     h.login();
-    let o = Command::new(python)
-        .args([
-            "-c",
-            "import awscli.clidriver, botocore.session\n\
-             c = botocore.session.Session(profile='cli').get_credentials().get_frozen_credentials()\n\
-             print(c.access_key + '|' + str(c.account_id))",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", h.home())
+    let mut c = Command::new(python);
+    c.args([
+        "-c",
+        "import awscli.clidriver, botocore.session\n\
+         c = botocore.session.Session(profile='cli').get_credentials().get_frozen_credentials()\n\
+         print(c.access_key + '|' + str(c.account_id))",
+    ]);
+    let o = aws_env(&mut c, &h)
         .env("XDG_CACHE_HOME", h.home().join(".cache"))
-        .env("AWS_CONFIG_FILE", h.config_path())
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            h.home().join(".aws/credentials"),
-        )
-        .env("AWS_ENDPOINT_URL", h.emu.url())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWSCRED_CACHE", "file")
         .output()
         .expect("run python");
