@@ -208,6 +208,35 @@ pub struct Merged {
     pub stale_models: Vec<(String, String)>,
 }
 
+/// The settings `text` of `file` as a JSON object; anything else is the user's to fix.
+pub(crate) fn parse_object(text: &str, file: &Path) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(not_object(file, "the top level")),
+        Err(e) => Err(Error::user(format!("{} is not valid JSON", file.display()))
+            .caused_by(&e)
+            .with_hint(format!(
+                "fix {} by hand; awscred left it unchanged",
+                file.display()
+            ))),
+    }
+}
+
+/// An editor over `text`, and whether the text had to be rewritten: what the editor
+/// declines (duplicate keys) is rewritten whole as pretty JSON, as a JSON reader sees it
+/// (`parsed`, the same text read by serde_json).
+pub(crate) fn editor(text: &str, parsed: Map<String, Value>) -> Result<(Editor, bool)> {
+    if let Some(ed) = Editor::new(text) {
+        return Ok((ed, false));
+    }
+    let mut pretty = serde_json::to_string_pretty(&Value::Object(parsed))
+        .map_err(|e| Error::unexpected("cannot encode the settings").caused_by(&e))?;
+    pretty.push('\n');
+    let ed = Editor::new(&pretty)
+        .ok_or_else(|| Error::unexpected("cannot edit the settings awscred encoded"))?;
+    Ok((ed, true))
+}
+
 pub(crate) fn not_object(file: &Path, what: &str) -> Error {
     Error::user(format!("{what} in {} is not a JSON object", file.display())).with_hint(format!(
         "fix {} by hand; awscred left it unchanged",
@@ -222,34 +251,11 @@ pub fn merge(existing: Option<&str>, file: &Path, setup: &Setup) -> Result<Merge
         Some(t) if !t.trim().is_empty() => t,
         _ => "{}\n",
     };
-    let parsed = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Err(not_object(file, "the top level")),
-        Err(e) => {
-            return Err(Error::user(format!("{} is not valid JSON", file.display()))
-                .caused_by(&e)
-                .with_hint(format!(
-                    "fix {} by hand; awscred left it unchanged",
-                    file.display()
-                )));
-        }
-    };
+    let parsed = parse_object(text, file)?;
     if parsed.get("env").is_some_and(|e| !e.is_object()) {
         return Err(not_object(file, "`env`"));
     }
-    let (mut ed, rewritten) = match Editor::new(text) {
-        Some(ed) => (ed, false),
-        None => {
-            // What the editor declines (duplicate keys) is rewritten whole, as a JSON
-            // reader sees it.
-            let mut pretty = serde_json::to_string_pretty(&Value::Object(parsed))
-                .map_err(|e| Error::unexpected("cannot encode the settings").caused_by(&e))?;
-            pretty.push('\n');
-            let ed = Editor::new(&pretty)
-                .ok_or_else(|| Error::unexpected("cannot edit the settings awscred encoded"))?;
-            (ed, true)
-        }
-    };
+    let (mut ed, rewritten) = editor(text, parsed)?;
     let mut changes = Vec::new();
     let mut set = |ed: &mut Editor, path: &[&str], value: &str| -> Result<()> {
         let new = Value::String(value.to_string());

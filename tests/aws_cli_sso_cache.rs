@@ -150,37 +150,21 @@ fn a_rejected_or_signed_out_cli_token_is_not_used_again() {
 }
 
 #[cfg(unix)]
-fn aws_cli() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("AWSCRED_TEST_AWS_CLI") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws");
-    venv.exists().then_some(venv)
-}
-
-#[cfg(unix)]
 fn run_aws(aws: &std::path::Path, h: &Harness) -> std::process::Output {
-    std::process::Command::new(aws)
-        .args([
+    aws_command(
+        aws,
+        h,
+        &[
             "sts",
             "get-caller-identity",
             "--profile",
             "bedrock",
             "--output",
             "json",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", h.home())
-        .env("AWS_CONFIG_FILE", h.config_path())
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            h.home().join(".aws/credentials"),
-        )
-        .env("AWS_ENDPOINT_URL", h.emu.url())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("run aws")
+        ],
+    )
+    .output()
+    .expect("run aws")
 }
 
 #[cfg(unix)]

@@ -10,14 +10,6 @@ use common::*;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn aws_cli() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("AWSCRED_TEST_AWS_CLI") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws");
-    venv.exists().then_some(venv)
-}
-
 #[test]
 fn aws_cli_uses_awscred_as_credential_process() {
     let Some(aws) = aws_cli() else {
@@ -30,29 +22,22 @@ fn aws_cli_uses_awscred_as_credential_process() {
     ));
     h.login();
     let run = || {
-        Command::new(&aws)
-            .args([
+        aws_command(
+            &aws,
+            &h,
+            &[
                 "sts",
                 "get-caller-identity",
                 "--profile",
                 "cli",
                 "--output",
                 "json",
-            ])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", h.home())
-            .env("XDG_CACHE_HOME", h.home().join(".cache"))
-            .env("AWS_CONFIG_FILE", h.config_path())
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                h.home().join(".aws/credentials"),
-            )
-            .env("AWS_ENDPOINT_URL", h.emu.url())
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWSCRED_CACHE", "file")
-            .output()
-            .expect("run aws")
+            ],
+        )
+        .env("XDG_CACHE_HOME", h.home().join(".cache"))
+        .env("AWSCRED_CACHE", "file")
+        .output()
+        .expect("run aws")
     };
     let o = run();
     assert!(o.status.success(), "aws failed: {}", stderr(&o));
@@ -155,18 +140,9 @@ role_session_name = s9
     )
     .unwrap();
     let env = |c: &mut Command| {
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", h.home())
+        aws_env(c, &h)
             .env("USER", "matrix")
             .env("XDG_CACHE_HOME", h.home().join(".cache"))
-            .env("AWS_CONFIG_FILE", h.config_path())
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                h.home().join(".aws/credentials"),
-            )
-            .env("AWS_ENDPOINT_URL", h.emu.url())
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_ACCESS_KEY_ID", KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET)
             .env("AWS_DEFAULT_REGION", "us-east-1")
@@ -245,24 +221,15 @@ fn botocore_reads_the_account_id_of_awscred_process() {
         "{CONFIG}\n[profile cli]\ncredential_process = {exe} process --profile admin\nregion = us-east-1\n"
     ));
     h.login();
-    let o = Command::new(python)
-        .args([
-            "-c",
-            "import awscli.clidriver, botocore.session\n\
-             c = botocore.session.Session(profile='cli').get_credentials().get_frozen_credentials()\n\
-             print(c.access_key + '|' + str(c.account_id))",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", h.home())
+    let mut c = Command::new(python);
+    c.args([
+        "-c",
+        "import awscli.clidriver, botocore.session\n\
+         c = botocore.session.Session(profile='cli').get_credentials().get_frozen_credentials()\n\
+         print(c.access_key + '|' + str(c.account_id))",
+    ]);
+    let o = aws_env(&mut c, &h)
         .env("XDG_CACHE_HOME", h.home().join(".cache"))
-        .env("AWS_CONFIG_FILE", h.config_path())
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            h.home().join(".aws/credentials"),
-        )
-        .env("AWS_ENDPOINT_URL", h.emu.url())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWSCRED_CACHE", "file")
         .output()
         .expect("run python");

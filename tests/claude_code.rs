@@ -12,7 +12,7 @@ use awscred_emulator::{Fault, Settings};
 use common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 fn claude_bin() -> Option<PathBuf> {
@@ -101,6 +101,22 @@ fn claude(h: &Harness, bin: &PathBuf, args: &[&str]) -> Command {
     c
 }
 
+/// Claude Code succeeded and printed the emulator's reply; `context` follows "claude failed"
+/// in the message otherwise.
+fn assert_replied(o: &Output, context: &str) {
+    assert!(
+        o.status.success(),
+        "claude failed{context}: {}\n{}",
+        stdout(o),
+        stderr(o)
+    );
+    assert!(
+        stdout(o).contains("Hello from the awscred emulator."),
+        "{}",
+        stdout(o)
+    );
+}
+
 /// Every Bedrock request was signed with role credentials awscred obtained.
 fn assert_signed_by_awscred(h: &Harness) -> Vec<String> {
     let signers = h.emu.bedrock_signers();
@@ -127,17 +143,7 @@ fn claude_prints_the_reply_with_awscred_credentials() {
     let mut h = Harness::new("file", Settings::default());
     let log = setup(&mut h);
     let o = claude(&h, &bin, &["-p", "say hi"]).output().unwrap();
-    assert!(
-        o.status.success(),
-        "claude failed: {}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    assert!(
-        stdout(&o).contains("Hello from the awscred emulator."),
-        "{}",
-        stdout(&o)
-    );
+    assert_replied(&o, "");
     assert!(h.emu.count("InvokeModelWithResponseStream") >= 1);
     let signers = assert_signed_by_awscred(&h);
     let runs = export_runs(&log);
@@ -164,17 +170,7 @@ fn expired_token_makes_claude_rerun_export_and_retry() {
         1,
     ));
     let o = claude(&h, &bin, &["-p", "say hi"]).output().unwrap();
-    assert!(
-        o.status.success(),
-        "claude failed: {}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    assert!(
-        stdout(&o).contains("Hello from the awscred emulator."),
-        "{}",
-        stdout(&o)
-    );
+    assert_replied(&o, "");
     assert!(
         h.emu.count("InvokeModelWithResponseStream") >= 2,
         "{:?}",
@@ -335,17 +331,7 @@ fn rejected_cached_credentials_heal_through_aws_auth_refresh() {
 
     h.emu.forget_credentials();
     let o = claude(&h, &bin, &["-p", "say hi"]).output().unwrap();
-    assert!(
-        o.status.success(),
-        "claude failed after AWS forgot the session: {}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    assert!(
-        stdout(&o).contains("Hello from the awscred emulator."),
-        "{}",
-        stdout(&o)
-    );
+    assert_replied(&o, " after AWS forgot the session");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(
         text.lines().any(|l| l.split(' ').nth(1) == Some("login")),
@@ -388,17 +374,7 @@ fn claude_answers_with_a_bedrock_api_key_from_awscred_exec() {
         .current_dir(h.home())
         .output()
         .unwrap();
-    assert!(
-        o.status.success(),
-        "claude failed: {}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    assert!(
-        stdout(&o).contains("Hello from the awscred emulator."),
-        "{}",
-        stdout(&o)
-    );
+    assert_replied(&o, "");
     assert!(h.emu.count("InvokeModelWithResponseStream") >= 1);
     let bearers = h.emu.bedrock_bearers();
     assert!(

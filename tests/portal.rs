@@ -638,40 +638,25 @@ fn sso_populate_credential_process_profiles_resolve_to_the_sso_role() {
     assert_eq!(h.emu.issued(akid).unwrap().account, "444455556666");
 
     // The AWS CLI uses it with no sign-in of its own.
-    let aws = std::env::var("AWSCRED_TEST_AWS_CLI")
-        .map(std::path::PathBuf::from)
-        .ok()
-        .or_else(|| {
-            let venv =
-                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws");
-            venv.exists().then_some(venv)
-        });
-    let Some(aws) = aws else {
+    let Some(aws) = aws_cli() else {
         return missing("the AWS CLI (pip install awscli)");
     };
-    let o = std::process::Command::new(aws)
-        .args([
+    let o = aws_command(
+        &aws,
+        &h,
+        &[
             "sts",
             "get-caller-identity",
             "--profile",
             "Prod.Ops",
             "--output",
             "json",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", h.home())
-        .env("XDG_CACHE_HOME", h.home().join(".cache"))
-        .env("AWS_CONFIG_FILE", h.config_path())
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            h.home().join(".aws/credentials"),
-        )
-        .env("AWS_ENDPOINT_URL", h.emu.url())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWSCRED_CACHE", "file")
-        .output()
-        .expect("run aws");
+        ],
+    )
+    .env("XDG_CACHE_HOME", h.home().join(".cache"))
+    .env("AWSCRED_CACHE", "file")
+    .output()
+    .expect("run aws");
     assert!(o.status.success(), "aws failed: {}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["Account"], "444455556666");

@@ -539,11 +539,6 @@ fn rollover(program: &Path, args: &[&str], ttl: i64) {
 }
 
 fn venv_bin(name: &str) -> Option<PathBuf> {
-    if name == "aws"
-        && let Ok(p) = std::env::var("AWSCRED_TEST_AWS_CLI")
-    {
-        return Some(PathBuf::from(p));
-    }
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/venv/bin")
         .join(name);
@@ -578,7 +573,7 @@ call()
 
 #[test]
 fn the_aws_cli_keeps_working_across_a_rollover() {
-    let Some(aws) = venv_bin("aws") else {
+    let Some(aws) = aws_cli() else {
         return missing("the AWS CLI (pip install awscli)");
     };
     let script = "\

@@ -304,6 +304,30 @@ fn check_invoke(model: &str, region: &str, body: &[u8]) -> Result<u64, Response>
     })
 }
 
+/// Admits an InvokeModel-like call `op` on the inference profile `model` and checks its
+/// body; returns its max_tokens.
+async fn admit_invoke(
+    state: &Shared,
+    op: &str,
+    model: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<u64, Response> {
+    let region = admit_action(
+        state,
+        op,
+        &format!("arn:aws:bedrock:{{region}}:{{account}}:inference-profile/{model}"),
+        method,
+        uri,
+        headers,
+        body,
+    )
+    .await?;
+    check_invoke(model, &region, body)
+}
+
 pub(crate) async fn invoke(
     State(state): State<Shared>,
     Path(model): Path<String>,
@@ -312,10 +336,10 @@ pub(crate) async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let region = match admit_action(
+    let max_tokens = match admit_invoke(
         &state,
         "InvokeModel",
-        &format!("arn:aws:bedrock:{{region}}:{{account}}:inference-profile/{model}"),
+        &model,
         &method,
         &uri,
         &headers,
@@ -323,10 +347,6 @@ pub(crate) async fn invoke(
     )
     .await
     {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let max_tokens = match check_invoke(&model, &region, &body) {
         Ok(n) => n,
         Err(r) => return r,
     };
@@ -363,10 +383,10 @@ pub(crate) async fn invoke_stream(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let region = match admit_action(
+    if let Err(r) = admit_invoke(
         &state,
         "InvokeModelWithResponseStream",
-        &format!("arn:aws:bedrock:{{region}}:{{account}}:inference-profile/{model}"),
+        &model,
         &method,
         &uri,
         &headers,
@@ -374,10 +394,6 @@ pub(crate) async fn invoke_stream(
     )
     .await
     {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_invoke(&model, &region, &body) {
         return r;
     }
     let text = reply_text(&state);

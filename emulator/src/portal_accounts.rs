@@ -43,6 +43,15 @@ fn page(
     Ok((items[start..end].to_vec(), next))
 }
 
+/// The reply listing the page of `items` that `q` asks for under `key`, with its
+/// `nextToken`.
+fn paged(key: &str, items: Vec<Value>, q: &HashMap<String, String>, page_size: usize) -> Response {
+    match page(items, q, page_size) {
+        Ok((list, next)) => axum::Json(json!({key: list, "nextToken": next})).into_response(),
+        Err(r) => r,
+    }
+}
+
 pub(crate) async fn list_accounts(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -61,12 +70,7 @@ pub(crate) async fn list_accounts(
         .iter()
         .map(|a| json!({"accountId": a.id, "accountName": a.name, "emailAddress": a.email}))
         .collect();
-    match page(items, &q, s.settings.portal_page_size) {
-        Ok((list, next)) => {
-            axum::Json(json!({"accountList": list, "nextToken": next})).into_response()
-        }
-        Err(r) => r,
-    }
+    paged("accountList", items, &q, s.settings.portal_page_size)
 }
 
 pub(crate) async fn list_account_roles(
@@ -103,12 +107,7 @@ pub(crate) async fn list_account_roles(
         .iter()
         .map(|r| json!({"roleName": r, "accountId": account.id}))
         .collect();
-    match page(items, &q, s.settings.portal_page_size) {
-        Ok((list, next)) => {
-            axum::Json(json!({"roleList": list, "nextToken": next})).into_response()
-        }
-        Err(r) => r,
-    }
+    paged("roleList", items, &q, s.settings.portal_page_size)
 }
 
 #[cfg(test)]

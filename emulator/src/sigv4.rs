@@ -50,23 +50,13 @@ pub fn verify(
     }
     let akid = scope[0];
     let region = scope[2];
-    let who = issued.get(akid).ok_or((
-        "InvalidClientTokenId",
-        "The security token included in the request is invalid.".to_string(),
-    ))?;
-    if who.expires_at <= now {
-        return Err((
-            "ExpiredToken",
-            "The security token included in the request is expired".to_string(),
-        ));
-    }
-    let expected_token = (!who.token.is_empty()).then_some(who.token.as_str());
-    if header(headers, "x-amz-security-token") != expected_token {
-        return Err((
-            "InvalidClientTokenId",
-            "The security token included in the request is invalid.".to_string(),
-        ));
-    }
+    let credentials = live_key(
+        issued,
+        now,
+        akid,
+        header(headers, "x-amz-security-token"),
+        ("InvalidClientTokenId", "ExpiredToken"),
+    )?;
     let date = header(headers, "x-amz-date")
         .ok_or(("IncompleteSignature", "no x-amz-date".to_string()))?;
     let time = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
@@ -96,14 +86,7 @@ pub fn verify(
         "http://{host}{}",
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
     );
-    let identity = aws_credential_types::Credentials::new(
-        akid,
-        &who.secret,
-        expected_token.map(str::to_string),
-        None,
-        "emulator",
-    )
-    .into();
+    let identity = credentials.into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
@@ -203,31 +186,14 @@ pub fn verify_bearer(
             "The API key has expired".to_string(),
         ));
     }
-    let who = issued.get(akid).ok_or((
-        "UnrecognizedClientException",
-        "The security token included in the request is invalid.".to_string(),
-    ))?;
-    if who.expires_at <= now {
-        return Err((
-            "ExpiredTokenException",
-            "The security token included in the request is expired".to_string(),
-        ));
-    }
-    let expected_token = (!who.token.is_empty()).then_some(who.token.as_str());
-    if get("X-Amz-Security-Token") != expected_token {
-        return Err((
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.".to_string(),
-        ));
-    }
-    let identity = aws_credential_types::Credentials::new(
+    let credentials = live_key(
+        issued,
+        now,
         akid,
-        &who.secret,
-        expected_token.map(str::to_string),
-        None,
-        "emulator",
-    )
-    .into();
+        get("X-Amz-Security-Token"),
+        ("UnrecognizedClientException", "ExpiredTokenException"),
+    )?;
+    let identity = credentials.into();
     let mut settings = SigningSettings::default();
     settings.signature_location = aws_sigv4::http_request::SignatureLocation::QueryParams;
     settings.expires_in = Some(std::time::Duration::from_secs(expires.unsigned_abs()));
@@ -257,6 +223,42 @@ pub fn verify_bearer(
         ));
     }
     Ok(akid.to_string())
+}
+
+/// The credentials of the issued key `akid`, which must be unexpired and presented with its
+/// session token (none for a long-term key). The service's error codes are given for
+/// (invalid, expired).
+fn live_key(
+    issued: &HashMap<String, Issued>,
+    now: chrono::DateTime<Utc>,
+    akid: &str,
+    token: Option<&str>,
+    (invalid, expired): (&'static str, &'static str),
+) -> Result<aws_credential_types::Credentials, Failure> {
+    let bad = || {
+        (
+            invalid,
+            "The security token included in the request is invalid.".to_string(),
+        )
+    };
+    let who = issued.get(akid).ok_or_else(bad)?;
+    if who.expires_at <= now {
+        return Err((
+            expired,
+            "The security token included in the request is expired".to_string(),
+        ));
+    }
+    let expected_token = (!who.token.is_empty()).then_some(who.token.as_str());
+    if token != expected_token {
+        return Err(bad());
+    }
+    Ok(aws_credential_types::Credentials::new(
+        akid,
+        &who.secret,
+        expected_token.map(str::to_string),
+        None,
+        "emulator",
+    ))
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {

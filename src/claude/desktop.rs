@@ -8,9 +8,8 @@
 //! string. Managed preferences (a configuration profile on macOS, the
 //! `SOFTWARE\Policies\Claude` registry key on Windows) win over the user's file.
 
-use super::json_edit::Editor;
-use super::{Change, not_object, show};
-use crate::error::{Error, Result};
+use super::{Change, editor, not_object, parse_object, show};
+use crate::error::Result;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -156,35 +155,14 @@ pub fn merge(existing: Option<&str>, file: &Path, keys: &[(&str, String)]) -> Re
         Some(t) if !t.trim().is_empty() => t,
         _ => "{}\n",
     };
-    let parsed = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Err(not_object(file, "the top level")),
-        Err(e) => {
-            return Err(Error::user(format!("{} is not valid JSON", file.display()))
-                .caused_by(&e)
-                .with_hint(format!(
-                    "fix {} by hand; awscred left it unchanged",
-                    file.display()
-                )));
-        }
-    };
+    let parsed = parse_object(text, file)?;
     if parsed
         .get("enterpriseConfig")
         .is_some_and(|e| !e.is_object())
     {
         return Err(not_object(file, "`enterpriseConfig`"));
     }
-    let (mut ed, rewritten) = match Editor::new(text) {
-        Some(ed) => (ed, false),
-        None => {
-            let mut pretty = serde_json::to_string_pretty(&Value::Object(parsed))
-                .map_err(|e| Error::unexpected("cannot encode the settings").caused_by(&e))?;
-            pretty.push('\n');
-            let ed = Editor::new(&pretty)
-                .ok_or_else(|| Error::unexpected("cannot edit the settings awscred encoded"))?;
-            (ed, true)
-        }
-    };
+    let (mut ed, rewritten) = editor(text, parsed)?;
     let mut changes = Vec::new();
     for (k, v) in keys {
         let path = ["enterpriseConfig", k];

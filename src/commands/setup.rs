@@ -116,37 +116,53 @@ fn models_asked(
     Ok(out)
 }
 
-/// `awscred setup claude`.
-pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Result<ExitCode> {
-    if let Some(r) = &args.region
+/// The region a Claude setup writes: `asked` (--region), else the profile's (or
+/// AWS_REGION's). The profile must resolve. `product` names what is being set up in
+/// messages ("Claude Code"), `command` is the setup subcommand the hint runs again.
+pub(crate) fn region(
+    env: &Environment,
+    profile: &str,
+    asked: Option<&str>,
+    product: &str,
+    command: &str,
+) -> Result<String> {
+    if let Some(r) = asked
         && !models::is_region(r)
     {
         return Err(Error::user(format!("--region {r:?} is not a region name"))
             .with_hint("give a name such as --region us-east-1 or --region eu-west-1"));
     }
-    // The profile must resolve, or Claude Code would run a command that cannot work.
     let files = AwsFiles::load(env)?;
     let chain = config::resolve::resolve(&files, profile, env)?;
-    let region = args
-        .region
-        .clone()
-        .or_else(|| chain.settings.region.clone())
+    let again = || format!("run awscred setup {command} --profile {profile} --region us-east-1");
+    let region = asked
+        .map(str::to_string)
+        .or(chain.settings.region)
         .ok_or_else(|| {
             Error::user(format!(
-                "no region for Claude Code: profile `{profile}` has none and AWS_REGION is unset"
+                "no region for {product}: profile `{profile}` has none and AWS_REGION is unset"
             ))
-            .with_hint(format!(
-                "run awscred setup claude --profile {profile} --region us-east-1"
-            ))
+            .with_hint(again())
         })?;
     if !models::is_region(&region) {
         return Err(Error::user(format!(
             "the region of profile `{profile}` ({region:?}) is not a region name"
         ))
-        .with_hint(format!(
-            "run awscred setup claude --profile {profile} --region us-east-1"
-        )));
+        .with_hint(again()));
     }
+    Ok(region)
+}
+
+/// `awscred setup claude`.
+pub fn claude(env: &Environment, profile: &str, args: &SetupClaudeArgs) -> Result<ExitCode> {
+    // The profile must resolve, or Claude Code would run a command that cannot work.
+    let region = region(
+        env,
+        profile,
+        args.region.as_deref(),
+        "Claude Code",
+        "claude",
+    )?;
     let exe = awscred_command(env);
     let windows = cfg!(windows);
     let setup = Setup {

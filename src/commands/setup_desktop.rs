@@ -5,7 +5,6 @@
 use crate::claude::desktop::{self, Platform};
 use crate::cli::{DesktopPlatform, SetupClaudeDesktopArgs};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{self, AwsFiles};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::safe_write::{self, Backups, MODE_PRIVATE, Place};
@@ -63,35 +62,14 @@ fn unsafe_value(profile: &str) -> Error {
 
 /// `awscred setup claude-desktop`.
 pub fn run(env: &Environment, profile: &str, args: &SetupClaudeDesktopArgs) -> Result<ExitCode> {
-    if let Some(r) = &args.region
-        && !crate::claude::models::is_region(r)
-    {
-        return Err(Error::user(format!("--region {r:?} is not a region name"))
-            .with_hint("give a name such as --region us-east-1 or --region eu-west-1"));
-    }
     // The profile must resolve, or Claude Desktop would run a launcher that cannot work.
-    let files = AwsFiles::load(env)?;
-    let chain = config::resolve::resolve(&files, profile, env)?;
-    let region = args
-        .region
-        .clone()
-        .or_else(|| chain.settings.region.clone())
-        .ok_or_else(|| {
-            Error::user(format!(
-                "no region for Claude Desktop: profile `{profile}` has none and AWS_REGION is unset"
-            ))
-            .with_hint(format!(
-                "run awscred setup claude-desktop --profile {profile} --region us-east-1"
-            ))
-        })?;
-    if !crate::claude::models::is_region(&region) {
-        return Err(Error::user(format!(
-            "the region of profile `{profile}` ({region:?}) is not a region name"
-        ))
-        .with_hint(format!(
-            "run awscred setup claude-desktop --profile {profile} --region us-east-1"
-        )));
-    }
+    let region = super::setup::region(
+        env,
+        profile,
+        args.region.as_deref(),
+        "Claude Desktop",
+        "claude-desktop",
+    )?;
     let platforms = match (args.platform, Platform::this()) {
         (Some(p), _) => vec![platform(p)],
         (None, Some(p)) => vec![p],

@@ -449,6 +449,26 @@ fn page_of<T>(
     Ok(Page { items, next_token })
 }
 
+/// The URL of one page of the portal's `/assignment/{what}` listing: `first` parameters,
+/// then the page size and the token of the page (none for the first).
+fn listing_url(
+    net: &Net,
+    region: &str,
+    what: &str,
+    first: &[(&str, &str)],
+    next_token: Option<&str>,
+) -> String {
+    let size = PAGE_SIZE.to_string();
+    let mut query = first.to_vec();
+    query.push(("max_result", size.as_str()));
+    query.extend(next_token.map(|t| ("next_token", t)));
+    format!(
+        "{}/assignment/{what}?{}",
+        Service::Sso.base(net.env(), region),
+        crate::net::form(&query)
+    )
+}
+
 /// ListAccounts: one page of the accounts the access token can use.
 pub fn list_accounts(
     net: &Net,
@@ -456,14 +476,7 @@ pub fn list_accounts(
     access_token: &Secret<String>,
     next_token: Option<&str>,
 ) -> Result<Page<Account>, Failure> {
-    let size = PAGE_SIZE.to_string();
-    let mut query = vec![("max_result", size.as_str())];
-    query.extend(next_token.map(|t| ("next_token", t)));
-    let url = format!(
-        "{}/assignment/accounts?{}",
-        Service::Sso.base(net.env(), region),
-        crate::net::form(&query)
-    );
+    let url = listing_url(net, region, "accounts", &[], next_token);
     let d = portal_get(net, "ListAccounts", &url, access_token)?;
     page_of(&d, "accountList", |v| {
         let Some(account_id) = d.string_in(v, "accountId")? else {
@@ -485,13 +498,12 @@ pub fn list_account_roles(
     account_id: &str,
     next_token: Option<&str>,
 ) -> Result<Page<String>, Failure> {
-    let size = PAGE_SIZE.to_string();
-    let mut query = vec![("account_id", account_id), ("max_result", size.as_str())];
-    query.extend(next_token.map(|t| ("next_token", t)));
-    let url = format!(
-        "{}/assignment/roles?{}",
-        Service::Sso.base(net.env(), region),
-        crate::net::form(&query)
+    let url = listing_url(
+        net,
+        region,
+        "roles",
+        &[("account_id", account_id)],
+        next_token,
     );
     let d = portal_get(net, "ListAccountRoles", &url, access_token)?;
     page_of(&d, "roleList", |v| {

@@ -280,6 +280,39 @@ pub fn chown_tree(path: &Path, uid: u32) {
     }
 }
 
+/// The AWS CLI (botocore) to test with: AWSCRED_TEST_AWS_CLI, else target/venv/bin/aws.
+pub fn aws_cli() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("AWSCRED_TEST_AWS_CLI") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws");
+    venv.exists().then_some(venv)
+}
+
+/// Gives `c` the environment an AWS tool sees in the harness: nothing inherited but PATH,
+/// the harness's home, config and credentials files, the emulator as every endpoint, and
+/// no instance metadata.
+pub fn aws_env<'c>(c: &'c mut Command, h: &Harness) -> &'c mut Command {
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", h.home())
+        .env("AWS_CONFIG_FILE", h.config_path())
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            h.home().join(".aws/credentials"),
+        )
+        .env("AWS_ENDPOINT_URL", h.emu.url())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+/// `aws args..` in the harness's environment ([`aws_env`]).
+pub fn aws_command(aws: &Path, h: &Harness, args: &[&str]) -> Command {
+    let mut c = Command::new(aws);
+    c.args(args);
+    aws_env(&mut c, h);
+    c
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
