@@ -283,7 +283,7 @@ pub fn aws_profile(
     if !args.force
         && let Some(section) = files
             .config
-            .get(config::parse::SectionKind::Profile, &args.name)
+            .get(config::parse::SectionKind::Profile, &args.name)?
         && let Some(key) = OTHER_CREDENTIAL_KEYS
             .iter()
             .find(|k| section.get(k).is_some())
@@ -305,7 +305,7 @@ pub fn aws_profile(
         Some(r)
             if files
                 .config
-                .get(config::parse::SectionKind::Profile, &args.name)
+                .get(config::parse::SectionKind::Profile, &args.name)?
                 .is_none_or(|s| s.get("region").is_none()) =>
         {
             edit::set_profile_key(&old, &args.name, "region", r)

@@ -35,6 +35,8 @@ pub struct AwsFiles {
 
 impl AwsFiles {
     /// Reads both files; a missing file is empty, an unreadable one is an error naming it.
+    /// Sections are parsed when first asked for: [`AwsFiles::validate`] finds errors in the
+    /// others.
     pub fn load(env: &Environment) -> Result<Self> {
         let config_path = env.config_file();
         let credentials_path = env.credentials_file();
@@ -44,16 +46,20 @@ impl AwsFiles {
             ..Self::default()
         };
         if let Some(text) = read_optional(&config_path)? {
-            files
-                .config
-                .merge_text(&text, &config_path, FileKind::Config)?;
+            files.config.add_text(text, &config_path, FileKind::Config);
         }
         if let Some(text) = read_optional(&credentials_path)? {
             files
                 .credentials
-                .merge_text(&text, &credentials_path, FileKind::Credentials)?;
+                .add_text(text, &credentials_path, FileKind::Credentials);
         }
         Ok(files)
+    }
+
+    /// Parses every section of both files: the errors of sections no profile asked for.
+    pub fn validate(&self) -> Result<()> {
+        self.config.validate()?;
+        self.credentials.validate()
     }
 
     /// Parses texts directly; for tests.

@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Which of the two AWS files a text came from; they name sections differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,163 +73,391 @@ impl Section {
     }
 }
 
-/// Parsed files: sections by kind and name.
+/// Parsed files: sections by kind and name, parsed when first asked for.
+///
+/// Adding a text only indexes its section headers (one pass over the lines, no allocation
+/// per line); a section's keys are parsed the first time [`Sections::get`] asks for it, so a
+/// configuration of tens of thousands of profiles costs one scan and the few sections a
+/// profile's chain names. Errors in sections nobody asked for are found by
+/// [`Sections::validate`] (`doctor`, `list`) or [`Sections::merge_text`], not on the way.
 #[derive(Debug, Clone, Default)]
 pub struct Sections {
-    /// (kind, name) → keys.
-    pub map: BTreeMap<(SectionKind, String), Section>,
+    texts: Vec<Text>,
+    headers: Vec<Header>,
+    /// Per header: the merged section of every header naming the same (kind, name), kept
+    /// in the slot of the first of them once parsed.
+    slots: Vec<OnceLock<Box<Result<Section>>>>,
+    /// Every (kind, name), sorted, each once; built on first use.
+    names: OnceLock<Vec<(SectionKind, String)>>,
+}
+
+/// One file's text.
+#[derive(Debug, Clone)]
+struct Text {
+    text: String,
+    file: PathBuf,
+    kind: FileKind,
+}
+
+/// A section header line and the lines up to the next one.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    /// Index into `texts`.
+    text: usize,
+    /// Byte range of the header line and the section's lines.
+    start: usize,
+    end: usize,
+    /// 1-based line of the header.
+    line: usize,
+    /// What the header names: a hash of (kind, name), [`NO_NAME`] or [`ASK_SHELL`].
+    key: u64,
+}
+
+/// A header that names no section (unbalanced `]`, or not a profile, session or services).
+const NO_NAME: u64 = 0;
+/// A header with quotes or backslashes: compared by [`section_name`] itself.
+const ASK_SHELL: u64 = 1;
+
+fn name_key(kind: &SectionKind, name: &str) -> u64 {
+    // FNV-1a; 0 and 1 are reserved for the markers above.
+    let tag = match kind {
+        SectionKind::Profile => 2u8,
+        SectionKind::SsoSession => 3,
+        SectionKind::Services => 4,
+        SectionKind::Bare => 5,
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in std::iter::once(tag).chain(name.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.max(2)
+}
+
+/// The text between `[` and the first `]` of a header line, trimmed.
+fn header_text(trimmed: &str) -> Option<&str> {
+    let rest = trimmed.strip_prefix('[')?;
+    rest.find(']').map(|end| rest[..end].trim())
+}
+
+/// [`section_name`]'s answer as a key, without allocating when no quoting is involved.
+fn header_key(header: &str, kind: FileKind) -> u64 {
+    if kind == FileKind::Credentials {
+        return if header.is_empty() {
+            NO_NAME
+        } else {
+            name_key(&SectionKind::Profile, header)
+        };
+    }
+    if header == "default" {
+        return name_key(&SectionKind::Profile, "default");
+    }
+    if header.contains(['"', '\'', '\\']) {
+        return ASK_SHELL;
+    }
+    let mut words = header.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some("profile"), Some(n), None) => name_key(&SectionKind::Profile, n),
+        (Some("sso-session"), Some(n), None) => name_key(&SectionKind::SsoSession, n),
+        (Some("services"), Some(n), None) => name_key(&SectionKind::Services, n),
+        (Some(_), Some(_), None) | (None, ..) | (Some(_), Some(_), Some(_)) => NO_NAME,
+        (Some(n), None, _) => name_key(&SectionKind::Bare, n),
+    }
 }
 
 impl Sections {
-    /// A section.
-    pub fn get(&self, kind: SectionKind, name: &str) -> Option<&Section> {
-        self.map.get(&(kind, name.to_string()))
+    /// A section, parsed on first use; an error when its lines are malformed.
+    pub fn get(&self, kind: SectionKind, name: &str) -> Result<Option<&Section>> {
+        let want = name_key(&kind, name);
+        let target = (kind, name.to_string());
+        let matches: Vec<usize> = self
+            .headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| {
+                (h.key == want || h.key == ASK_SHELL) && self.name_of(h).as_ref() == Some(&target)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let Some(&first) = matches.first() else {
+            return Ok(None);
+        };
+        let parsed =
+            self.slots[first].get_or_init(|| Box::new(self.parse_headers(&matches, &target)));
+        match parsed.as_ref() {
+            Ok(section) => Ok(Some(section)),
+            Err(e) => Err(e.clone()),
+        }
     }
 
-    /// Names of every section of a kind.
+    /// Names of every section of a kind, sorted, each once (from the headers alone).
     pub fn names(&self, kind: SectionKind) -> impl Iterator<Item = &str> {
-        self.map
-            .keys()
+        let all = self.names.get_or_init(|| {
+            let mut all: Vec<(SectionKind, String)> = self
+                .headers
+                .iter()
+                .filter_map(|h| self.name_of(h))
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        });
+        all.iter()
             .filter(move |(k, _)| *k == kind)
             .map(|(_, n)| n.as_str())
     }
 
-    /// Parses one file's text and merges it in. Within one file a repeated section header
-    /// or a repeated key in a section is an error naming both lines: botocore (the AWS CLI)
-    /// rejects such a file whole, so accepting it would hide a file the other tools cannot
-    /// read.
+    /// Parses one file's text, reporting any malformed line, and merges it in. Within one
+    /// file a repeated section header or a repeated key in a section is an error naming both
+    /// lines: botocore (the AWS CLI) rejects such a file whole, so accepting it would hide a
+    /// file the other tools cannot read.
     pub fn merge_text(&mut self, text: &str, file: &Path, kind: FileKind) -> Result<()> {
-        let mut current: Option<(SectionKind, String)> = None;
-        let mut last_key: Option<String> = None;
-        // Headers and keys seen in this file, with their lines.
-        let mut headers: BTreeMap<String, usize> = BTreeMap::new();
-        let mut keys_seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-        let mut header_text = String::new();
-        for (idx, raw) in text.lines().enumerate() {
-            let line_no = idx + 1;
-            let at = Location {
-                file: file.to_path_buf(),
-                line: line_no,
+        check_text(text, file, kind)?;
+        self.add_text(text.to_string(), file, kind);
+        Ok(())
+    }
+
+    /// Adds one file's text without parsing its sections: each is parsed, and its errors
+    /// reported, when it is first asked for.
+    pub fn add_text(&mut self, text: String, file: &Path, kind: FileKind) {
+        let index = self.texts.len();
+        let mut offset = 0;
+        let mut open: Option<Header> = None;
+        for (idx, line) in text.split_inclusive('\n').enumerate() {
+            let trimmed = line.trim();
+            if trimmed.starts_with('[') {
+                if let Some(mut h) = open.take() {
+                    h.end = offset;
+                    self.headers.push(h);
+                }
+                open = Some(Header {
+                    text: index,
+                    start: offset,
+                    end: text.len(),
+                    line: idx + 1,
+                    key: header_text(trimmed).map_or(NO_NAME, |h| header_key(h, kind)),
+                });
+            }
+            offset += line.len();
+        }
+        self.headers.extend(open);
+        self.slots.resize_with(self.headers.len(), OnceLock::new);
+        self.names = OnceLock::new();
+        self.texts.push(Text {
+            text,
+            file: file.to_path_buf(),
+            kind,
+        });
+    }
+
+    /// Parses every section of every text, for the errors sections nobody asked for hold.
+    pub fn validate(&self) -> Result<()> {
+        for t in &self.texts {
+            check_text(&t.text, &t.file, t.kind)?;
+        }
+        Ok(())
+    }
+
+    fn name_of(&self, h: &Header) -> Option<(SectionKind, String)> {
+        if h.key == NO_NAME {
+            return None;
+        }
+        let t = &self.texts[h.text];
+        let line = t.text[h.start..h.end].lines().next()?;
+        section_name(header_text(line.trim())?, t.kind)
+    }
+
+    /// Parses the sections of `headers` (all naming `target`) into one, as a whole-file
+    /// parse would have merged them.
+    fn parse_headers(&self, headers: &[usize], target: &(SectionKind, String)) -> Result<Section> {
+        let mut map = BTreeMap::new();
+        let mut state: Option<(usize, LineParser<'_>)> = None;
+        for &i in headers {
+            let h = self.headers[i];
+            let t = &self.texts[h.text];
+            if state.as_ref().is_none_or(|(text, _)| *text != h.text) {
+                state = Some((h.text, LineParser::new(&t.file, t.kind)));
+            }
+            let Some((_, parser)) = state.as_mut() else {
+                continue;
             };
-            let trimmed = raw.trim();
-            if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
-                continue;
+            for (idx, raw) in t.text[h.start..h.end].lines().enumerate() {
+                parser.line(&mut map, h.line + idx, raw)?;
             }
-            let indented = raw.starts_with([' ', '\t']);
-            if indented && !trimmed.starts_with('[') {
-                // Continuation or sub-property of the previous key (configparser's rule).
-                if let (Some(sec), Some(key)) = (&current, &last_key)
-                    && let Some(section) = self.map.get_mut(sec)
-                    && let Some(v) = section.keys.get_mut(key)
-                {
-                    if CREDENTIAL_KEYS.contains(&key.as_str()) {
-                        return Err(Error::user(format!(
-                            "{at}: an indented line continues `{key}` (the line is not shown: it may hold a secret)"
-                        ))
-                        .with_hint(format!(
-                            "write `{key} = …` on one line, without indenting the next line, in {}",
-                            file.display()
-                        )));
-                    }
-                    v.text.push('\n');
-                    v.text.push_str(trimmed);
-                    continue;
-                }
-                if current.is_none() {
-                    continue;
-                }
-            }
-            if let Some(rest) = trimmed.strip_prefix('[') {
-                let Some(end) = rest.find(']') else {
+        }
+        Ok(map.remove(target).unwrap_or_default())
+    }
+}
+
+/// Parses a whole text for its errors.
+fn check_text(text: &str, file: &Path, kind: FileKind) -> Result<()> {
+    let mut map = BTreeMap::new();
+    let mut parser = LineParser::new(file, kind);
+    for (idx, raw) in text.lines().enumerate() {
+        parser.line(&mut map, idx + 1, raw)?;
+    }
+    Ok(())
+}
+
+/// The state of a parse through one file's lines.
+struct LineParser<'a> {
+    file: &'a Path,
+    kind: FileKind,
+    current: Option<(SectionKind, String)>,
+    last_key: Option<String>,
+    /// Headers and keys seen in this file, with their lines.
+    headers: BTreeMap<String, usize>,
+    keys_seen: BTreeMap<(String, String), usize>,
+    header_text: String,
+}
+
+impl<'a> LineParser<'a> {
+    fn new(file: &'a Path, kind: FileKind) -> Self {
+        Self {
+            file,
+            kind,
+            current: None,
+            last_key: None,
+            headers: BTreeMap::new(),
+            keys_seen: BTreeMap::new(),
+            header_text: String::new(),
+        }
+    }
+
+    fn line(
+        &mut self,
+        map: &mut BTreeMap<(SectionKind, String), Section>,
+        line_no: usize,
+        raw: &str,
+    ) -> Result<()> {
+        let file = self.file;
+        let at = Location {
+            file: file.to_path_buf(),
+            line: line_no,
+        };
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            return Ok(());
+        }
+        let indented = raw.starts_with([' ', '\t']);
+        if indented && !trimmed.starts_with('[') {
+            // Continuation or sub-property of the previous key (configparser's rule).
+            if let (Some(sec), Some(key)) = (&self.current, &self.last_key)
+                && let Some(section) = map.get_mut(sec)
+                && let Some(v) = section.keys.get_mut(key)
+            {
+                if CREDENTIAL_KEYS.contains(&key.as_str()) {
                     return Err(Error::user(format!(
-                        "{at}: a section header has no closing `]` (the line is not shown: it may hold a secret)"
-                    ))
-                    .with_hint(format!("fix line {line_no} of {}", file.display())));
-                };
-                let after = rest[end + 1..].trim();
-                if !after.is_empty() && !after.starts_with('#') && !after.starts_with(';') {
-                    return Err(Error::user(format!(
-                        "{at}: unexpected text after the section header{} (not shown: it may hold a secret)",
-                        named_key(after).map(|k| format!(", starting with key `{k}`")).unwrap_or_default()
+                        "{at}: an indented line continues `{key}` (the line is not shown: it may hold a secret)"
                     ))
                     .with_hint(format!(
-                        "put the section header and each `key = value` on lines of their own in {}",
+                        "write `{key} = …` on one line, without indenting the next line, in {}",
                         file.display()
                     )));
                 }
-                header_text = rest[..end].trim().to_string();
-                if let Some(first) = headers.insert(header_text.clone(), line_no) {
-                    return Err(Error::user(format!(
-                        "{at}: section [{header_text}] appears twice in this file (first at line {first})"
-                    ))
-                    .with_hint(format!(
-                        "merge the two [{header_text}] sections of {} into one: the AWS CLI rejects the file as it is",
-                        file.display()
-                    )));
-                }
-                current = section_name(&header_text, kind);
-                last_key = None;
-                if let Some(sec) = &current {
-                    let entry = self.map.entry(sec.clone()).or_default();
-                    if entry.at.is_none() {
-                        entry.at = Some(at);
-                    }
-                }
-                continue;
+                v.text.push('\n');
+                v.text.push_str(trimmed);
+                return Ok(());
             }
-            // configparser splits at the first `=` or `:`.
-            let Some((key, value)) = trimmed
-                .find(['=', ':'])
-                .map(|i| (&trimmed[..i], &trimmed[i + 1..]))
-            else {
-                let what = match named_key(trimmed) {
-                    Some(k) => format!("key `{k}` has no `=`"),
-                    None => "expected `key = value` or a `[section]`".to_string(),
-                };
+            if self.current.is_none() {
+                return Ok(());
+            }
+        }
+        if let Some(rest) = trimmed.strip_prefix('[') {
+            let Some(end) = rest.find(']') else {
                 return Err(Error::user(format!(
-                    "{at}: {what} (the line is not shown: it may hold a secret)"
+                    "{at}: a section header has no closing `]` (the line is not shown: it may hold a secret)"
                 ))
                 .with_hint(format!("fix line {line_no} of {}", file.display())));
             };
-            let key = key.trim().to_ascii_lowercase();
-            if key.contains(char::is_whitespace)
-                && let Some(known) = named_key(trimmed)
-            {
-                // `sso_start_url https://…`: configparser would take `sso_start_url https`
-                // as a key; it is a known key missing its `=`.
+            let after = rest[end + 1..].trim();
+            if !after.is_empty() && !after.starts_with('#') && !after.starts_with(';') {
                 return Err(Error::user(format!(
-                    "{at}: key `{known}` has no `=` (the line is not shown: it may hold a secret)"
+                    "{at}: unexpected text after the section header{} (not shown: it may hold a secret)",
+                    named_key(after).map(|k| format!(", starting with key `{k}`")).unwrap_or_default()
                 ))
                 .with_hint(format!(
-                    "write `{known} = …` on line {line_no} of {}",
+                    "put the section header and each `key = value` on lines of their own in {}",
                     file.display()
                 )));
             }
-            let Some(sec) = &current else {
-                // Keys before any section, or in a section that is not a profile, session or
-                // services block, are ignored, as botocore does.
-                last_key = None;
-                continue;
-            };
-            if let Some(first) = keys_seen.insert((header_text.clone(), key.clone()), line_no) {
+            self.header_text = rest[..end].trim().to_string();
+            let header_text = &self.header_text;
+            if let Some(first) = self.headers.insert(header_text.clone(), line_no) {
                 return Err(Error::user(format!(
-                    "{at}: `{key}` is set twice in [{header_text}] (first at line {first})"
+                    "{at}: section [{header_text}] appears twice in this file (first at line {first})"
                 ))
                 .with_hint(format!(
-                    "keep one `{key}` in [{header_text}] of {}: the AWS CLI rejects the file as it is",
+                    "merge the two [{header_text}] sections of {} into one: the AWS CLI rejects the file as it is",
                     file.display()
                 )));
             }
-            let section = self.map.entry(sec.clone()).or_default();
-            section.keys.insert(
-                key.clone(),
-                Value {
-                    text: value.trim().to_string(),
-                    at,
-                },
-            );
-            last_key = Some(key);
+            self.current = section_name(header_text, self.kind);
+            self.last_key = None;
+            if let Some(sec) = &self.current {
+                let entry = map.entry(sec.clone()).or_default();
+                if entry.at.is_none() {
+                    entry.at = Some(at);
+                }
+            }
+            return Ok(());
         }
+        // configparser splits at the first `=` or `:`.
+        let Some((key, value)) = trimmed
+            .find(['=', ':'])
+            .map(|i| (&trimmed[..i], &trimmed[i + 1..]))
+        else {
+            let what = match named_key(trimmed) {
+                Some(k) => format!("key `{k}` has no `=`"),
+                None => "expected `key = value` or a `[section]`".to_string(),
+            };
+            return Err(Error::user(format!(
+                "{at}: {what} (the line is not shown: it may hold a secret)"
+            ))
+            .with_hint(format!("fix line {line_no} of {}", file.display())));
+        };
+        let key = key.trim().to_ascii_lowercase();
+        if key.contains(char::is_whitespace)
+            && let Some(known) = named_key(trimmed)
+        {
+            // `sso_start_url https://…`: configparser would take `sso_start_url https`
+            // as a key; it is a known key missing its `=`.
+            return Err(Error::user(format!(
+                "{at}: key `{known}` has no `=` (the line is not shown: it may hold a secret)"
+            ))
+            .with_hint(format!(
+                "write `{known} = …` on line {line_no} of {}",
+                file.display()
+            )));
+        }
+        let Some(sec) = &self.current else {
+            // Keys before any section, or in a section that is not a profile, session or
+            // services block, are ignored, as botocore does.
+            self.last_key = None;
+            return Ok(());
+        };
+        let header_text = &self.header_text;
+        if let Some(first) = self
+            .keys_seen
+            .insert((header_text.clone(), key.clone()), line_no)
+        {
+            return Err(Error::user(format!(
+                "{at}: `{key}` is set twice in [{header_text}] (first at line {first})"
+            ))
+            .with_hint(format!(
+                "keep one `{key}` in [{header_text}] of {}: the AWS CLI rejects the file as it is",
+                file.display()
+            )));
+        }
+        let section = map.entry(sec.clone()).or_default();
+        section.keys.insert(
+            key.clone(),
+            Value {
+                text: value.trim().to_string(),
+                at,
+            },
+        );
+        self.last_key = Some(key);
         Ok(())
     }
 }
@@ -366,18 +595,19 @@ mod tests {
             FileKind::Config,
         )
         .unwrap();
-        let dev = s.get(SectionKind::Profile, "dev").unwrap();
+        let dev = s.get(SectionKind::Profile, "dev").unwrap().unwrap();
         assert_eq!(dev.get("sso_session").unwrap().text, "corp");
         assert_eq!(dev.get("sso_session").unwrap().at.line, 6);
         assert_eq!(
             s.get(SectionKind::SsoSession, "corp")
+                .unwrap()
                 .unwrap()
                 .get("sso_start_url")
                 .unwrap()
                 .text,
             "https://x.awsapps.com/start"
         );
-        assert!(s.get(SectionKind::Profile, "default").is_some());
+        assert!(s.get(SectionKind::Profile, "default").unwrap().is_some());
     }
 
     #[test]
@@ -387,7 +617,7 @@ mod tests {
             FileKind::Config,
         )
         .unwrap();
-        let a = s.get(SectionKind::Profile, "a").unwrap();
+        let a = s.get(SectionKind::Profile, "a").unwrap().unwrap();
         assert_eq!(a.keys["s3"].text, "\nmax_concurrent_requests = 20");
         assert_eq!(a.get("region").unwrap().text, "eu-west-1");
     }
@@ -399,7 +629,7 @@ mod tests {
             FileKind::Credentials,
         )
         .unwrap();
-        assert!(s.get(SectionKind::Profile, "profile x").is_some());
+        assert!(s.get(SectionKind::Profile, "profile x").unwrap().is_some());
     }
 
     #[test]
@@ -426,6 +656,7 @@ mod tests {
         assert_eq!(
             s.get(SectionKind::Profile, "a")
                 .unwrap()
+                .unwrap()
                 .get("region")
                 .unwrap()
                 .text,
@@ -441,18 +672,18 @@ mod tests {
             FileKind::Config,
         )
         .unwrap();
-        let team = s.get(SectionKind::Profile, "my team").unwrap();
+        let team = s.get(SectionKind::Profile, "my team").unwrap().unwrap();
         assert_eq!(team.get("region").unwrap().text, "eu-west-1");
         assert_eq!(
             team.get("sso_start_url").unwrap().text,
             "https://x.awsapps.com/start"
         );
         assert!(
-            s.get(SectionKind::Profile, "plain").is_none(),
+            s.get(SectionKind::Profile, "plain").unwrap().is_none(),
             "[plain] is no profile"
         );
-        assert!(s.get(SectionKind::Bare, "plain").is_some());
-        assert!(s.get(SectionKind::Profile, "a b").is_none());
+        assert!(s.get(SectionKind::Bare, "plain").unwrap().is_some());
+        assert!(s.get(SectionKind::Profile, "a b").unwrap().is_none());
         assert_eq!(s.names(SectionKind::Profile).count(), 1);
     }
 
@@ -463,7 +694,7 @@ mod tests {
             FileKind::Config,
         )
         .unwrap();
-        let a = s.get(SectionKind::Profile, "a").unwrap();
+        let a = s.get(SectionKind::Profile, "a").unwrap().unwrap();
         assert_eq!(a.get("region").unwrap().text, "eu-west-1");
         assert_eq!(a.get("role_arn").unwrap().text, "arn:aws:iam::1:role/R");
         let e = parse(
@@ -534,11 +765,103 @@ mod tests {
         );
     }
 
+    fn lazy(text: &str, kind: FileKind) -> Sections {
+        let mut s = Sections::default();
+        s.add_text(text.to_string(), Path::new("/cfg"), kind);
+        s
+    }
+
+    #[test]
+    fn sections_are_parsed_when_asked_for_and_errors_elsewhere_wait_for_validate() {
+        let text = "[profile good]\nregion = eu-west-1\n\n[profile broken]\nthis line has no equals sign\n\n[profile dup]\nregion = a\nregion = b\n";
+        let s = lazy(text, FileKind::Config);
+        let good = s.get(SectionKind::Profile, "good").unwrap().unwrap();
+        assert_eq!(good.get("region").unwrap().text, "eu-west-1");
+        assert_eq!(good.at.as_ref().unwrap().line, 1);
+        let e = s.get(SectionKind::Profile, "broken").unwrap_err();
+        assert!(
+            e.message().contains("/cfg:5: expected `key = value`"),
+            "{}",
+            e.message()
+        );
+        let e = s.get(SectionKind::Profile, "dup").unwrap_err();
+        assert!(
+            e.message().contains("/cfg:9: `region` is set twice"),
+            "{}",
+            e.message()
+        );
+        assert!(s.get(SectionKind::Profile, "missing").unwrap().is_none());
+        // The whole-file parse reports the first error, as before.
+        let e = s.validate().unwrap_err();
+        assert!(e.message().contains("/cfg:5"), "{}", e.message());
+        assert_eq!(
+            parse(text, FileKind::Config).unwrap_err().message(),
+            e.message()
+        );
+        let names: Vec<&str> = s.names(SectionKind::Profile).collect();
+        assert_eq!(names, ["broken", "dup", "good"]);
+    }
+
+    #[test]
+    fn a_lazy_section_is_what_the_whole_file_parse_gives() {
+        // Headers that name one section in several spellings merge; a repeated header is
+        // found even when only its section is asked for.
+        let text = "top = 1\n[default]\nregion = a\n[profile \"my team\"]\nregion = b\n\
+                    s3 =\n  addressing_style = path\n[profile default]\noutput = json\n\
+                    [profile   spaced]\nregion = c\n[profile spaced]\nregion = d\n\
+                    [sso-session corp]\nsso_region = e\n  [profile indented]\nregion = f\n\
+                    [plain]\nregion = g\n[profile a\\ b]\nregion = h\n";
+        let eager = parse(text, FileKind::Config).unwrap();
+        let s = lazy(text, FileKind::Config);
+        for (kind, name) in [
+            (SectionKind::Profile, "default"),
+            (SectionKind::Profile, "my team"),
+            (SectionKind::Profile, "spaced"),
+            (SectionKind::Profile, "indented"),
+            (SectionKind::Profile, "a b"),
+            (SectionKind::SsoSession, "corp"),
+            (SectionKind::Bare, "plain"),
+            (SectionKind::Profile, "plain"),
+        ] {
+            assert_eq!(
+                s.get(kind.clone(), name).unwrap(),
+                eager.get(kind.clone(), name).unwrap(),
+                "{kind:?} {name}"
+            );
+        }
+        let spaced = s.get(SectionKind::Profile, "spaced").unwrap().unwrap();
+        assert_eq!(
+            spaced.get("region").unwrap().text,
+            "d",
+            "the later header wins"
+        );
+        assert_eq!(
+            s.get(SectionKind::Profile, "default")
+                .unwrap()
+                .unwrap()
+                .keys
+                .len(),
+            2
+        );
+        let e = lazy(
+            "[profile x]\nregion = a\n[profile y]\n[profile x]\n",
+            FileKind::Config,
+        )
+        .get(SectionKind::Profile, "x")
+        .unwrap_err();
+        assert!(e.message().contains("appears twice"), "{}", e.message());
+        assert_eq!(
+            s.names(SectionKind::Profile).collect::<Vec<_>>(),
+            eager.names(SectionKind::Profile).collect::<Vec<_>>()
+        );
+    }
+
     #[test]
     fn blank_values_count_as_unset() {
         let s = parse("[profile a]\nregion =\n", FileKind::Config).unwrap();
         assert!(
             s.get(SectionKind::Profile, "a")
+                .unwrap()
                 .unwrap()
                 .get("region")
                 .is_none()
