@@ -7,6 +7,7 @@
 
 pub mod chunked;
 pub mod file;
+pub mod kernel;
 pub mod keyring;
 pub mod memory;
 pub mod private_dir;
@@ -110,8 +111,8 @@ pub fn auto_order() -> &'static [StoreChoice] {
     }
 }
 
-/// Opens the chosen store. `auto` takes the first store that answers a read, and says on
-/// stderr (once, at debug level) which ones it passed over.
+/// Opens the chosen store. `auto` takes the first store that opens, and the next one when an
+/// operation fails (no probe read: a hit costs one read), saying so once.
 pub fn open(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
     if choice != StoreChoice::Auto {
         let store = open_one(choice, env)?;
@@ -162,7 +163,7 @@ impl Failover {
         };
         let mut skipped = Vec::new();
         for (i, &candidate) in self.candidates.iter().enumerate().skip(start) {
-            match open_one(candidate, &self.env).and_then(|s| probe(s.as_ref()).map(|()| s)) {
+            match open_one(candidate, &self.env) {
                 Ok(store) => {
                     *self.active.lock().unwrap_or_else(|e| e.into_inner()) = Some((i, store));
                     return Ok(());
@@ -240,10 +241,6 @@ impl Store for Failover {
     }
 }
 
-fn probe(store: &dyn Store) -> Result<()> {
-    store.get("awscred:probe").map(|_| ())
-}
-
 fn session_bus_present(env: &Environment) -> bool {
     if env.get("DBUS_SESSION_BUS_ADDRESS").is_some() {
         return true;
@@ -259,6 +256,12 @@ fn open_one(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
             env.cache_dir()?.join("store"),
         )?)),
         StoreChoice::Auto => open(StoreChoice::Auto, env),
+        // Credentials also in the kernel keyring, read from there; the Secret Service is
+        // connected to only when the kernel has no copy (see SPEC §4).
+        StoreChoice::SecretService => Ok(Box::new(kernel::Tiered::new(
+            StoreChoice::SecretService.name(),
+            Box::new(|| keyring::open(StoreChoice::SecretService)),
+        ))),
         other => keyring::open(other),
     }
 }
