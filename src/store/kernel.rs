@@ -28,16 +28,21 @@ type Opener = Box<dyn Fn() -> Result<Box<dyn Store>> + Send + Sync>;
 /// The kernel keyring in front of another store.
 pub struct Tiered {
     name: &'static str,
+    /// What the store behind is (the D-Bus session's address): copies of one Secret
+    /// Service's entries are never read for another's.
+    scope: String,
     open: Opener,
     back: OnceLock<Result<Box<dyn Store>>>,
     ring: Option<Ring>,
 }
 
 impl Tiered {
-    /// `open` opens the store behind (called at most once, when it is first needed).
-    pub fn new(name: &'static str, open: Opener) -> Self {
+    /// `open` opens the store behind (called at most once, when it is first needed);
+    /// `scope` names that store (two stores behind never share copies).
+    pub fn new(name: &'static str, scope: &str, open: Opener) -> Self {
         Self {
             name,
+            scope: scope.to_string(),
             open,
             back: OnceLock::new(),
             ring: Ring::open(),
@@ -51,14 +56,22 @@ impl Tiered {
         }
     }
 
+    fn description(&self, key: &str) -> String {
+        description(&self.scope, key)
+    }
+
     fn ring_for(&self, key: &str) -> Option<&Ring> {
         self.ring.as_ref().filter(|_| key.starts_with(COPIED))
     }
 }
 
-/// The kernel keyring description of a cache key: fixed length, whatever the key.
-pub fn description(key: &str) -> String {
-    let digest = sha2::Sha256::digest(key.as_bytes());
+/// The kernel keyring description of a cache key in a scope: fixed length, whatever the key.
+pub fn description(scope: &str, key: &str) -> String {
+    let mut h = sha2::Sha256::new();
+    h.update(scope.as_bytes());
+    h.update([0]);
+    h.update(key.as_bytes());
+    let digest = h.finalize();
     format!("{PREFIX}{}", super::file::hex(&digest[..16]))
 }
 
@@ -85,15 +98,15 @@ impl Store for Tiered {
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let ring = self.ring_for(key);
-        if let Some(value) = ring.and_then(|r| r.get(&description(key))) {
-            crate::log::debug("store kernel keyring: read (hit)");
+        if let Some(value) = ring.and_then(|r| r.get(&self.description(key))) {
+            super::log_read("kernel-keyring", key);
             return Ok(Some(value));
         }
         let value = self.back()?.get(key)?;
         if let (Some(ring), Some(v)) = (ring, &value)
             && let Some(ttl) = seconds_left(v)
         {
-            ring.put(&description(key), v, ttl);
+            ring.put(&self.description(key), v, ttl);
         }
         Ok(value)
     }
@@ -102,20 +115,20 @@ impl Store for Tiered {
         if let Some(ring) = self.ring_for(key) {
             // Gone from the copy first: should the store behind refuse the write, the copy
             // must not outlive what it copied.
-            ring.remove(&description(key));
+            ring.remove(&self.description(key));
         }
         self.back()?.set(key, value)?;
         if let Some(ring) = self.ring_for(key)
             && let Some(ttl) = seconds_left(value)
         {
-            ring.put(&description(key), value, ttl);
+            ring.put(&self.description(key), value, ttl);
         }
         Ok(())
     }
 
     fn delete(&self, key: &str) -> Result<()> {
         if let Some(ring) = self.ring_for(key) {
-            ring.remove(&description(key));
+            ring.remove(&self.description(key));
         }
         self.back()?.delete(key)
     }
@@ -298,6 +311,7 @@ mod tests {
         let shared = Arc::new(std::sync::Mutex::new(Some(inner)));
         Tiered::new(
             "counting",
+            "unit-test",
             Box::new(move || {
                 opens.fetch_add(1, Ordering::SeqCst);
                 let inner = shared
@@ -332,11 +346,12 @@ mod tests {
 
     #[test]
     fn descriptions_are_fixed_length_and_distinct() {
-        let a = description("awscred:credentials:a");
+        let a = description("s", "awscred:credentials:a");
         assert!(a.starts_with(PREFIX));
         assert_eq!(a.len(), PREFIX.len() + 32);
-        assert_eq!(description(&"x".repeat(10_000)).len(), a.len());
-        assert_ne!(a, description("awscred:credentials:b"));
+        assert_eq!(description("s", &"x".repeat(10_000)).len(), a.len());
+        assert_ne!(a, description("s", "awscred:credentials:b"));
+        assert_ne!(a, description("another bus", "awscred:credentials:a"));
     }
 
     /// Where the kernel keyring works (Linux, `keyctl` allowed), hits never open the store
@@ -388,16 +403,16 @@ mod tests {
         let pid = std::process::id();
         let token = format!("awscred:sso-token:tier-test-{pid}");
         t.set(&token, &entry(&token, 60)).unwrap();
-        assert_eq!(ring.get(&description(&token)), None);
+        assert_eq!(ring.get(&t.description(&token)), None);
         let old = format!("awscred:credentials:tier-old-{pid}");
         t.set(&old, &entry(&old, -1)).unwrap();
-        assert_eq!(ring.get(&description(&old)), None);
+        assert_eq!(ring.get(&t.description(&old)), None);
         // Read-through: a credentials entry found only behind is copied on the way.
         let behind = format!("awscred:credentials:tier-behind-{pid}");
         t.back().unwrap().set(&behind, &entry(&behind, 30)).unwrap();
         assert!(t.get(&behind).unwrap().is_some());
-        assert!(ring.get(&description(&behind)).is_some());
+        assert!(ring.get(&t.description(&behind)).is_some());
         t.delete(&behind).unwrap();
-        assert_eq!(ring.get(&description(&behind)), None);
+        assert_eq!(ring.get(&t.description(&behind)), None);
     }
 }

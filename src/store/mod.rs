@@ -94,6 +94,13 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// Says at debug level that a store was read, and for which kind of entry (`awscred:credentials`,
+/// never the rest of the key): how many reads a command costs is seen with `AWSCRED_LOG=debug`.
+pub(crate) fn log_read(store: &str, key: &str) {
+    let kind = key.splitn(3, ':').take(2).collect::<Vec<_>>().join(":");
+    crate::log::debug(&format!("store {store}: read {kind}"));
+}
+
 /// The stores `auto` tries, in order, on this platform.
 pub fn auto_order() -> &'static [StoreChoice] {
     if cfg!(target_os = "macos") {
@@ -241,6 +248,16 @@ impl Store for Failover {
     }
 }
 
+/// The D-Bus session bus the Secret Service is reached through (empty when none is known).
+fn session_bus(env: &Environment) -> String {
+    if let Some(a) = env.get("DBUS_SESSION_BUS_ADDRESS") {
+        return a.to_string();
+    }
+    env.get("XDG_RUNTIME_DIR")
+        .map(|d| format!("unix:path={d}/bus"))
+        .unwrap_or_default()
+}
+
 fn session_bus_present(env: &Environment) -> bool {
     if env.get("DBUS_SESSION_BUS_ADDRESS").is_some() {
         return true;
@@ -260,6 +277,7 @@ fn open_one(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
         // connected to only when the kernel has no copy (see SPEC §4).
         StoreChoice::SecretService => Ok(Box::new(kernel::Tiered::new(
             StoreChoice::SecretService.name(),
+            &session_bus(env),
             Box::new(|| keyring::open(StoreChoice::SecretService)),
         ))),
         other => keyring::open(other),
