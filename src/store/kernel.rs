@@ -415,4 +415,82 @@ mod tests {
         t.delete(&behind).unwrap();
         assert_eq!(ring.get(&t.description(&behind)), None);
     }
+
+    /// Run by [`a_full_kernel_key_quota_fails_open`] as an unprivileged user, whose kernel
+    /// key quota is small: with the quota full, writes and reads go to the store behind,
+    /// without an error and with one debug line; with room again, copies are kept.
+    #[cfg(target_os = "linux")]
+    #[test]
+    #[ignore = "run as an unprivileged user by a_full_kernel_key_quota_fails_open"]
+    fn full_quota_as_an_unprivileged_user() {
+        use linux_keyutils::{KeyRing, KeyRingIdentifier};
+        assert!(!rustix::process::geteuid().is_root());
+        crate::log::set_level(crate::log::Level::Debug);
+        let ring = KeyRing::from_special_id(KeyRingIdentifier::User, false).unwrap();
+        ring.clear().unwrap();
+        let mut n = 0;
+        for size in [1000, 100, 10, 1] {
+            let filler = vec![b'x'; size];
+            while ring.add_key(&format!("filler{n}"), &filler).is_ok() {
+                n += 1;
+                assert!(n < 10_000, "no quota");
+            }
+        }
+        let reads = Arc::new(AtomicUsize::new(0));
+        let opens = Arc::new(AtomicUsize::new(0));
+        let t = tiered(&reads, &opens);
+        let key = "awscred:credentials:quota";
+        let value = entry(key, 60);
+        t.set(key, &value).unwrap();
+        assert_eq!(t.get(key).unwrap(), Some(value.clone()));
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "read from the store behind");
+        let copy = t.ring.as_ref().unwrap().get(&t.description(key));
+        assert_eq!(copy, None);
+        // Room again (the kernel returns the quota of cleared keys in the background).
+        ring.clear().unwrap();
+        let ring_copy = || t.ring.as_ref().unwrap().get(&t.description(key));
+        for _ in 0..100 {
+            assert_eq!(t.get(key).unwrap(), Some(value.clone()));
+            if ring_copy().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let before = reads.load(Ordering::SeqCst);
+        assert_eq!(t.get(key).unwrap(), Some(value));
+        assert_eq!(reads.load(Ordering::SeqCst), before, "read from the copy");
+        t.delete(key).unwrap();
+        ring.clear().unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_kernel_key_quota_fails_open() {
+        if !rustix::process::geteuid().is_root() || Ring::open().is_none() {
+            return eprintln!("skipped: needs root (to become another user) and keyctl");
+        }
+        let exe = std::env::current_exe().unwrap();
+        let o = std::process::Command::new("setpriv")
+            .args(["--reuid=54322", "--regid=54322", "--clear-groups", "--"])
+            .arg(&exe)
+            .args([
+                "--exact",
+                "store::kernel::tests::full_quota_as_an_unprivileged_user",
+                "--ignored",
+                "--test-threads=1",
+            ])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output();
+        let Ok(o) = o else {
+            return eprintln!("skipped: no setpriv");
+        };
+        let out = String::from_utf8_lossy(&o.stdout);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{out}{err}");
+        assert!(out.contains("1 passed"), "{out}");
+        let said = err.lines().filter(|l| l.contains("store kernel keyring:")).count();
+        assert_eq!(said, 1, "one debug line: {err}");
+        assert!(!err.contains("warning"), "{err}");
+    }
 }
