@@ -44,17 +44,20 @@ fn benches(c: &mut Criterion) {
         b.iter(|| cache::decode::<CachedCredentials>(black_box(key), black_box(entry)).unwrap())
     });
     let big = config_text(50_000);
-    c.bench_function("load a 50,000-profile config and resolve one profile", |b| {
-        b.iter(|| {
-            let mut files = AwsFiles::default();
-            files.config.add_text(
-                black_box(big.clone()),
-                std::path::Path::new("config"),
-                FileKind::Config,
-            );
-            resolve::resolve(&files, "p49999", &env).unwrap()
-        })
-    });
+    c.bench_function(
+        "load a 50,000-profile config and resolve one profile",
+        |b| {
+            b.iter(|| {
+                let mut files = AwsFiles::default();
+                files.config.add_text(
+                    black_box(big.clone()),
+                    std::path::Path::new("config"),
+                    FileKind::Config,
+                );
+                resolve::resolve(&files, "p49999", &env).unwrap()
+            })
+        },
+    );
     stores(c, entry);
     c.bench_function("decode a chunk header", |b| {
         b.iter(|| {
@@ -85,9 +88,10 @@ fn stores(c: &mut Criterion, entry: &[u8]) {
         b.iter(|| file.get(black_box(&key)).unwrap())
     });
     if std::env::var("DBUS_SESSION_BUS_ADDRESS").is_ok() {
-        g.bench_function("secret-service: connect (D-Bus and encrypted session)", |b| {
-            b.iter(|| awscred::store::keyring::open(StoreChoice::SecretService).unwrap())
-        });
+        g.bench_function(
+            "secret-service: connect (D-Bus and encrypted session)",
+            |b| b.iter(|| awscred::store::keyring::open(StoreChoice::SecretService).unwrap()),
+        );
         let ss = awscred::store::keyring::open(StoreChoice::SecretService).unwrap();
         ss.set(&key, &value).unwrap();
         g.bench_function("secret-service: one read on an open connection", |b| {

@@ -111,10 +111,7 @@ fn endpoint(server: &mut Child) -> (u16, String) {
     let out = BufReader::new(server.stdout.take().unwrap());
     let (mut port, mut token) = (None, None);
     for line in out.lines().map_while(Result::ok) {
-        let Some((k, v)) = line
-            .strip_prefix("export ")
-            .and_then(|r| r.split_once('='))
-        else {
+        let Some((k, v)) = line.strip_prefix("export ").and_then(|r| r.split_once('=')) else {
             continue;
         };
         let v = v.trim_matches('\'');

@@ -197,6 +197,10 @@ fn a_secret_service_hit_is_answered_from_the_kernel_keyring_and_deletes_reach_it
         let mut c = h.command(&["export", "--profile", profile]);
         let o = c.env("AWSCRED_LOG", "debug").output().unwrap();
         assert!(!o.status.success(), "{profile}");
-        assert!(secret_service_credentials_read(&o), "{profile}: {:?}", reads(&o));
+        assert!(
+            secret_service_credentials_read(&o),
+            "{profile}: {:?}",
+            reads(&o)
+        );
     }
 }

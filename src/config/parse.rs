@@ -8,8 +8,9 @@
 
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which of the two AWS files a text came from; they name sections differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +83,7 @@ impl Section {
 /// [`Sections::validate`] (`doctor`, `list`) or [`Sections::merge_text`], not on the way.
 #[derive(Debug, Clone, Default)]
 pub struct Sections {
-    texts: Vec<Text>,
+    texts: Vec<Arc<Text>>,
     headers: Vec<Header>,
     /// Per header: the merged section of every header naming the same (kind, name), kept
     /// in the slot of the first of them once parsed.
@@ -91,12 +92,80 @@ pub struct Sections {
     names: OnceLock<Vec<(SectionKind, String)>>,
 }
 
-/// One file's text.
-#[derive(Debug, Clone)]
+/// One file's text: in memory, or an open file read by byte range (a section at a time).
+#[derive(Debug)]
 struct Text {
-    text: String,
+    source: Source,
     file: PathBuf,
     kind: FileKind,
+    /// The whole text, read when every section is needed (`names`, `validate`).
+    whole: OnceLock<Result<String>>,
+}
+
+#[derive(Debug)]
+enum Source {
+    Memory(String),
+    File(Mutex<std::fs::File>),
+}
+
+impl Text {
+    /// The whole text (UTF-8 checked).
+    fn whole(&self) -> Result<&str> {
+        let whole = self.whole.get_or_init(|| match &self.source {
+            Source::Memory(t) => Ok(t.clone()),
+            Source::File(f) => {
+                let mut bytes = Vec::new();
+                let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
+                f.seek(SeekFrom::Start(0))
+                    .and_then(|_| f.read_to_end(&mut bytes))
+                    .map_err(|e| read_error(&self.file, &e))?;
+                utf8_text(bytes, &self.file, 1)
+            }
+        });
+        match whole {
+            Ok(t) => Ok(t.as_str()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Bytes `start..end` as text; `line` is the line `start` is on (for errors).
+    fn range(&self, start: usize, end: usize, line: usize) -> Result<std::borrow::Cow<'_, str>> {
+        match &self.source {
+            Source::Memory(t) => Ok(std::borrow::Cow::Borrowed(&t[start..end])),
+            Source::File(f) => {
+                let mut bytes = vec![0; end.saturating_sub(start)];
+                let mut f = f.lock().unwrap_or_else(|e| e.into_inner());
+                f.seek(SeekFrom::Start(start as u64))
+                    .and_then(|_| f.read_exact(&mut bytes))
+                    .map_err(|e| read_error(&self.file, &e))?;
+                utf8_text(bytes, &self.file, line).map(std::borrow::Cow::Owned)
+            }
+        }
+    }
+}
+
+/// The error for a file that cannot be read.
+pub fn read_error(path: &Path, e: &std::io::Error) -> Error {
+    Error::user(format!("cannot read {}", path.display()))
+        .caused_by(e)
+        .with_hint(format!("check the permissions of {}", path.display()))
+}
+
+/// Bytes as text, or an error naming the line (counted from `first_line`) of the first byte
+/// that is not UTF-8 (a Latin-1 `é` in a comment, say), so the fix is plain.
+pub fn utf8_text(bytes: Vec<u8>, path: &Path, first_line: usize) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let line = first_line + e.as_bytes()[..good].iter().filter(|&&b| b == b'\n').count();
+        Error::user(format!(
+            "{}:{line}: the file is not UTF-8 text",
+            path.display()
+        ))
+        .with_hint(format!(
+            "save {} as UTF-8 (line {line} holds a character in another encoding)",
+            path.display()
+        ))
+    })
 }
 
 /// A section header line and the lines up to the next one.
@@ -104,9 +173,11 @@ struct Text {
 struct Header {
     /// Index into `texts`.
     text: usize,
-    /// Byte range of the header line and the section's lines.
+    /// Byte range of the header line and the section's lines, and where the header line
+    /// ends.
     start: usize,
     end: usize,
+    header_end: usize,
     /// 1-based line of the header.
     line: usize,
     /// What the header names: a hash of (kind, name), [`NO_NAME`] or [`ASK_SHELL`].
@@ -193,6 +264,10 @@ impl Sections {
     /// Names of every section of a kind, sorted, each once (from the headers alone).
     pub fn names(&self, kind: SectionKind) -> impl Iterator<Item = &str> {
         let all = self.names.get_or_init(|| {
+            for t in &self.texts {
+                // One read of the whole file rather than one per header.
+                let _ = t.whole();
+            }
             let mut all: Vec<(SectionKind, String)> = self
                 .headers
                 .iter()
@@ -220,40 +295,58 @@ impl Sections {
     /// Adds one file's text without parsing its sections: each is parsed, and its errors
     /// reported, when it is first asked for.
     pub fn add_text(&mut self, text: String, file: &Path, kind: FileKind) {
-        let index = self.texts.len();
-        let mut offset = 0;
-        let mut open: Option<Header> = None;
-        for (idx, line) in text.split_inclusive('\n').enumerate() {
-            let trimmed = line.trim();
-            if trimmed.starts_with('[') {
-                if let Some(mut h) = open.take() {
-                    h.end = offset;
-                    self.headers.push(h);
-                }
-                open = Some(Header {
-                    text: index,
-                    start: offset,
-                    end: text.len(),
-                    line: idx + 1,
-                    key: header_text(trimmed).map_or(NO_NAME, |h| header_key(h, kind)),
-                });
+        let mut scan = Scan::new(self.texts.len(), kind);
+        scan.region(text.as_bytes(), true);
+        self.push(scan, Source::Memory(text), file, kind);
+    }
+
+    /// Adds an open file: one pass indexes its section headers (the text is not kept), and
+    /// a section's bytes are read again when it is first asked for.
+    pub fn add_file(&mut self, mut f: std::fs::File, file: &Path, kind: FileKind) -> Result<()> {
+        let mut scan = Scan::new(self.texts.len(), kind);
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut filled = 0;
+        loop {
+            if filled == buf.len() {
+                buf.resize(buf.len() * 2, 0);
             }
-            offset += line.len();
+            let n = match f.read(&mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_error(file, &e)),
+            };
+            if n == 0 {
+                scan.region(&buf[..filled], true);
+                break;
+            }
+            filled += n;
+            // Whole lines now; the partial last line waits for the next read.
+            if let Some(last) = memchr::memrchr(b'\n', &buf[..filled]) {
+                scan.region(&buf[..=last], false);
+                buf.copy_within(last + 1..filled, 0);
+                filled -= last + 1;
+            }
         }
-        self.headers.extend(open);
+        self.push(scan, Source::File(Mutex::new(f)), file, kind);
+        Ok(())
+    }
+
+    fn push(&mut self, scan: Scan, source: Source, file: &Path, kind: FileKind) {
+        self.headers.extend(scan.finish());
         self.slots.resize_with(self.headers.len(), OnceLock::new);
         self.names = OnceLock::new();
-        self.texts.push(Text {
-            text,
+        self.texts.push(Arc::new(Text {
+            source,
             file: file.to_path_buf(),
             kind,
-        });
+            whole: OnceLock::new(),
+        }));
     }
 
     /// Parses every section of every text, for the errors sections nobody asked for hold.
     pub fn validate(&self) -> Result<()> {
         for t in &self.texts {
-            check_text(&t.text, &t.file, t.kind)?;
+            check_text(t.whole()?, &t.file, t.kind)?;
         }
         Ok(())
     }
@@ -263,7 +356,10 @@ impl Sections {
             return None;
         }
         let t = &self.texts[h.text];
-        let line = t.text[h.start..h.end].lines().next()?;
+        let line = match t.whole.get() {
+            Some(Ok(whole)) => std::borrow::Cow::Borrowed(&whole[h.start..h.header_end]),
+            _ => t.range(h.start, h.header_end, h.line).ok()?,
+        };
         section_name(header_text(line.trim())?, t.kind)
     }
 
@@ -281,12 +377,89 @@ impl Sections {
             let Some((_, parser)) = state.as_mut() else {
                 continue;
             };
-            for (idx, raw) in t.text[h.start..h.end].lines().enumerate() {
+            let text = t.range(h.start, h.end, h.line)?;
+            for (idx, raw) in text.lines().enumerate() {
                 parser.line(&mut map, h.line + idx, raw)?;
             }
         }
         Ok(map.remove(target).unwrap_or_default())
     }
+}
+
+/// The header index being built from a text read front to back.
+struct Scan {
+    text: usize,
+    kind: FileKind,
+    headers: Vec<Header>,
+    /// Bytes and lines before the region being scanned.
+    offset: usize,
+    line: usize,
+}
+
+impl Scan {
+    fn new(text: usize, kind: FileKind) -> Self {
+        Self {
+            text,
+            kind,
+            headers: Vec::new(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// Indexes the header lines of `region`, which ends at a line's end (or the text's).
+    /// A header line is one whose first character that is not white space is `[`: found
+    /// by looking at each `[` and what comes before it on its line.
+    fn region(&mut self, region: &[u8], last: bool) {
+        let mut counted = 0;
+        for p in memchr::memchr_iter(b'[', region) {
+            let line_start = memchr::memrchr(b'\n', &region[..p]).map_or(0, |i| i + 1);
+            let before = &region[line_start..p];
+            let blank = before.iter().all(|b| b.is_ascii_whitespace())
+                || std::str::from_utf8(before).is_ok_and(|s| s.trim().is_empty());
+            if !blank || line_start < counted {
+                continue;
+            }
+            self.line += count_lines(&region[counted..line_start]);
+            counted = line_start;
+            let header_end = memchr::memchr(b'\n', &region[p..]).map_or(region.len(), |i| p + i);
+            let key = std::str::from_utf8(&region[line_start..header_end])
+                .ok()
+                .and_then(|l| header_text(l.trim()))
+                .map_or(NO_NAME, |h| header_key(h, self.kind));
+            let start = self.offset + line_start;
+            if let Some(prev) = self.headers.last_mut()
+                && prev.end == usize::MAX
+            {
+                prev.end = start;
+            }
+            self.headers.push(Header {
+                text: self.text,
+                start,
+                end: usize::MAX,
+                header_end: self.offset + header_end,
+                line: self.line,
+                key,
+            });
+        }
+        self.line += count_lines(&region[counted..]);
+        self.offset += region.len();
+        if last
+            && let Some(prev) = self.headers.last_mut()
+            && prev.end == usize::MAX
+        {
+            prev.end = self.offset;
+        }
+    }
+
+    fn finish(self) -> Vec<Header> {
+        self.headers
+    }
+}
+
+/// Newlines in `bytes` (a loop the compiler vectorises).
+fn count_lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Parses a whole text for its errors.
@@ -854,6 +1027,76 @@ mod tests {
             s.names(SectionKind::Profile).collect::<Vec<_>>(),
             eager.names(SectionKind::Profile).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_file_is_indexed_across_reads_and_read_back_a_section_at_a_time() {
+        // Larger than one read, with headers and lines cut at read boundaries, CRLF line
+        // ends, indented and Unicode-indented headers, brackets inside values, and a byte
+        // that is not UTF-8 in a section nobody asks for.
+        let mut text = String::new();
+        for i in 0..6000 {
+            text.push_str(&format!(
+                "[profile p{i}]\r\nregion = r{i}\r\ncredential_process = x [a] [b]\r\n\r\n"
+            ));
+        }
+        text.push_str("  [profile indented]\nregion = i\n\u{3000}[profile wide]\nregion = w\n");
+        let mut bytes = text.clone().into_bytes();
+        bytes.extend_from_slice(b"[profile latin]\nregion = caf\xe9\n[profile last]\nregion = l\n");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut s = Sections::default();
+        s.add_file(std::fs::File::open(&path).unwrap(), &path, FileKind::Config)
+            .unwrap();
+        text.push_str("[profile last]\nregion = l\n");
+        let eager = parse(&text, FileKind::Config).unwrap();
+        for name in ["p0", "p2999", "p5999", "indented", "wide", "last"] {
+            let lazy = s.get(SectionKind::Profile, name).unwrap().unwrap();
+            let mut want = eager
+                .get(SectionKind::Profile, name)
+                .unwrap()
+                .unwrap()
+                .clone();
+            // Lines after the section that is not UTF-8 are two further on in the file.
+            if name == "last" {
+                for v in want.keys.values_mut() {
+                    v.at.line += 2;
+                }
+                if let Some(at) = want.at.as_mut() {
+                    at.line += 2;
+                }
+            }
+            let fix = |mut sec: Section| {
+                for v in sec.keys.values_mut() {
+                    v.at.file = PathBuf::new();
+                }
+                sec.at = sec.at.map(|a| Location {
+                    file: PathBuf::new(),
+                    line: a.line,
+                });
+                sec
+            };
+            assert_eq!(fix(lazy.clone()), fix(want), "{name}");
+        }
+        assert_eq!(
+            s.get(SectionKind::Profile, "p5999")
+                .unwrap()
+                .unwrap()
+                .get("region")
+                .unwrap()
+                .text,
+            "r5999"
+        );
+        let e = s.get(SectionKind::Profile, "latin").unwrap_err();
+        assert!(
+            e.message()
+                .ends_with(&format!(":{}: the file is not UTF-8 text", 6000 * 4 + 6)),
+            "{}",
+            e.message()
+        );
+        assert!(s.validate().is_err());
+        assert_eq!(s.names(SectionKind::Profile).count(), 6004);
     }
 
     #[test]

@@ -80,7 +80,9 @@ fn seconds_left(value: &[u8]) -> Option<u64> {
     let v: serde_json::Value = serde_json::from_slice(value).ok()?;
     let exp = v["data"]["credentials"]["expiration"].as_str()?;
     let exp = chrono::DateTime::parse_from_rfc3339(exp).ok()?;
-    let left = exp.timestamp().checked_sub(chrono::Utc::now().timestamp())?;
+    let left = exp
+        .timestamp()
+        .checked_sub(chrono::Utc::now().timestamp())?;
     u64::try_from(left).ok().filter(|s| *s > 0)
 }
 
@@ -136,9 +138,7 @@ impl Store for Tiered {
     fn prune(&self, stale: &dyn Fn(&[u8]) -> bool) -> Result<usize> {
         let copies = self.ring.as_ref().map_or(0, |r| r.prune(stale));
         if copies > 0 {
-            crate::log::debug(&format!(
-                "store kernel keyring: deleted {copies} entries"
-            ));
+            crate::log::debug(&format!("store kernel keyring: deleted {copies} entries"));
         }
         Ok(copies + self.back()?.prune(stale)?)
     }
@@ -314,11 +314,7 @@ mod tests {
             "unit-test",
             Box::new(move || {
                 opens.fetch_add(1, Ordering::SeqCst);
-                let inner = shared
-                    .lock()
-                    .unwrap()
-                    .take()
-                    .expect("opened at most once");
+                let inner = shared.lock().unwrap().take().expect("opened at most once");
                 Ok(Box::new(Counting {
                     inner,
                     reads: Arc::clone(&reads),
@@ -383,7 +379,11 @@ mod tests {
         // Deleted: gone from the copy too (the fresh reader's store behind is empty).
         writer.delete(&key).unwrap();
         assert_eq!(reader.get(&key).unwrap(), None);
-        assert_eq!(o2.load(Ordering::SeqCst), 1, "the miss asked the store behind");
+        assert_eq!(
+            o2.load(Ordering::SeqCst),
+            1,
+            "the miss asked the store behind"
+        );
 
         // Pruned: `logout --all` prunes everything.
         writer.set(&key, &entry(&key, 60)).unwrap();
@@ -443,7 +443,11 @@ mod tests {
         let value = entry(key, 60);
         t.set(key, &value).unwrap();
         assert_eq!(t.get(key).unwrap(), Some(value.clone()));
-        assert_eq!(reads.load(Ordering::SeqCst), 1, "read from the store behind");
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            1,
+            "read from the store behind"
+        );
         let copy = t.ring.as_ref().unwrap().get(&t.description(key));
         assert_eq!(copy, None);
         // Room again (the kernel returns the quota of cleared keys in the background).
@@ -489,7 +493,10 @@ mod tests {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{out}{err}");
         assert!(out.contains("1 passed"), "{out}");
-        let said = err.lines().filter(|l| l.contains("store kernel keyring:")).count();
+        let said = err
+            .lines()
+            .filter(|l| l.contains("store kernel keyring:"))
+            .count();
         assert_eq!(said, 1, "one debug line: {err}");
         assert!(!err.contains("warning"), "{err}");
     }
