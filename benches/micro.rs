@@ -76,7 +76,7 @@ fn stores(c: &mut Criterion, entry: &[u8]) {
         ("DBUS_SESSION_BUS_ADDRESS", bus.as_str()),
     ]);
     let key = format!("awscred:credentials:bench-{}", std::process::id());
-    let exp = chrono::Utc::now() + chrono::Duration::hours(1);
+    let exp = awscred::clock::Clock::now(&awscred::clock::SystemClock) + chrono::Duration::hours(1);
     let value = String::from_utf8_lossy(entry)
         .replace("2026-11-24T18:04:05Z", &exp.to_rfc3339())
         .into_bytes();

@@ -16,7 +16,7 @@ pub use resolve::{
 };
 
 use crate::env::Environment;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use parse::{FileKind, Sections};
 use std::path::PathBuf;
 

@@ -1045,10 +1045,14 @@ mod tests {
         bytes.extend_from_slice(b"[profile latin]\nregion = caf\xe9\n[profile last]\nregion = l\n");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config");
-        std::fs::write(&path, &bytes).unwrap();
+        fs_err::write(&path, &bytes).unwrap();
         let mut s = Sections::default();
-        s.add_file(std::fs::File::open(&path).unwrap(), &path, FileKind::Config)
-            .unwrap();
+        s.add_file(
+            fs_err::File::open(&path).unwrap().into_parts().0,
+            &path,
+            FileKind::Config,
+        )
+        .unwrap();
         text.push_str("[profile last]\nregion = l\n");
         let eager = parse(&text, FileKind::Config).unwrap();
         for name in ["p0", "p2999", "p5999", "indented", "wide", "last"] {

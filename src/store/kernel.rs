@@ -82,7 +82,7 @@ fn seconds_left(value: &[u8]) -> Option<u64> {
     let exp = chrono::DateTime::parse_from_rfc3339(exp).ok()?;
     let left = exp
         .timestamp()
-        .checked_sub(chrono::Utc::now().timestamp())?;
+        .checked_sub(crate::clock::Clock::now(&crate::clock::SystemClock).timestamp())?;
     u64::try_from(left).ok().filter(|s| *s > 0)
 }
 
@@ -217,11 +217,11 @@ mod linux {
         }
 
         pub fn remove(&self, description: &str) {
-            if let Ok(key) = self.0.search(description) {
-                if let Err(e) = key.invalidate() {
-                    let _ = self.0.unlink_key(key);
-                    once("cannot delete a copy", e);
-                }
+            if let Ok(key) = self.0.search(description)
+                && let Err(e) = key.invalidate()
+            {
+                let _ = self.0.unlink_key(key);
+                once("cannot delete a copy", e);
             }
         }
 
@@ -324,7 +324,8 @@ mod tests {
     }
 
     fn entry(key: &str, minutes: i64) -> Vec<u8> {
-        let exp = chrono::Utc::now() + chrono::Duration::minutes(minutes);
+        let exp = crate::clock::Clock::now(&crate::clock::SystemClock)
+            + chrono::Duration::minutes(minutes);
         format!(
             r#"{{"v":1,"key":"{key}","data":{{"credentials":{{"expiration":"{}"}}}}}}"#,
             exp.to_rfc3339()
