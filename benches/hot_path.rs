@@ -5,6 +5,11 @@
 //! and peak RSS of the child processes, each beside a bare exec of `/bin/true` measured in
 //! the same run (SPEC §8's budgets are ratios to it). The scale section adds a
 //! 50,000-profile config. Run with `cargo bench --bench hot_path`.
+//!
+//! `AWSCRED_BENCH_STORES` (comma-separated store names, e.g. `keychain` or `wincred`) measures
+//! those stores only and skips the scale section: what the `native-stores` CI job runs.
+//! `AWSCRED_BENCH_BARE` names the program whose bare exec is the baseline (default
+//! `/bin/true`; on Windows, Git's `true.exe`).
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods, clippy::print_stdout)]
 
@@ -28,23 +33,31 @@ fn main() {
          [profile bench]\nsso_session = s\nsso_account_id = 111122223333\nsso_role_name = BedrockUser\n",
     )
     .unwrap();
-    let mut stores = vec!["file"];
-    if std::env::var("DBUS_SESSION_BUS_ADDRESS").is_ok() {
-        stores.push("secret-service");
+    let chosen = std::env::var("AWSCRED_BENCH_STORES").ok();
+    let mut stores: Vec<String> = match &chosen {
+        Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
+        None => vec!["file".to_string()],
+    };
+    if chosen.is_none() && std::env::var("DBUS_SESSION_BUS_ADDRESS").is_ok() {
+        stores.push("secret-service".to_string());
     }
     let bare = bare_exec();
     println!("awscred cache-hit path, {RUNS} runs each (whole process: exec, config, store, JSON)");
-    println!("bare exec of /bin/true: median {}", fmt(bare));
+    println!("bare exec: median {}", fmt(bare));
     println!(
         "{:<16} {:<8} {:>10} {:>10} {:>9} {:>10}",
         "store", "command", "median", "p90", "vs bare", "peak RSS"
     );
-    for store in stores {
+    for store in &stores {
+        let store = store.as_str();
         let cmd = |args: &[&str]| {
             let mut c = Command::new(env!("CARGO_BIN_EXE_awscred"));
+            if cfg!(unix) {
+                c.env_clear();
+            }
             c.args(args)
-                .env_clear()
                 .env("HOME", dir.path())
+                .env("USERPROFILE", dir.path())
                 .env("XDG_CACHE_HOME", dir.path().join(".cache"))
                 .env("AWS_ENDPOINT_URL", emu.url())
                 .env("AWSCRED_CACHE", store)
@@ -91,7 +104,7 @@ fn main() {
             store,
             requests_after - requests_before
         );
-        if store != "file" {
+        if store != "file" || chosen.is_some() {
             continue;
         }
         // Scale: 1,000 sequential runs, time per call at the start and at the end.
@@ -180,8 +193,15 @@ fn big_config(n: usize) -> String {
 }
 
 fn bare_once() -> Duration {
+    let program = std::env::var("AWSCRED_BENCH_BARE").unwrap_or_else(|_| {
+        if cfg!(windows) {
+            r"C:\Program Files\Git\usr\bin\true.exe".to_string()
+        } else {
+            "/bin/true".to_string()
+        }
+    });
     let t = Instant::now();
-    Command::new("/bin/true").output().unwrap();
+    Command::new(program).output().unwrap();
     t.elapsed()
 }
 
