@@ -87,7 +87,10 @@ pub struct Sections {
     headers: Vec<Header>,
     /// Per header: the merged section of every header naming the same (kind, name), kept
     /// in the slot of the first of them once parsed.
-    slots: Vec<OnceLock<Box<Result<Section>>>>,
+    /// In chunks of [`SLOT_CHUNK`], allocated when a section in them is first asked for.
+    slots: Vec<OnceLock<Box<[Slot]>>>,
+    /// Each header's key, apart, so a lookup scans a small array.
+    keys: Vec<u64>,
     /// Every (kind, name), sorted, each once; built on first use.
     names: OnceLock<Vec<(SectionKind, String)>>,
 }
@@ -168,6 +171,12 @@ pub fn utf8_text(bytes: Vec<u8>, path: &Path, first_line: usize) -> Result<Strin
     })
 }
 
+/// A parsed section (or why it could not be), once asked for.
+type Slot = OnceLock<Box<Result<Section>>>;
+
+/// Slots allocated at once.
+const SLOT_CHUNK: usize = 256;
+
 /// A section header line and the lines up to the next one.
 #[derive(Debug, Clone, Copy)]
 struct Header {
@@ -242,19 +251,22 @@ impl Sections {
         let want = name_key(&kind, name);
         let target = (kind, name.to_string());
         let matches: Vec<usize> = self
-            .headers
+            .keys
             .iter()
             .enumerate()
-            .filter(|(_, h)| {
-                (h.key == want || h.key == ASK_SHELL) && self.name_of(h).as_ref() == Some(&target)
+            .filter(|&(i, &k)| {
+                (k == want || k == ASK_SHELL)
+                    && self.name_of(&self.headers[i]).as_ref() == Some(&target)
             })
             .map(|(i, _)| i)
             .collect();
         let Some(&first) = matches.first() else {
             return Ok(None);
         };
-        let parsed =
-            self.slots[first].get_or_init(|| Box::new(self.parse_headers(&matches, &target)));
+        let chunk = self.slots[first / SLOT_CHUNK]
+            .get_or_init(|| (0..SLOT_CHUNK).map(|_| OnceLock::new()).collect());
+        let parsed = chunk[first % SLOT_CHUNK]
+            .get_or_init(|| Box::new(self.parse_headers(&matches, &target)));
         match parsed.as_ref() {
             Ok(section) => Ok(Some(section)),
             Err(e) => Err(e.clone()),
@@ -332,8 +344,11 @@ impl Sections {
     }
 
     fn push(&mut self, scan: Scan, source: Source, file: &Path, kind: FileKind) {
-        self.headers.extend(scan.finish());
-        self.slots.resize_with(self.headers.len(), OnceLock::new);
+        let headers = scan.finish();
+        self.keys.extend(headers.iter().map(|h| h.key));
+        self.headers.extend(headers);
+        self.slots
+            .resize_with(self.headers.len().div_ceil(SLOT_CHUNK), OnceLock::new);
         self.names = OnceLock::new();
         self.texts.push(Arc::new(Text {
             source,
