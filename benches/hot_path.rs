@@ -39,7 +39,9 @@ fn main() {
         None => vec!["file".to_string()],
     };
     if chosen.is_none() && std::env::var("DBUS_SESSION_BUS_ADDRESS").is_ok() {
-        stores.push("secret-service".to_string());
+        // First: peak RSS is the largest of all children so far, and the file store's
+        // scale section (the 50,000-profile config) comes last.
+        stores.insert(0, "secret-service".to_string());
     }
     let bare = bare_exec();
     println!("awscred cache-hit path, {RUNS} runs each (whole process: exec, config, store, JSON)");
