@@ -245,6 +245,48 @@ fn header_key(header: &str, kind: FileKind) -> u64 {
     }
 }
 
+/// ASCII bytes as text.
+fn text(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or_default()
+}
+
+/// ASCII white space as `str::trim` and `split_whitespace` see it.
+fn blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// [`header_key`] of a header line (from its `[` to the line's end), on bytes: one pass
+/// for the common ASCII header, the `str` path for anything else.
+fn line_key(line: &[u8], kind: FileKind) -> u64 {
+    let Some(close) = memchr::memchr(b']', line) else {
+        return NO_NAME;
+    };
+    let inner = &line[1..close];
+    if !inner.is_ascii() {
+        return std::str::from_utf8(inner).map_or(NO_NAME, |h| header_key(h.trim(), kind));
+    }
+    let start = inner.iter().position(|&b| !blank(b)).unwrap_or(inner.len());
+    let end = inner
+        .iter()
+        .rposition(|&b| !blank(b))
+        .map_or(start, |i| i + 1);
+    let inner = &inner[start..end];
+    if kind == FileKind::Credentials || inner == b"default" {
+        return header_key(text(inner), kind);
+    }
+    if inner.iter().any(|&b| b == b'"' || b == b'\'' || b == b'\\') {
+        return ASK_SHELL;
+    }
+    let mut words = inner.split(|&b| blank(b)).filter(|w| !w.is_empty());
+    match (words.next(), words.next(), words.next()) {
+        (Some(b"profile"), Some(n), None) => name_key(&SectionKind::Profile, text(n)),
+        (Some(b"sso-session"), Some(n), None) => name_key(&SectionKind::SsoSession, text(n)),
+        (Some(b"services"), Some(n), None) => name_key(&SectionKind::Services, text(n)),
+        (Some(n), None, _) => name_key(&SectionKind::Bare, text(n)),
+        _ => NO_NAME,
+    }
+}
+
 impl Sections {
     /// A section, parsed on first use; an error when its lines are malformed.
     pub fn get(&self, kind: SectionKind, name: &str) -> Result<Option<&Section>> {
@@ -428,20 +470,29 @@ impl Scan {
     fn region(&mut self, region: &[u8], last: bool) {
         let mut counted = 0;
         for p in memchr::memchr_iter(b'[', region) {
-            let line_start = memchr::memrchr(b'\n', &region[..p]).map_or(0, |i| i + 1);
-            let before = &region[line_start..p];
-            let blank = before.iter().all(|b| b.is_ascii_whitespace())
-                || std::str::from_utf8(before).is_ok_and(|s| s.trim().is_empty());
-            if !blank || line_start < counted {
+            let mut line_start = p;
+            while line_start > 0 && region[line_start - 1] != b'\n' && blank(region[line_start - 1])
+            {
+                line_start -= 1;
+            }
+            if line_start > 0 && region[line_start - 1] != b'\n' {
+                // Something else before the `[` on its line: a header only when that is
+                // white space beyond ASCII.
+                line_start = memchr::memrchr(b'\n', &region[..p]).map_or(0, |i| i + 1);
+                let before = &region[line_start..p];
+                if before.is_ascii()
+                    || !std::str::from_utf8(before).is_ok_and(|s| s.trim().is_empty())
+                {
+                    continue;
+                }
+            }
+            if line_start < counted {
                 continue;
             }
             self.line += count_lines(&region[counted..line_start]);
             counted = line_start;
             let header_end = memchr::memchr(b'\n', &region[p..]).map_or(region.len(), |i| p + i);
-            let key = std::str::from_utf8(&region[line_start..header_end])
-                .ok()
-                .and_then(|l| header_text(l.trim()))
-                .map_or(NO_NAME, |h| header_key(h, self.kind));
+            let key = line_key(&region[p..header_end], self.kind);
             let start = self.offset + line_start;
             if let Some(prev) = self.headers.last_mut()
                 && prev.end == usize::MAX
@@ -1116,6 +1167,39 @@ mod tests {
         );
         assert!(s.validate().is_err());
         assert_eq!(s.names(SectionKind::Profile).count(), 6004);
+    }
+
+    #[test]
+    fn header_keys_from_bytes_are_those_from_text() {
+        for kind in [FileKind::Config, FileKind::Credentials] {
+            for line in [
+                "[profile a]",
+                "[ profile  a ]  # c",
+                "[profile\ta]",
+                "[profile\u{b}a]",
+                "[default]",
+                "[ default ]",
+                "[profile default]",
+                "[sso-session s]",
+                "[services x]",
+                "[plain]",
+                "[profile a b]",
+                "[profile \"my team\"]",
+                "[profile a\\ b]",
+                "[profile é]",
+                "[\u{3000}profile x]",
+                "[profile a",
+                "[]",
+                "[ ]",
+            ] {
+                let text_key = header_text(line).map_or(NO_NAME, |h| header_key(h, kind));
+                assert_eq!(
+                    line_key(line.as_bytes(), kind),
+                    text_key,
+                    "{kind:?} {line:?}"
+                );
+            }
+        }
     }
 
     #[test]
