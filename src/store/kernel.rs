@@ -98,6 +98,10 @@ impl Store for Tiered {
         }
     }
 
+    fn ready(&self) -> Result<()> {
+        self.back().map(|_| ())
+    }
+
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let ring = self.ring_for(key);
         if let Some(value) = ring.and_then(|r| r.get(&self.description(key))) {

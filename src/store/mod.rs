@@ -81,6 +81,11 @@ pub trait Store: Send + Sync {
     fn set(&self, key: &str, value: &[u8]) -> Result<()>;
     /// Deletes a value; deleting a missing value is not an error.
     fn delete(&self, key: &str) -> Result<()>;
+    /// Opens now what the store would open on first use (the Secret Service behind its
+    /// kernel keyring copies): an error when it cannot be reached.
+    fn ready(&self) -> Result<()> {
+        Ok(())
+    }
     /// Where the values are, for `status`.
     fn location(&self) -> String {
         self.name().to_string()
@@ -246,6 +251,10 @@ impl Store for Failover {
     fn prune(&self, stale: &dyn Fn(&[u8]) -> bool) -> Result<usize> {
         self.with(|s| s.prune(stale))
     }
+
+    fn ready(&self) -> Result<()> {
+        self.with(|s| s.ready())
+    }
 }
 
 /// The D-Bus session bus the Secret Service is reached through (empty when none is known).
@@ -275,6 +284,8 @@ fn open_one(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
         StoreChoice::Auto => open(StoreChoice::Auto, env),
         // Credentials also in the kernel keyring, read from there; the Secret Service is
         // connected to only when the kernel has no copy (see SPEC §4).
+        // Without a session bus it cannot work: said now, as any store that does not open.
+        StoreChoice::SecretService if !session_bus_present(env) => keyring::open(choice),
         StoreChoice::SecretService => Ok(Box::new(kernel::Tiered::new(
             StoreChoice::SecretService.name(),
             &session_bus(env),
