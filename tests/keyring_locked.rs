@@ -22,7 +22,8 @@ dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedeskto
   org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login > /dev/null
 AWSCRED_CACHE=auto "$AWSCRED" login --profile bedrock > "$OUT/login2.out" 2> "$OUT/login2.err"; echo $? > "$OUT/login2.rc"
 AWSCRED_CACHE=auto "$AWSCRED" export --profile bedrock > "$OUT/export.out" 2> "$OUT/export.err"; echo $? > "$OUT/export.rc"
-AWSCRED_CACHE=secret-service "$AWSCRED" export --profile bedrock > "$OUT/explicit.out" 2> "$OUT/explicit.err"; echo $? > "$OUT/explicit.rc"
+AWSCRED_CACHE=secret-service "$AWSCRED" export --profile bedrock > "$OUT/copy.out" 2> "$OUT/copy.err"; echo $? > "$OUT/copy.rc"
+AWSCRED_CACHE=secret-service "$AWSCRED" export --profile admin > "$OUT/explicit.out" 2> "$OUT/explicit.err"; echo $? > "$OUT/explicit.rc"
 "#;
 
 #[test]
@@ -88,7 +89,13 @@ fn a_locked_secret_service_falls_back_under_auto_and_fails_clearly_when_chosen()
     assert_eq!(read("export.rc").trim(), "0", "{}", read("export.err"));
     parse_export(&read("export.out"));
 
-    // Chosen explicitly: a clear failure with the fix, nothing on stdout.
+    // Credentials fetched before the lock are still served from their kernel keyring copy
+    // until they expire (SPEC §4).
+    assert_eq!(read("copy.rc").trim(), "0", "{}", read("copy.err"));
+    parse_export(&read("copy.out"));
+
+    // Chosen explicitly, for credentials never fetched: a clear failure with the fix,
+    // nothing on stdout.
     assert_eq!(read("explicit.rc").trim(), "2", "{}", read("explicit.err"));
     assert!(read("explicit.out").is_empty());
     assert!(

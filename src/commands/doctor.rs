@@ -71,6 +71,11 @@ pub fn run(env: &Environment, profile: &str, invoke: bool) -> Result<ExitCode> {
         }
     };
     let files = &services.files;
+    // Every section, not only the profile's: the AWS CLI rejects a file with any bad line.
+    if let Err(e) = files.validate() {
+        add(Severity::Error, e.to_string(), e.hint().map(str::to_string));
+        return Ok(ExitCode::from(1));
+    }
     if files.config_path.exists() {
         add(
             Severity::Ok,

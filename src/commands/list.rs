@@ -54,6 +54,7 @@ struct Row {
 
 /// `awscred list`.
 pub fn run(services: &Services, as_json: bool, names_only: bool) -> Result<ExitCode> {
+    services.files.validate()?;
     let all = names(&services.files);
     if names_only {
         let mut text = all.join("\n");

@@ -164,6 +164,12 @@ pub fn logout_all(services: &Services) -> Result<ExitCode> {
         let Ok(cache) = services.cache(*choice) else {
             continue;
         };
+        if cache.store().ready().is_err() {
+            // Opened on first use and unreachable (the Secret Service): skipped like a store
+            // that does not open, its kernel keyring copies deleted all the same.
+            let _ = cache.store().prune(&|_| true);
+            continue;
+        }
         stores += 1;
         for key in &keys {
             cache.delete(key)?;

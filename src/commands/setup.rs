@@ -302,7 +302,7 @@ pub fn aws_profile(
     if !args.force
         && let Some(section) = files
             .config
-            .get(config::parse::SectionKind::Profile, &args.name)
+            .get(config::parse::SectionKind::Profile, &args.name)?
         && let Some(key) = OTHER_CREDENTIAL_KEYS
             .iter()
             .find(|k| section.get(k).is_some())
@@ -324,7 +324,7 @@ pub fn aws_profile(
         Some(r)
             if files
                 .config
-                .get(config::parse::SectionKind::Profile, &args.name)
+                .get(config::parse::SectionKind::Profile, &args.name)?
                 .is_none_or(|s| s.get("region").is_none()) =>
         {
             edit::set_profile_key(&old, &args.name, "region", r)

@@ -16,7 +16,7 @@ pub use resolve::{
 };
 
 use crate::env::Environment;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use parse::{FileKind, Sections};
 use std::path::PathBuf;
 
@@ -35,6 +35,8 @@ pub struct AwsFiles {
 
 impl AwsFiles {
     /// Reads both files; a missing file is empty, an unreadable one is an error naming it.
+    /// Sections are parsed when first asked for: [`AwsFiles::validate`] finds errors in the
+    /// others.
     pub fn load(env: &Environment) -> Result<Self> {
         let config_path = env.config_file();
         let credentials_path = env.credentials_file();
@@ -43,17 +45,21 @@ impl AwsFiles {
             credentials_path: credentials_path.clone(),
             ..Self::default()
         };
-        if let Some(text) = read_optional(&config_path)? {
-            files
-                .config
-                .merge_text(&text, &config_path, FileKind::Config)?;
+        if let Some(f) = open_optional(&config_path)? {
+            files.config.add_file(f, &config_path, FileKind::Config)?;
         }
-        if let Some(text) = read_optional(&credentials_path)? {
+        if let Some(f) = open_optional(&credentials_path)? {
             files
                 .credentials
-                .merge_text(&text, &credentials_path, FileKind::Credentials)?;
+                .add_file(f, &credentials_path, FileKind::Credentials)?;
         }
         Ok(files)
+    }
+
+    /// Parses every section of both files: the errors of sections no profile asked for.
+    pub fn validate(&self) -> Result<()> {
+        self.config.validate()?;
+        self.credentials.validate()
     }
 
     /// Parses texts directly; for tests.
@@ -75,31 +81,12 @@ impl AwsFiles {
     }
 }
 
-fn read_optional(path: &std::path::Path) -> Result<Option<String>> {
-    match fs_err::read(path) {
-        Ok(bytes) => utf8(bytes, path).map(Some),
+fn open_optional(path: &std::path::Path) -> Result<Option<std::fs::File>> {
+    match fs_err::File::open(path) {
+        Ok(f) => Ok(Some(f.into_parts().0)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::user(format!("cannot read {}", path.display()))
-            .caused_by(&e)
-            .with_hint(format!("check the permissions of {}", path.display()))),
+        Err(e) => Err(parse::read_error(path, &e)),
     }
-}
-
-/// The text of a file, or an error naming the line of its first byte that is not UTF-8
-/// (a Latin-1 `é` in a comment, say), so the fix is plain.
-fn utf8(bytes: Vec<u8>, path: &std::path::Path) -> Result<String> {
-    String::from_utf8(bytes).map_err(|e| {
-        let good = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..good].iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::user(format!(
-            "{}:{line}: the file is not UTF-8 text",
-            path.display()
-        ))
-        .with_hint(format!(
-            "save {} as UTF-8 (line {line} holds a character in another encoding)",
-            path.display()
-        ))
-    })
 }
 
 #[cfg(test)]
@@ -108,9 +95,10 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_utf8_names_the_line() {
-        let e = utf8(
+        let e = parse::utf8_text(
             b"[profile a]\nregion = x\n# caf\xe9\n".to_vec(),
             std::path::Path::new("/h/.aws/config"),
+            1,
         )
         .unwrap_err();
         assert_eq!(e.message(), "/h/.aws/config:3: the file is not UTF-8 text");

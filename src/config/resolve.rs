@@ -36,7 +36,7 @@ pub fn resolve(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Cha
     let base = match env_web_identity(env) {
         // Like the SDKs, the environment's web identity serves a profile that has no
         // credential settings of its own (EKS pods, CI runners).
-        Some(w) if !has_credential_settings(&view(files, profile)) => Base::WebIdentity(w),
+        Some(w) if !has_credential_settings(&view(files, profile)?) => Base::WebIdentity(w),
         _ => walk(files, env, profile, &mut visited, &mut roles)?,
     };
     roles.reverse();
@@ -73,12 +73,13 @@ impl<'a> ProfileView<'a> {
     }
 }
 
-pub(super) fn view<'a>(files: &'a AwsFiles, name: &'a str) -> ProfileView<'a> {
-    ProfileView {
+/// A profile's sections, each parsed on first use (an error when its lines are malformed).
+pub(super) fn view<'a>(files: &'a AwsFiles, name: &'a str) -> Result<ProfileView<'a>> {
+    Ok(ProfileView {
         name,
-        config: files.config.get(SectionKind::Profile, name),
-        credentials: files.credentials.get(SectionKind::Profile, name),
-    }
+        config: files.config.get(SectionKind::Profile, name)?,
+        credentials: files.credentials.get(SectionKind::Profile, name)?,
+    })
 }
 
 fn env_web_identity(env: &Environment) -> Option<WebIdentity> {
@@ -109,6 +110,11 @@ fn has_credential_settings(p: &ProfileView<'_>) -> bool {
 pub const MAX_LISTED: usize = 20;
 
 fn not_found(files: &AwsFiles, name: &str, env: &Environment) -> Error {
+    // A malformed header elsewhere may be the profile asked for: the file's own error says
+    // more than "not found".
+    if let Err(e) = files.validate() {
+        return e;
+    }
     let mut known: Vec<&str> = files
         .config
         .names(SectionKind::Profile)
@@ -143,7 +149,13 @@ fn not_found(files: &AwsFiles, name: &str, env: &Environment) -> Error {
             known.len() - MAX_LISTED
         ));
     }
-    if files.config.get(SectionKind::Bare, name).is_some() {
+    if files
+        .config
+        .get(SectionKind::Bare, name)
+        .ok()
+        .flatten()
+        .is_some()
+    {
         return e.with_hint(format!(
             "{} has [{name}]: in the config file a profile is written [profile {name}]",
             files.config_path.display()
@@ -216,7 +228,7 @@ fn walk(
         )));
     }
     visited.push(name.to_string());
-    let p = view(files, name);
+    let p = view(files, name)?;
     if !p.exists() {
         return Err(not_found(files, name, env));
     }
@@ -284,7 +296,7 @@ fn walk(
                 ))
             });
         }
-        if !view(files, source).exists() {
+        if !view(files, source)?.exists() {
             return Err(not_found(files, source, env).context(format!(
                 "profile `{name}` names source_profile `{source}`, which does not exist"
             )));
@@ -481,7 +493,7 @@ fn required<'a>(
 fn sso(files: &AwsFiles, p: &ProfileView<'_>) -> Result<SsoRole> {
     let session = if let Some(sv) = p.get("sso_session") {
         let sname = sv.text.as_str();
-        let Some(section) = files.config.get(SectionKind::SsoSession, sname) else {
+        let Some(section) = files.config.get(SectionKind::SsoSession, sname)? else {
             return Err(Error::user(format!(
                 "profile `{}` names sso_session `{sname}` ({}), but there is no [sso-session {sname}] section",
                 p.name, sv.at

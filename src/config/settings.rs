@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use std::time::Duration;
 
 pub(super) fn settings(files: &AwsFiles, profile: &str, env: &Environment) -> Result<Settings> {
-    let p = view(files, profile);
+    let p = view(files, profile)?;
     let store = match env.get(env::AWSCRED_CACHE) {
         Some(s) => StoreChoice::parse(s).ok_or_else(|| {
             Error::user(format!(

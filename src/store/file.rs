@@ -132,6 +132,7 @@ impl Store for FileStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        super::log_read("file", key);
         self.read(&Self::name_for(key))
     }
 

@@ -59,6 +59,7 @@ impl Store for KeyringStore {
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        super::log_read(self.name, key);
         match self.entry(key)?.get_secret() {
             Ok(v) => Ok(Some(v)),
             Err(keyring_core::Error::NoEntry) => Ok(None),

@@ -7,6 +7,7 @@
 
 pub mod chunked;
 pub mod file;
+pub mod kernel;
 pub mod keyring;
 pub mod memory;
 pub mod private_dir;
@@ -80,6 +81,11 @@ pub trait Store: Send + Sync {
     fn set(&self, key: &str, value: &[u8]) -> Result<()>;
     /// Deletes a value; deleting a missing value is not an error.
     fn delete(&self, key: &str) -> Result<()>;
+    /// Opens now what the store would open on first use (the Secret Service behind its
+    /// kernel keyring copies): an error when it cannot be reached.
+    fn ready(&self) -> Result<()> {
+        Ok(())
+    }
     /// Where the values are, for `status`.
     fn location(&self) -> String {
         self.name().to_string()
@@ -91,6 +97,13 @@ pub trait Store: Send + Sync {
         let _ = stale;
         Ok(0)
     }
+}
+
+/// Says at debug level that a store was read, and for which kind of entry (`awscred:credentials`,
+/// never the rest of the key): how many reads a command costs is seen with `AWSCRED_LOG=debug`.
+pub(crate) fn log_read(store: &str, key: &str) {
+    let kind = key.splitn(3, ':').take(2).collect::<Vec<_>>().join(":");
+    crate::log::debug(&format!("store {store}: read {kind}"));
 }
 
 /// The stores `auto` tries, in order, on this platform.
@@ -110,8 +123,8 @@ pub fn auto_order() -> &'static [StoreChoice] {
     }
 }
 
-/// Opens the chosen store. `auto` takes the first store that answers a read, and says on
-/// stderr (once, at debug level) which ones it passed over.
+/// Opens the chosen store. `auto` takes the first store that opens, and the next one when an
+/// operation fails (no probe read: a hit costs one read), saying so once.
 pub fn open(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
     if choice != StoreChoice::Auto {
         let store = open_one(choice, env)?;
@@ -162,7 +175,7 @@ impl Failover {
         };
         let mut skipped = Vec::new();
         for (i, &candidate) in self.candidates.iter().enumerate().skip(start) {
-            match open_one(candidate, &self.env).and_then(|s| probe(s.as_ref()).map(|()| s)) {
+            match open_one(candidate, &self.env) {
                 Ok(store) => {
                     *self.active.lock().unwrap_or_else(|e| e.into_inner()) = Some((i, store));
                     return Ok(());
@@ -238,10 +251,20 @@ impl Store for Failover {
     fn prune(&self, stale: &dyn Fn(&[u8]) -> bool) -> Result<usize> {
         self.with(|s| s.prune(stale))
     }
+
+    fn ready(&self) -> Result<()> {
+        self.with(|s| s.ready())
+    }
 }
 
-fn probe(store: &dyn Store) -> Result<()> {
-    store.get("awscred:probe").map(|_| ())
+/// The D-Bus session bus the Secret Service is reached through (empty when none is known).
+fn session_bus(env: &Environment) -> String {
+    if let Some(a) = env.get("DBUS_SESSION_BUS_ADDRESS") {
+        return a.to_string();
+    }
+    env.get("XDG_RUNTIME_DIR")
+        .map(|d| format!("unix:path={d}/bus"))
+        .unwrap_or_default()
 }
 
 fn session_bus_present(env: &Environment) -> bool {
@@ -259,6 +282,15 @@ fn open_one(choice: StoreChoice, env: &Environment) -> Result<Box<dyn Store>> {
             env.cache_dir()?.join("store"),
         )?)),
         StoreChoice::Auto => open(StoreChoice::Auto, env),
+        // Credentials also in the kernel keyring, read from there; the Secret Service is
+        // connected to only when the kernel has no copy (see SPEC §4).
+        // Without a session bus it cannot work: said now, as any store that does not open.
+        StoreChoice::SecretService if !session_bus_present(env) => keyring::open(choice),
+        StoreChoice::SecretService => Ok(Box::new(kernel::Tiered::new(
+            StoreChoice::SecretService.name(),
+            &session_bus(env),
+            Box::new(|| keyring::open(StoreChoice::SecretService)),
+        ))),
         other => keyring::open(other),
     }
 }
