@@ -755,3 +755,69 @@ fn on_windows_claude_desktop_runs_awscred_itself_with_no_arguments() {
     );
     assert!(stdout(&o).is_empty());
 }
+
+/// Scoop puts a shim `awscred.exe` on PATH with `awscred.shim` beside it naming the real
+/// program (in a directory an upgrade replaces): Claude Desktop is pointed at the shim.
+#[test]
+fn the_windows_helper_is_the_scoop_shim_on_path() {
+    let mut h = Harness::new("file", settings());
+    let shims = h.home().join("scoop").join("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    let name = if cfg!(windows) {
+        "awscred.exe"
+    } else {
+        "awscred"
+    };
+    std::fs::write(shims.join(name), "a shim program").unwrap();
+    let shim_file = shims.join("awscred.shim");
+    std::fs::write(
+        &shim_file,
+        format!("path = \"{}\"\r\n", env!("CARGO_BIN_EXE_awscred")),
+    )
+    .unwrap();
+    let path = std::env::join_paths([shims.clone()].into_iter().chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    h.set_env("PATH", path.to_str().unwrap());
+    let setup = |h: &Harness| {
+        let o = h.run(&[
+            "setup",
+            "claude-desktop",
+            "--profile",
+            "bedrock",
+            "--platform",
+            "windows",
+            "--managed",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let reg_path = |p: &std::path::Path| p.to_str().unwrap().replace('\\', "\\\\");
+    let out = setup(&h);
+    assert!(
+        out.contains(&format!(
+            "\"inferenceCredentialHelper\"=\"{}\"",
+            reg_path(&shims.join(name))
+        )),
+        "{out}"
+    );
+    // A shim that adds arguments would end the no-argument run: the program itself instead.
+    std::fs::write(
+        &shim_file,
+        format!(
+            "path = \"{}\"\r\nargs = --profile other\r\n",
+            env!("CARGO_BIN_EXE_awscred")
+        ),
+    )
+    .unwrap();
+    let out = setup(&h);
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_awscred")).unwrap();
+    assert!(
+        out.contains(&format!(
+            "\"inferenceCredentialHelper\"=\"{}\"",
+            reg_path(&exe)
+        )),
+        "{out}"
+    );
+}

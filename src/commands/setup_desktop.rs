@@ -23,9 +23,27 @@ fn platform(p: DesktopPlatform) -> Platform {
     }
 }
 
+/// The program a Scoop shim runs: `NAME.shim` beside the shim `NAME.exe` says
+/// `path = "…"`. `None` when the shim also adds arguments (`args = …`), which would end a
+/// no-argument run.
+fn shim_target(text: &str) -> Option<&str> {
+    let mut path = None;
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        match k.trim() {
+            "path" => path = Some(v.trim().trim_matches('"')),
+            "args" if !v.trim().is_empty() => return None,
+            _ => {}
+        }
+    }
+    path.filter(|p| !p.is_empty())
+}
+
 /// This awscred's absolute path, as Claude Desktop (which has no useful PATH) must run it:
-/// the `PATH` entry that is this binary when there is one (a package manager's link, which
-/// survives upgrades), else the path this process was started from.
+/// the `PATH` entry that is this binary when there is one (a package manager's link or
+/// Scoop's shim, which survive upgrades), else the path this process was started from.
 fn this_exe(env: &Environment) -> Result<String> {
     let me = std::env::current_exe()
         .map_err(|e| Error::unexpected("cannot find awscred's own path").caused_by(&e))?;
@@ -46,6 +64,17 @@ fn this_exe(env: &Environment) -> Result<String> {
         for dir in std::env::split_paths(path).filter(|d| d.is_absolute()) {
             let candidate = dir.join(name);
             if fs_err::canonicalize(&candidate).is_ok_and(|c| c == real) {
+                return Ok(candidate.to_string_lossy().into_owned());
+            }
+            let shim = safe_write::read(&Place::Own(dir.join("awscred.shim")))
+                .ok()
+                .flatten();
+            if candidate.is_file()
+                && shim
+                    .as_deref()
+                    .and_then(shim_target)
+                    .is_some_and(|t| fs_err::canonicalize(t).is_ok_and(|c| c == real))
+            {
                 return Ok(candidate.to_string_lossy().into_owned());
             }
         }
@@ -375,6 +404,32 @@ mod tests {
             1,
             &Environment::from_pairs([("CLAUDE_HELPER_CONTEXT", "")])
         ));
+    }
+
+    #[test]
+    fn a_scoop_shim_names_the_program_it_runs() {
+        assert_eq!(
+            shim_target(
+                "path = \"C:\\Users\\ada\\scoop\\apps\\awscred\\current\\awscred.exe\"\r\n"
+            ),
+            Some(r"C:\Users\ada\scoop\apps\awscred\current\awscred.exe")
+        );
+        assert_eq!(
+            shim_target("path = C:\\a\\awscred.exe\n"),
+            Some(r"C:\a\awscred.exe")
+        );
+        assert_eq!(
+            shim_target("path = \"C:\\a.exe\"\nargs = \n"),
+            Some(r"C:\a.exe")
+        );
+        assert_eq!(
+            shim_target("path = \"C:\\a.exe\"\nargs = --profile x\n"),
+            None
+        );
+        assert_eq!(shim_target("args = x\n"), None);
+        assert_eq!(shim_target("path = \"\"\n"), None);
+        assert_eq!(shim_target("not a shim"), None);
+        assert_eq!(shim_target("\npath = C:\\a.exe\n\n"), Some(r"C:\a.exe"));
     }
 
     #[test]
