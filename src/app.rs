@@ -27,6 +27,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if let Some(code) = complete(&args) {
         return code;
     }
+    if args.len() <= 1 {
+        // Claude Desktop runs its credential helper with no arguments (Windows setup).
+        let env = Environment::from_process();
+        if commands::setup_desktop::is_helper_run(args.len(), &env) {
+            log::set_level(
+                env.get(env::AWSCRED_LOG)
+                    .and_then(Level::parse)
+                    .unwrap_or(Level::Warn),
+            );
+            return finish(commands::setup_desktop::helper(&env));
+        }
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -43,7 +55,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             .unwrap_or(Level::Warn)
     };
     log::set_level(level);
-    match dispatch(cli, env) {
+    finish(dispatch(cli, env))
+}
+
+/// The exit status of a run; its error, if any, printed once on stderr.
+fn finish(result: Result<ExitCode>) -> ExitCode {
+    match result {
         Ok(code) => code,
         Err(e) => {
             Sink::Stderr.line(e.report().trim_end());

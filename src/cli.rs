@@ -285,6 +285,16 @@ pub enum SetupCommand {
     AwsProfile(SetupAwsProfileArgs),
     /// Make Claude Desktop (third-party inference on Bedrock) get its keys from
     /// `awscred bedrock-token`.
+    ///
+    /// Sets enterpriseConfig in Claude Desktop's claude_desktop_config.json (in Claude-3p),
+    /// with inferenceCredentialHelper the program Claude Desktop runs, with no arguments,
+    /// for each key. On macOS that is a launcher beside the configuration
+    /// (awscred-bedrock-token, mode 0700) running awscred bedrock-token --profile P
+    /// --region R. On Windows, where Claude Desktop cannot run a .cmd file, it is
+    /// awscred.exe itself (its PATH entry, such as a Scoop shim, when there is one): run with
+    /// no arguments and CLAUDE_HELPER_CONTEXT set, awscred reads the profile, region and ttl
+    /// from awscred-desktop.json beside the configuration, else from
+    /// C:\ProgramData\awscred\awscred-desktop.json (a managed roll-out).
     ClaudeDesktop(SetupClaudeDesktopArgs),
 }
 
@@ -307,7 +317,9 @@ pub struct SetupClaudeDesktopArgs {
     #[arg(long, value_enum)]
     pub platform: Option<DesktopPlatform>,
     /// Print a managed-preferences file for an administrator to roll out instead (a
-    /// .mobileconfig for macOS, a .reg for Windows); managed preferences win over the
+    /// .mobileconfig for macOS, a .reg for Windows), and on stderr the file to install on
+    /// every machine (the macOS launcher, or Windows'
+    /// C:\ProgramData\awscred\awscred-desktop.json); managed preferences win over the
     /// user's configuration file.
     #[arg(long)]
     pub managed: bool,

@@ -452,15 +452,19 @@ fn setup_claude_desktop_on_linux_shows_both_systems_and_writes_only_when_told_wh
         "{out}"
     );
     assert!(
-        out.contains("Claude-3p/awscred-bedrock-token.cmd")
-            || out.contains("Claude-3p\\awscred-bedrock-token.cmd"),
+        out.contains("Claude-3p/awscred-desktop.json")
+            || out.contains("Claude-3p\\awscred-desktop.json"),
         "{out}"
     );
     assert!(
         out.contains("+ enterpriseConfig.inferenceBedrockRegion = \"eu-west-1\""),
         "{out}"
     );
-    assert!(out.contains("@echo off"), "{out}");
+    assert!(!out.contains(".cmd") && !out.contains("@echo off"), "{out}");
+    assert!(
+        out.contains("\"profile\": \"bedrock\"") && out.contains("\"region\": \"eu-west-1\""),
+        "{out}"
+    );
     assert_eq!(h.all_files(), files, "a dry run writes nothing");
     let o = h.run(&[
         "setup",
@@ -473,11 +477,21 @@ fn setup_claude_desktop_on_linux_shows_both_systems_and_writes_only_when_told_wh
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\SOFTWARE\\Policies\\Claude]\r\n"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("\"inferenceCredentialHelper\"=\"C:\\\\ProgramData\\\\awscred\\\\awscred-bedrock-token.cmd\"\r\n"));
+    // Claude Desktop runs awscred itself; the machine-wide file says which profile.
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_awscred")).unwrap();
+    let reg_path = exe.to_str().unwrap().replace('\\', "\\\\");
     assert!(
-        stderr(&o).contains("bedrock-token --profile \"bedrock\""),
+        stdout(&o).contains(&format!("\"inferenceCredentialHelper\"=\"{reg_path}\"\r\n")),
         "{}",
-        stderr(&o)
+        stdout(&o)
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains(r"C:\ProgramData\awscred\awscred-desktop.json")
+            && err.contains(
+                "  {\n    \"profile\": \"bedrock\",\n    \"region\": \"us-east-1\"\n  }\n"
+            ),
+        "{err}"
     );
     let o = h.run(&[
         "setup",
@@ -547,4 +561,263 @@ fn a_key_shorter_than_the_consumers_cache_comes_with_a_warning() {
     let o = h.run(&["bedrock-token", "--profile", "bedrock", "--ttl", "30m"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+/// Runs `exe` as Claude Desktop does: no arguments, CLAUDE_HELPER_CONTEXT (when given) set.
+fn run_helper(
+    h: &Harness,
+    exe: &str,
+    context: Option<&str>,
+    extra: &[(&str, &std::path::Path)],
+) -> std::process::Output {
+    let base = h.command(&[]);
+    let mut c = std::process::Command::new(exe);
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    if let Some(context) = context {
+        c.env("CLAUDE_HELPER_CONTEXT", context);
+    }
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    c.stdin(std::process::Stdio::null()).output().unwrap()
+}
+
+/// Claude Desktop is a Node application, and Node cannot start a `.cmd` file: on Windows
+/// `inferenceCredentialHelper` is awscred itself, which with no arguments reads what
+/// setup recorded beside Claude Desktop's configuration (or the machine's managed file).
+#[cfg(not(target_os = "macos"))]
+#[test]
+fn on_windows_claude_desktop_runs_awscred_itself_with_no_arguments() {
+    let h = Harness::new("file", settings());
+    let appdata = h.home().join("AppData").join("Roaming");
+    let programdata = h.home().join("ProgramData");
+    let dir = appdata.join("Claude-3p");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&programdata).unwrap();
+    let config = dir.join("claude_desktop_config.json");
+    std::fs::write(
+        &config,
+        "{\"enterpriseConfig\": {\"inferenceCredentialHelperTtlSec\": \"1800\"}}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("awscred-bedrock-token.cmd"), "@echo off\r\n").unwrap();
+    let layout: [(&str, &std::path::Path); 2] =
+        [("APPDATA", &appdata), ("ProgramData", &programdata)];
+    let mut setup = h.command(&[
+        "setup",
+        "claude-desktop",
+        "--profile",
+        "bedrock",
+        "--platform",
+        "windows",
+    ]);
+    setup.env("APPDATA", &appdata);
+    let o = setup.output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("awscred-bedrock-token.cmd is no longer used"),
+        "{}",
+        stdout(&o)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let helper = v["enterpriseConfig"]["inferenceCredentialHelper"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        std::path::PathBuf::from(&helper),
+        std::fs::canonicalize(env!("CARGO_BIN_EXE_awscred")).unwrap(),
+        "an executable, not a launcher"
+    );
+    assert_eq!(
+        v["enterpriseConfig"]["inferenceCredentialKind"],
+        "helper-script"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("awscred-desktop.json")).unwrap(),
+        "{\n  \"profile\": \"bedrock\",\n  \"region\": \"us-east-1\",\n  \"ttl\": 1800\n}\n"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("awscred-desktop.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "nothing secret, nothing to run");
+    }
+
+    // Not signed in: a background run fails at once with the fix, and signs in nowhere.
+    let o = run_helper(&h, &helper, Some("background"), &layout);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: run awscred login --profile bedrock"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty());
+    assert_eq!(h.emu.count("StartDeviceAuthorization"), 0);
+    assert_eq!(h.emu.count("RegisterClient"), 0);
+
+    h.login();
+    let o = run_helper(&h, &helper, Some("interactive"), &layout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let key = stdout(&o);
+    assert!(
+        key.starts_with("bedrock-api-key-") && key.ends_with('\n'),
+        "{key}"
+    );
+    let url = decode(key.trim_end());
+    assert!(param(&url, "X-Amz-Credential").contains("%2Fus-east-1%2Fbedrock%2F"));
+    assert_eq!(invoke_with(&h, key.trim_end()), 200);
+
+    // Without CLAUDE_HELPER_CONTEXT no arguments is a command line without a command: help.
+    let o = run_helper(&h, &helper, None, &layout);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("Usage: awscred") && !stderr(&o).contains("bedrock-api-key-"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The machine's file, from a managed roll-out, when the user has none.
+    let o = h.run(&[
+        "setup",
+        "claude-desktop",
+        "--profile",
+        "bedrock",
+        "--managed",
+        "--platform",
+        "windows",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let machine: String = stderr(&o)
+        .lines()
+        .skip_while(|l| !l.starts_with("  {"))
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap()))
+        .collect();
+    assert!(machine.contains("\"region\": \"eu-west-1\""), "{machine}");
+    std::fs::create_dir_all(programdata.join("awscred")).unwrap();
+    std::fs::write(
+        programdata.join("awscred").join("awscred-desktop.json"),
+        &machine,
+    )
+    .unwrap();
+    let elsewhere = h.home().join("other-user-appdata");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let managed: [(&str, &std::path::Path); 2] =
+        [("APPDATA", &elsewhere), ("ProgramData", &programdata)];
+    let o = run_helper(&h, &helper, Some("background"), &managed);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let url = decode(stdout(&o).trim_end());
+    assert!(
+        param(&url, "X-Amz-Credential").contains("%2Feu-west-1%2Fbedrock%2F"),
+        "{url}"
+    );
+    // The user's own file comes first.
+    let o = run_helper(&h, &helper, Some("background"), &layout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(param(&decode(stdout(&o).trim_end()), "X-Amz-Credential").contains("%2Fus-east-1%2F"));
+
+    // No file anywhere, or one awscred cannot use: the fix, at once.
+    let nowhere: [(&str, &std::path::Path); 2] =
+        [("APPDATA", &elsewhere), ("ProgramData", &elsewhere)];
+    let o = run_helper(&h, &helper, Some("interactive"), &nowhere);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("awscred-desktop.json")
+            && err.contains("hint: run awscred setup claude-desktop --profile"),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty());
+    std::fs::write(
+        dir.join("awscred-desktop.json"),
+        "{\"profile\": \"bedrock\"",
+    )
+    .unwrap();
+    let o = run_helper(&h, &helper, Some("interactive"), &layout);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("is not a file awscred can use (it is not JSON)")
+            && err.contains("hint: run awscred setup claude-desktop --profile"),
+        "{err}"
+    );
+    assert!(stdout(&o).is_empty());
+}
+
+/// Scoop puts a shim `awscred.exe` on PATH with `awscred.shim` beside it naming the real
+/// program (in a directory an upgrade replaces): Claude Desktop is pointed at the shim.
+#[test]
+fn the_windows_helper_is_the_scoop_shim_on_path() {
+    let mut h = Harness::new("file", settings());
+    let shims = h.home().join("scoop").join("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    let name = if cfg!(windows) {
+        "awscred.exe"
+    } else {
+        "awscred"
+    };
+    std::fs::write(shims.join(name), "a shim program").unwrap();
+    let shim_file = shims.join("awscred.shim");
+    std::fs::write(
+        &shim_file,
+        format!("path = \"{}\"\r\n", env!("CARGO_BIN_EXE_awscred")),
+    )
+    .unwrap();
+    let path = std::env::join_paths([shims.clone()].into_iter().chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    h.set_env("PATH", path.to_str().unwrap());
+    let setup = |h: &Harness| {
+        let o = h.run(&[
+            "setup",
+            "claude-desktop",
+            "--profile",
+            "bedrock",
+            "--platform",
+            "windows",
+            "--managed",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let reg_path = |p: &std::path::Path| p.to_str().unwrap().replace('\\', "\\\\");
+    let out = setup(&h);
+    assert!(
+        out.contains(&format!(
+            "\"inferenceCredentialHelper\"=\"{}\"",
+            reg_path(&shims.join(name))
+        )),
+        "{out}"
+    );
+    // A shim that adds arguments would end the no-argument run: the program itself instead.
+    std::fs::write(
+        &shim_file,
+        format!(
+            "path = \"{}\"\r\nargs = --profile other\r\n",
+            env!("CARGO_BIN_EXE_awscred")
+        ),
+    )
+    .unwrap();
+    let out = setup(&h);
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_awscred")).unwrap();
+    assert!(
+        out.contains(&format!(
+            "\"inferenceCredentialHelper\"=\"{}\"",
+            reg_path(&exe)
+        )),
+        "{out}"
+    );
 }

@@ -77,7 +77,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "CLAUDE_HELPER_CONTEXT",
-        "Set by Claude Desktop for awscred bedrock-token: only interactive (or unset) may sign in; any other value fails at once with a hint.",
+        "Set by Claude Desktop for awscred bedrock-token: only interactive (or unset) may sign in; any other value fails at once with a hint. awscred run with no arguments and this set (Claude Desktop on Windows) is awscred bedrock-token for the profile in awscred-desktop.json.",
     ),
     (
         "AWSCRED_PROCESS_CHAIN",
@@ -117,7 +117,11 @@ const FILES: &[(&str, &str)] = &[
     ),
     (
         "~/Library/Application Support/Claude-3p/claude_desktop_config.json, %APPDATA%\\Claude-3p\\claude_desktop_config.json",
-        "Claude Desktop's configuration, whose enterpriseConfig awscred setup claude-desktop edits; the launcher it writes sits beside it.",
+        "Claude Desktop's configuration, whose enterpriseConfig awscred setup claude-desktop edits; the macOS launcher it writes sits beside it.",
+    ),
+    (
+        "%APPDATA%\\Claude-3p\\awscred-desktop.json, %ProgramData%\\awscred\\awscred-desktop.json",
+        "The profile, region and ttl of awscred run by Claude Desktop with no arguments (Windows), written by awscred setup claude-desktop; the user's first, then the machine's.",
     ),
     (
         "~/.claude/settings.json, .claude/settings.json, .claude/settings.local.json",
