@@ -107,7 +107,7 @@ fn session_request<'a>(
     name: &str,
 ) -> Result<(Request<'a>, SsoSession, Option<String>)> {
     let files = &services.files;
-    if files.config.get(SectionKind::SsoSession, name).is_none() {
+    if files.config.get(SectionKind::SsoSession, name)?.is_none() {
         let known: Vec<&str> = files.config.names(SectionKind::SsoSession).collect();
         let e = Error::user(format!(
             "[sso-session {}] not found in {}",
@@ -514,7 +514,7 @@ fn wanted(
 }
 
 /// Compares what is wanted with the profiles in `sections`.
-fn plan(sections: &Sections, session: &str, wanted: Vec<Wanted>) -> Plan {
+fn plan(sections: &Sections, session: &str, wanted: Vec<Wanted>) -> Result<Plan> {
     let mut plan = Plan::default();
     let mut claimed: BTreeMap<String, String> = BTreeMap::new();
     for w in wanted {
@@ -529,14 +529,14 @@ fn plan(sections: &Sections, session: &str, wanted: Vec<Wanted>) -> Plan {
             continue;
         }
         claimed.insert(w.name.clone(), w.about.clone());
-        if sections.get(SectionKind::Bare, &w.name).is_some() && w.name != "default" {
+        if sections.get(SectionKind::Bare, &w.name)?.is_some() && w.name != "default" {
             plan.collisions.push((
                 w.name.clone(),
                 format!("[{}] exists in the file; skipped {}", w.name, w.about),
             ));
             continue;
         }
-        let Some(existing) = sections.get(SectionKind::Profile, &w.name) else {
+        let Some(existing) = sections.get(SectionKind::Profile, &w.name)? else {
             plan.add.push(w);
             continue;
         };
@@ -570,7 +570,7 @@ fn plan(sections: &Sections, session: &str, wanted: Vec<Wanted>) -> Plan {
         }
     }
     for name in sections.names(SectionKind::Profile) {
-        let Some(s) = sections.get(SectionKind::Profile, name) else {
+        let Some(s) = sections.get(SectionKind::Profile, name)? else {
             continue;
         };
         if claimed.contains_key(name)
@@ -588,7 +588,7 @@ fn plan(sections: &Sections, session: &str, wanted: Vec<Wanted>) -> Plan {
             None => plan.remove.push(name.to_string()),
         }
     }
-    plan
+    Ok(plan)
 }
 
 /// Why a generated profile counts as changed by the user, if it does: a key awscred does
@@ -669,7 +669,7 @@ pub fn populate(services: &Services, args: &SsoPopulateArgs) -> Result<ExitCode>
     let old = safe_write::read(&place)?.unwrap_or_default();
     let mut sections = Sections::default();
     sections.merge_text(&old, &path, FileKind::Config)?;
-    let plan = plan(&sections, &args.sso_session, wanted);
+    let plan = plan(&sections, &args.sso_session, wanted)?;
     let new = apply(&old, &plan);
     let out = Sink::Stdout;
     let verb = |doing: &str, would: &str| {
@@ -832,7 +832,7 @@ awscred_generated = other
             listed("444455556666", "Other", &["Admin"]),
         ];
         let w = wanted(&l, &args(false), "eu-west-1", "awscred").unwrap();
-        let p = plan(&sections(config), "corp", w);
+        let p = plan(&sections(config), "corp", w).unwrap();
         let names = |v: &[Wanted]| v.iter().map(|w| w.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&p.add), ["Dev.New"]);
         assert_eq!(
@@ -863,7 +863,7 @@ awscred_generated = other
         assert!(new.contains("[profile Other.Admin]\nawscred_generated = other\n"));
         // Applying again changes nothing.
         let w = wanted(&l, &args(false), "eu-west-1", "awscred").unwrap();
-        let again = plan(&sections(&new), "corp", w);
+        let again = plan(&sections(&new), "corp", w).unwrap();
         assert!(again.add.is_empty() && again.update.is_empty() && again.remove.is_empty());
         assert_eq!(apply(&new, &again), new);
     }
@@ -872,7 +872,7 @@ awscred_generated = other
     fn credential_process_profiles_come_with_their_sso_sibling_and_switch_back() {
         let l = vec![listed("111122223333", "Dev", &["Admin"])];
         let w = wanted(&l, &args(true), "us-east-1", "awscred").unwrap();
-        let p = plan(&sections(""), "corp", w);
+        let p = plan(&sections(""), "corp", w).unwrap();
         let new = apply("", &p);
         assert!(
             new.contains("[profile Dev.Admin]\ncredential_process = awscred process --profile Dev.Admin.sso\nregion = us-east-1\nawscred_generated = corp\n"),
@@ -884,7 +884,7 @@ awscred_generated = other
         );
         // Back to plain profiles: credential_process goes, the sibling is removed.
         let w = wanted(&l, &args(false), "us-east-1", "awscred").unwrap();
-        let p = plan(&sections(&new), "corp", w);
+        let p = plan(&sections(&new), "corp", w).unwrap();
         assert_eq!(p.remove, ["Dev.Admin.sso"]);
         let back = apply(&new, &p);
         assert!(!back.contains("credential_process"), "{back}");
@@ -899,7 +899,7 @@ awscred_generated = other
             listed("444455556666", "Dev", &["Admin"]),
         ];
         let w = wanted(&l, &args(false), "us-east-1", "awscred").unwrap();
-        let p = plan(&sections(""), "corp", w);
+        let p = plan(&sections(""), "corp", w).unwrap();
         assert_eq!(p.add.len(), 1);
         assert_eq!(p.collisions.len(), 1);
         assert!(

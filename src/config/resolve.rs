@@ -328,7 +328,7 @@ fn walk(
         && p.credentials
             .is_none_or(|s| s.get("aws_access_key_id").is_none())
     {
-        return login_session(env, &view(files, &visited[0]), &p, v);
+        return login_session(env, &view(files, &visited[0])?, &p, v);
     }
 
     if let Some(keys) = static_keys(files, &p)? {
