@@ -564,6 +564,7 @@ fn a_key_shorter_than_the_consumers_cache_comes_with_a_warning() {
 }
 
 /// Runs `exe` as Claude Desktop does: no arguments, CLAUDE_HELPER_CONTEXT (when given) set.
+#[cfg(not(target_os = "macos"))]
 fn run_helper(
     h: &Harness,
     exe: &str,
