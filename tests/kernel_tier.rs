@@ -56,7 +56,11 @@ fn a_cache_hit_reads_the_store_once_and_auto_reads_no_probe() {
     assert_eq!(reads(&o), ["store file: read awscred:credentials"]);
 
     // `auto` (whichever store it takes here): only credentials are read, no probe entry.
-    let h = Harness::new("auto", settings());
+    // In a private D-Bus session where there is one, so that no copy this test leaves in
+    // the kernel keyring is found by another test in the suite's session.
+    let mut h = Harness::new("auto", settings());
+    let _session =
+        Session::start(&h).inspect(|s| h.set_env("DBUS_SESSION_BUS_ADDRESS", &s.address));
     let o = h.run(&["login", "--profile", "bedrock"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = export_debug(&h);
@@ -67,6 +71,8 @@ fn a_cache_hit_reads_the_store_once_and_auto_reads_no_probe() {
         r.iter().all(|l| l.ends_with(": read awscred:credentials")),
         "{r:?}"
     );
+    // Only this profile's entries (`logout --all` would prune other tests' copies too).
+    assert!(h.run(&["logout", "--profile", "bedrock"]).status.success());
 }
 
 /// A private D-Bus session with an unlocked gnome-keyring.
