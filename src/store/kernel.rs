@@ -279,6 +279,17 @@ mod portable {
 
 #[cfg(test)]
 mod tests {
+
+    /// Skips a test whose outside part is missing, or fails it under the suite
+    /// (`AWSCRED_TEST_REQUIRE_ALL=1`), where it must run.
+    fn skip(why: &str) {
+        assert!(
+            std::env::var("AWSCRED_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+            "required (AWSCRED_TEST_REQUIRE_ALL=1): {why}"
+        );
+        eprintln!("skipped: {why}");
+    }
+
     use super::*;
     use crate::store::memory::MemoryStore;
     use std::sync::Arc;
@@ -363,7 +374,7 @@ mod tests {
         let opens = Arc::new(AtomicUsize::new(0));
         let writer = tiered(&reads, &opens);
         if writer.ring.is_none() {
-            return eprintln!("skipped: no kernel keyring here");
+            return skip("no kernel keyring here");
         }
         let key = format!("awscred:credentials:tier-test-{}", std::process::id());
         let value = entry(&key, 60);
@@ -403,7 +414,7 @@ mod tests {
         let opens = Arc::new(AtomicUsize::new(0));
         let t = tiered(&reads, &opens);
         let Some(ring) = &t.ring else {
-            return eprintln!("skipped: no kernel keyring here");
+            return skip("no kernel keyring here");
         };
         let pid = std::process::id();
         let token = format!("awscred:sso-token:tier-test-{pid}");
@@ -476,7 +487,7 @@ mod tests {
     #[test]
     fn a_full_kernel_key_quota_fails_open() {
         if !rustix::process::geteuid().is_root() || Ring::open().is_none() {
-            return eprintln!("skipped: needs root (to become another user) and keyctl");
+            return skip("needs root (to become another user) and keyctl");
         }
         let exe = std::env::current_exe().unwrap();
         let o = std::process::Command::new("setpriv")
