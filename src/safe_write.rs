@@ -146,11 +146,7 @@ pub fn write_with_backup(
 /// when it does not exist. A link (or anything but a regular file) at its name is refused,
 /// never followed.
 pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
-    let name = file_name(path)?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let (name, parent) = name_and_dir(path)?;
     let dir = match sys::open_dir(parent) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -174,11 +170,7 @@ pub fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
 /// beside it, always [`MODE_PRIVATE`], renamed over it. A link at the name is refused, not
 /// written through; missing directories are made owner-only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = file_name(path)?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let (name, parent) = name_and_dir(path)?;
     if fs_err::symlink_metadata(parent).is_err() {
         sys::create_private_dir(parent).map_err(|e| cannot("create", parent, &e))?;
     }
@@ -229,11 +221,7 @@ fn private_link_refused(path: &Path) -> Error {
 /// Removes a regular file (never what a link at its name points to); `false` when there
 /// was none.
 pub fn remove_file(path: &Path) -> Result<bool> {
-    let name = file_name(path)?;
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let (name, parent) = name_and_dir(path)?;
     let dir = match sys::open_dir(parent) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -383,12 +371,17 @@ fn file_name(path: &Path) -> Result<&str> {
         .ok_or_else(|| Error::user(format!("{} does not name a file", path.display())))
 }
 
-fn write_own(path: &Path, bytes: &[u8], new_mode: u32, ready: Ready) -> Result<()> {
-    let name = file_name(path)?;
+/// A path's file name and the directory it is in (`.` for a bare name).
+fn name_and_dir(path: &Path) -> Result<(&str, &Path)> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    Ok((file_name(path)?, parent))
+}
+
+fn write_own(path: &Path, bytes: &[u8], new_mode: u32, ready: Ready) -> Result<()> {
+    let (name, parent) = name_and_dir(path)?;
     let meta = match fs_err::symlink_metadata(path) {
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use ring::{digest, hmac};
 use std::fmt::Write as _;
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of a digest or key.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         let _ = write!(s, "{b:02x}");

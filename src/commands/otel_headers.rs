@@ -97,7 +97,7 @@ fn claims(token: &str) -> Option<Map<String, Value>> {
 /// in UUID form.
 fn hashed_subject(sub: &str) -> String {
     let d = ring::digest::digest(&ring::digest::SHA256, sub.as_bytes());
-    let h: String = d.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let h = crate::sigv4::hex(d.as_ref());
     format!(
         "{}-{}-{}-{}-{}",
         &h[..8],

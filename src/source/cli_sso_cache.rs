@@ -37,12 +37,7 @@ pub fn path(ctx: &Context<'_>, session: &SsoSession) -> Option<PathBuf> {
 fn file_name(session: &SsoSession) -> String {
     let input = session.name.as_deref().unwrap_or(&session.start_url);
     let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, input.as_bytes());
-    let mut hex = String::with_capacity(44);
-    for b in digest.as_ref() {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    hex.push_str(".json");
-    hex
+    format!("{}.json", crate::sigv4::hex(digest.as_ref()))
 }
 
 /// The fields awscred reads (the file has more, which stay the AWS CLI's).
@@ -82,8 +77,7 @@ fn ignored_key(session: &SsoSession) -> String {
 
 fn digest(token: &str) -> String {
     use sha2::Digest;
-    let d = sha2::Sha256::digest(token.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    crate::sigv4::hex(&sha2::Sha256::digest(token.as_bytes()))
 }
 
 /// The AWS CLI writes `2026-11-25T18:00:00Z`; older versions `2026-11-25T18:00:00UTC`.

@@ -49,10 +49,7 @@ pub fn cache_path(env: &env::Environment, session: &str) -> Result<PathBuf> {
             .join("login")
             .join("cache"),
     };
-    let hash: String = Sha256::digest(session.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = crate::sigv4::hex(&Sha256::digest(session.trim().as_bytes()));
     Ok(dir.join(format!("{hash}.json")))
 }
 
